@@ -1,0 +1,34 @@
+# insightkb: `make run` and `make test` bootstrap .venv themselves.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8001
+KB ?= insightkb.db
+
+.PHONY: run test bench venv clean browser
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+run: venv
+	$(BIN)/insightkb --kb $(KB) demo --host $(HOST) --port $(PORT)
+
+browser:
+	bash tests/setup-browser.sh
+
+test: venv browser
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: venv
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) $(KB) $(KB)-wal $(KB)-shm outbox

@@ -1,0 +1,108 @@
+"""Settings from a TOML file (`insightkb.toml`) with environment overrides for secrets."""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(Exception):
+    "The configuration file is missing, unreadable or has a bad value"
+
+
+@dataclass
+class IngestSettings:
+    max_bytes: int = 20 * 1024 * 1024
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    max_redirects: int = 5
+    allow_private: bool = False
+    concurrency: int = 16
+    per_host: int = 2
+    user_agent: str = "insightkb/0.1 (+https://github.com/insightkb/insightkb)"
+
+
+@dataclass
+class SmtpSettings:
+    host: str | None = None  # no host: the digest goes to the outbox
+    port: int = 587
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = True
+    ssl: bool = False
+    timeout: float = 30.0
+
+
+@dataclass
+class DigestSettings:
+    send_at: str = "07:00"  # local time, HH:MM
+    timezone: str = "UTC"
+    window_hours: int = 24
+    items: int = 5
+    sender: str = "insightkb digest <digest@localhost>"
+    outbox: str = "outbox"
+    base_url: str = "http://127.0.0.1:8001"  # where `insightkb serve` is reachable, for links
+
+
+@dataclass
+class ServeSettings:
+    host: str = "127.0.0.1"
+    port: int = 8001
+    secret: str | None = None  # signs cookies and unsubscribe tokens; INSIGHTKB_SECRET overrides
+
+
+@dataclass
+class Settings:
+    kb: str = "insightkb.db"
+    ingest: IngestSettings = field(default_factory=IngestSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    digest: DigestSettings = field(default_factory=DigestSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
+
+
+_ENV = {
+    ("smtp", "host"): "INSIGHTKB_SMTP_HOST",
+    ("smtp", "port"): "INSIGHTKB_SMTP_PORT",
+    ("smtp", "username"): "INSIGHTKB_SMTP_USERNAME",
+    ("smtp", "password"): "INSIGHTKB_SMTP_PASSWORD",
+    ("serve", "secret"): "INSIGHTKB_SECRET",
+}
+
+
+def _apply(obj: Any, values: dict[str, Any], where: str) -> None:
+    known = {f.name: f for f in fields(obj)}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"{where}: unknown setting {key!r}")
+        current = getattr(obj, key)
+        if is_dataclass(current):
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: [{key}] must be a table")
+            _apply(current, value, f"{where}.{key}")
+        else:
+            setattr(obj, key, value)
+
+
+def load_settings(path: str | Path | None = None) -> Settings:
+    """Defaults, then the TOML file at `path` (if given), then INSIGHTKB_* environment variables."""
+    settings = Settings()
+    if path is not None:
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {p}") from None
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read config {p}: {exc}") from None
+        _apply(settings, data, str(p))
+    for (section, key), var in _ENV.items():
+        if os.environ.get(var):
+            value: Any = os.environ[var]
+            if key == "port":
+                value = int(value)
+            setattr(getattr(settings, section), key, value)
+    if os.environ.get("INSIGHTKB_KB"):
+        settings.kb = os.environ["INSIGHTKB_KB"]
+    return settings

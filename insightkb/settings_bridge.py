@@ -1,0 +1,31 @@
+"""Turn insightkb Settings into the option records of ingest and digest (which never import us)."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+
+from insightkb.config import Settings
+
+
+def ingest_options(settings: Settings):
+    """`ingest.IngestOptions` from the [ingest] settings."""
+    from ingest import IngestOptions
+
+    return IngestOptions(**asdict(settings.ingest))
+
+
+def digest_options(settings: Settings):
+    """`digest.DigestOptions` from the [digest] settings plus the KB's secret."""
+    from digest import DigestOptions
+    from kb.secrets import get_secret
+
+    return DigestOptions(**asdict(settings.digest), secret=get_secret(Path(settings.kb)))
+
+
+def smtp_options(settings: Settings):
+    """`digest.SmtpOptions` from [smtp], or None when no host is configured (outbox only)."""
+    from digest import SmtpOptions
+
+    if not settings.smtp.host:
+        return None
+    return SmtpOptions(**asdict(settings.smtp))

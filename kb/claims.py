@@ -1,0 +1,104 @@
+"""Write extracted claims (with topics, quantities, entities) and read the taxonomy."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import sqlite_utils
+
+from kb.records import Claim
+
+
+@dataclass
+class ClaimsSaved:
+    """Counts from one `save_claims` call."""
+
+    inserted: int = 0
+    updated: int = 0
+    kept_by_editor: int = 0
+    removed: int = 0
+
+
+def topics(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """The taxonomy: slug, label, description, proposition."""
+    return list(db.query("SELECT slug, label, description, proposition FROM topics ORDER BY slug"))
+
+
+def save_claims(
+    db: sqlite_utils.Database, document_id: int, claims: list[Claim], version: str
+) -> ClaimsSaved:
+    """Replace the extractor's claims for one document with `claims`, in one transaction.
+
+    A claim an editor has decided on (`editor_locked`) is never changed. Claims that the
+    new extraction no longer finds are removed unless an editor or a digest refers to them.
+    """
+    saved = ClaimsSaved()
+    known = {
+        (r["start_char"], r["end_char"]): r
+        for r in db.query(
+            "SELECT id, start_char, end_char, editor_locked FROM claims WHERE document_id = ?",
+            [document_id],
+        )
+    }
+    seen: set[int] = set()
+    with db.conn:
+        for claim in claims:
+            row = known.get((claim.start_char, claim.end_char))
+            if row and row["editor_locked"]:
+                saved.kept_by_editor += 1
+                seen.add(row["id"])
+                continue
+            if row:
+                claim_id = row["id"]
+                db.execute(
+                    "UPDATE claims SET text = ?, confidence = ?, speaker = ?, extractor_version = ?,"
+                    " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
+                    [claim.text, claim.confidence, claim.speaker, version, claim_id],
+                )
+                db.execute("DELETE FROM claim_topics WHERE claim_id = ? AND origin = 'extractor'", [claim_id])
+                db.execute("DELETE FROM quantities WHERE claim_id = ?", [claim_id])
+                db.execute("DELETE FROM entities WHERE claim_id = ?", [claim_id])
+                saved.updated += 1
+            else:
+                claim_id = db.execute(
+                    "INSERT INTO claims (document_id, start_char, end_char, text, confidence, speaker,"
+                    " extractor_version) VALUES (?,?,?,?,?,?,?)",
+                    [document_id, claim.start_char, claim.end_char, claim.text, claim.confidence,
+                     claim.speaker, version],
+                ).lastrowid
+                saved.inserted += 1
+            seen.add(claim_id)
+            claim.id = claim_id
+            _write_children(db, claim_id, claim)
+        for key, row in known.items():
+            if row["id"] in seen or row["editor_locked"]:
+                continue
+            in_digest = db.execute(
+                "SELECT 1 FROM digest_items WHERE claim_id = ? LIMIT 1", [row["id"]]
+            ).fetchone()
+            if in_digest:
+                continue
+            db.execute("DELETE FROM claims WHERE id = ?", [row["id"]])
+            saved.removed += 1
+    return saved
+
+
+def _write_children(db: sqlite_utils.Database, claim_id: int, claim: Claim) -> None:
+    for tag in claim.topics:
+        db.execute(
+            "INSERT OR IGNORE INTO claim_topics (claim_id, topic, stance, score, cues, origin)"
+            " VALUES (?,?,?,?,?, 'extractor')",
+            [claim_id, tag.topic, tag.stance, tag.score, json.dumps(tag.cues)],
+        )
+    for q in claim.quantities:
+        db.execute(
+            "INSERT INTO quantities (claim_id, text, value, value_max, unit, kind, start_char, end_char)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            [claim_id, q.text, q.value, q.value_max, q.unit, q.kind, q.start_char, q.end_char],
+        )
+    for e in claim.entities:
+        db.execute(
+            "INSERT INTO entities (claim_id, text, label, start_char, end_char) VALUES (?,?,?,?,?)",
+            [claim_id, e.text, e.label, e.start_char, e.end_char],
+        )
