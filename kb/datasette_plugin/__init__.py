@@ -1,0 +1,1 @@
+"""insightkb's Datasette plugin: curation UI, login, metadata. Hooks are registered here."""
