@@ -219,3 +219,13 @@ def _score_unit(result: EvalResult, doc: dict[str, Any], unit: dict[str, Any], c
         for sp in pred_speakers - {gold_speaker}:
             result.speakers.fp += 1
             result.errors.append(f"speaker FP {sp} {where}")
+
+
+def evaluate_files(paths: list[str], *, db: Any = None) -> EvalResult:
+    """Load the gold files and score the pipeline built with the KB's topic patterns (shipped ones without a KB)."""
+    from extract.nlp import build_nlp
+    from extract.runner import extractor_setup
+
+    gold = [doc for path in paths for doc in load_gold(path)]
+    patterns = extractor_setup(db)[0] if db is not None else None
+    return evaluate(build_nlp(topic_patterns=patterns), gold)

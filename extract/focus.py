@@ -99,17 +99,18 @@ class Focus:
             claims = claims_of(doc)
             if not claims:
                 continue
-            trigger_starts = {doc[s].sent.start for _m, s, _e in self.triggers(doc)} if not self.parse_all else None
+            sent_of = _sentence_index(doc)
+            trigger_starts = {sent_of[s] for _m, s, _e in self.triggers(doc)} if not self.parse_all else set()
             model_tokens = {t for span in doc.spans.get(MODELS, []) for t in range(span.start, span.end)}
             for claim in claims:
                 for start, end in claim["sents"]:
                     sent = doc[start:end]
                     sub = None
                     if self.parse_all or start in trigger_starts:
-                        sub = sent.as_doc()
+                        sub = _copy(sent)
                         to_parse.append((doc, start, sub))
                     if self.ner_all or self._names_something(sent, model_tokens):
-                        to_ner.append((doc, start, sub if sub is not None else sent.as_doc()))
+                        to_ner.append((doc, start, sub if sub is not None else _copy(sent)))
         if to_parse:
             subs = [s for _d, _st, s in to_parse]
             for proc in self._components(self.parse_with):
@@ -156,3 +157,23 @@ class Focus:
             if token.is_title or (token.is_upper and len(token) > 1) or (token.like_num and not token.is_digit):
                 return True
         return False
+
+
+def _sentence_index(doc: Doc) -> list[int]:
+    """For every token, the index of the first token of its sentence."""
+    out = [0] * len(doc)
+    start = 0
+    for token in doc:
+        if token.is_sent_start:
+            start = token.i
+        out[token.i] = start
+    return out
+
+
+def _copy(span: Span) -> Doc:
+    """A span as a new Doc in O(len(span)) (Span.as_doc copies the whole document's arrays)."""
+    words = [t.text for t in span]
+    spaces = [bool(t.whitespace_) for t in span]
+    if spaces:
+        spaces[-1] = False
+    return Doc(span.doc.vocab, words=words, spaces=spaces)
