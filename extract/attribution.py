@@ -11,12 +11,11 @@ from bisect import bisect_left
 from typing import Any
 
 from spacy.language import Language
-from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span, Token
 
 from extract.claims import claims_of
 from extract.focus import PARSES, parse_of
-from extract.lexicon import read_jsonl
+from extract.lexicon import FastMatcher, expand_first_token, read_jsonl
 
 NUMERIC_LABELS = {"CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY", "DATE", "TIME"}
 _NOT_SPEAKERS = {"i", "we", "you", "he", "she", "they", "it", "this", "that", "some", "many", "most",
@@ -32,10 +31,10 @@ class Attribution:
     """Fill `entities` and `speaker` of every claim, then drop the per-sentence parses."""
 
     def __init__(self, nlp: Language, lexicon: str) -> None:
-        self.matcher = Matcher(nlp.vocab, validate=True)
+        self.matcher = FastMatcher(nlp.vocab, validate=True)
         for row in read_jsonl(lexicon):
             if row.get("kind") in ("speech", "role"):
-                self.matcher.add(row["kind"], [row["pattern"]])
+                self.matcher.add(row["kind"], expand_first_token(row["pattern"]))
         self.strings = nlp.vocab.strings
 
     def __call__(self, doc: Doc) -> Doc:
@@ -75,7 +74,7 @@ class Attribution:
                     head = _according_to(tok)
                 else:
                     head = _subject_of(tok)
-                if head is not None and self._names_someone(head, sent_start):
+                if head is not None and self._names_someone(head, sent_start - parsed.start):
                     name = _clean(head)
                     if name:
                         return name
@@ -89,7 +88,7 @@ class Attribution:
             return True
         return head.is_title and not head.is_sent_start or any(
             t.is_title and not t.is_sent_start for t in words if t.head is head and t.dep_ == "compound"
-        ) or (head.is_title and head.text.lower() not in _NOT_SPEAKERS and head.i == 0 and head.lemma_ == head.lower_
+        ) or (head.is_title and head.text.lower() not in _NOT_SPEAKERS and head.is_sent_start
               and len(words) > 1 and words[1].is_title)
 
 

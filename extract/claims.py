@@ -13,10 +13,9 @@ from bisect import bisect_right
 from typing import Any
 
 from spacy.language import Language
-from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 
-from extract.lexicon import read_jsonl
+from extract.lexicon import FastMatcher, expand_first_token, read_jsonl
 
 CLAIMS = "insightkb_claims"
 REJECTED = "insightkb_rejected"
@@ -53,9 +52,9 @@ class ClaimDetector:
 
     def __init__(self, nlp: Language, boilerplate: str, min_words: int, max_tokens: int,
                  max_sentences: int, anaphora: list[str], openers: list[str]) -> None:
-        self.matcher = Matcher(nlp.vocab, validate=True)
+        self.matcher = FastMatcher(nlp.vocab, validate=True)
         for i, row in enumerate(read_jsonl(boilerplate)):
-            self.matcher.add(row["label"], [row["pattern"]])
+            self.matcher.add(row["label"], expand_first_token(row["pattern"]))
         self.min_words = min_words
         self.max_tokens = max_tokens
         self.max_sentences = max_sentences

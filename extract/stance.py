@@ -18,12 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from spacy.language import Language
-from spacy.matcher import Matcher
-from spacy.tokens import Doc, Token
+from spacy.tokens import Doc, Span, Token
 
 from extract.claims import claims_of
 from extract.focus import parse_of
-from extract.lexicon import read_jsonl
+from extract.lexicon import FastMatcher, expand_first_token, read_jsonl
 
 TOPICS = "insightkb_topics"
 _SUBJECTS = {"nsubj", "nsubjpass", "csubj", "csubjpass", "expl"}
@@ -53,7 +52,7 @@ class StanceDetector:
 
     def __init__(self, nlp: Language, lexicon: str, threshold: float) -> None:
         self.strings = nlp.vocab.strings
-        self.matcher = Matcher(nlp.vocab, validate=True)
+        self.matcher = FastMatcher(nlp.vocab, validate=True)
         self.meta: dict[str, dict[str, Any]] = {}
         self.anchor: dict[str, int] = {}
         self.evaluative: set[str] = set()
@@ -70,7 +69,7 @@ class StanceDetector:
             if kind == "evaluative":
                 polarity = 1 if row.get("valence") == "positive" else -1
             self.meta[key] = {"kind": kind, "topic": row.get("topic"), "polarity": polarity}
-            self.matcher.add(key, [row["pattern"]])
+            self.matcher.add(key, expand_first_token(row["pattern"]))
 
     def __call__(self, doc: Doc) -> Doc:
         claims = claims_of(doc)
@@ -175,7 +174,7 @@ class StanceDetector:
 class Scopes:
     """Scopes of cue words in one sentence: from its parse when there is one, else a window."""
 
-    def __init__(self, doc: Doc, start: int, end: int, parsed: Doc | None) -> None:
+    def __init__(self, doc: Doc, start: int, end: int, parsed: Span | None) -> None:
         self.doc = doc
         self.start = start
         self.end = end
@@ -184,6 +183,12 @@ class Scopes:
     def _tok(self, i: int) -> Token:
         assert self.parsed is not None
         return self.parsed[i - self.start]
+
+    def _back(self, ids: set[int]) -> set[int]:
+        """Token indices of the parsed sentence -> indices in the document."""
+        assert self.parsed is not None
+        shift = self.start - self.parsed.start
+        return {shift + i for i in ids}
 
     def of(self, cue: Cue, kind: str) -> set[int]:
         """Doc token indices that a negator, rejecting or endorsing cue acts on."""
@@ -219,7 +224,7 @@ class Scopes:
                     if grand.dep_ == "conj" and any(c.lower_ in ("but", "rather") for c in child.children):
                         covered -= {t.i for t in grand.subtree}
         covered.discard(tok.i)
-        return {self.start + i for i in covered}
+        return self._back(covered)
 
     def clause(self, cue: Cue) -> set[int]:
         """The concessive clause a contrast cue opens ("Despite ...", "Although ...")."""
@@ -227,7 +232,7 @@ class Scopes:
             return self._window(cue.end, stop_at_comma=True) | set(range(cue.start, cue.end))
         tok = self._tok(cue.start)
         root = tok.head if tok.dep_ == "mark" else tok
-        return {self.start + t.i for t in root.subtree}
+        return self._back({t.i for t in root.subtree})
 
     def _window(self, after: int, stop_at_comma: bool = True) -> set[int]:
         out: set[int] = set()
