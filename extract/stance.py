@@ -121,6 +121,8 @@ class StanceDetector:
             in_sent.sort(key=lambda c: _PRIORITY.get(c.kind, 9))
             for cue in in_sent:
                 if cue.kind == "cue" and cue.topic == topic:
+                    if cue.start in counted:
+                        continue
                     polarity, weight = cue.polarity, 1.0
                 elif cue.kind == "evaluative" and sent_topic and topic in self.evaluative:
                     if cue.start in counted:
@@ -134,7 +136,7 @@ class StanceDetector:
                     ):
                         continue  # "should avoid", "should adopt": the verb decides
                     reach = scope.of(cue, cue.kind)
-                    if not (reach & sent_topic) and not (reach & anaphors and earlier_topic):
+                    if not (reach & sent_topic) and not (cue.kind == "reject" and reach & anaphors and earlier_topic):
                         continue
                     polarity, weight = (-anchor if cue.kind == "reject" else anchor), 1.0
                 else:
