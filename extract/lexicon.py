@@ -75,7 +75,7 @@ class FastMatcher:
         for pattern in patterns:
             for p in expand_first_token(pattern):
                 exact = _exact(p[0]) if p else None
-                if exact and len(p) == 1:
+                if exact and len(p) == 1 and len(p[0]) == 1:
                     attr, value = exact
                     self.index.setdefault(attr, {}).setdefault(value, []).append(key_id)
                 elif exact and all(t.get("OP") in (None, "?", "!") for t in p):
@@ -117,17 +117,13 @@ class FastMatcher:
                 if attr in self.starts:
                     candidates.update(
                         numpy.nonzero(numpy.isin(column, self._exact(attr, "starts", self.starts[attr])))[0].tolist())
-            window_end = -1
-            for i in sorted(candidates):
-                if i < window_end:
-                    continue
-                start, end = lo + i, min(hi, lo + i + self.longest)
-                while True:  # stretch the window over the next candidates it would overlap
-                    nxt = [c for c in candidates if lo + c > start and lo + c < end]
-                    if not nxt or end == hi or lo + max(nxt) + self.longest <= end:
-                        break
-                    end = min(hi, lo + max(nxt) + self.longest)
-                window_end = end - lo
+            windows: list[list[int]] = []
+            for i in sorted(candidates):  # merge [i, i + longest) windows that overlap
+                if windows and lo + i < windows[-1][1]:
+                    windows[-1][1] = min(hi, max(windows[-1][1], lo + i + self.longest))
+                else:
+                    windows.append([lo + i, min(hi, lo + i + self.longest)])
+            for start, end in windows:
                 for match_id, a, b in self.anchored(doc[start:end]):
                     found.append((match_id, start + a, start + b))
         found = sorted(set(found), key=lambda m: (m[1], m[2], m[0]))
@@ -135,10 +131,12 @@ class FastMatcher:
 
 
 def _exact(spec: dict[str, Any]) -> tuple[str, int] | None:
-    """(attribute, hashed value) when a token spec tests one LEMMA/LOWER/ORTH value and nothing else."""
-    if len(spec) != 1:
+    """(attribute, hashed value) when a token spec tests one LEMMA/LOWER/ORTH value (and at most
+    IS_SENT_START, which the anchored Matcher still checks)."""
+    rest = {k: v for k, v in spec.items() if k.upper() != "IS_SENT_START"}
+    if len(rest) != 1:
         return None
-    (attr, value), = spec.items()
+    (attr, value), = rest.items()
     if attr.upper() not in _INDEXABLE or not isinstance(value, str):
         return None
     if attr.upper() in ("LEMMA", "LOWER"):
