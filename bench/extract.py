@@ -33,8 +33,8 @@ GOLD = ROOT / "tests" / "fixtures" / "gold"
 
 def paragraphs() -> list[str]:
     out = []
-    for name in ("seeds.jsonl", "extra.jsonl"):
-        for line in (GOLD / name).read_text(encoding="utf-8").splitlines():
+    for path in sorted(GOLD.glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 out += [p for p in json.loads(line)["text"].split("\n\n") if p.strip()]
     return out
@@ -104,7 +104,7 @@ def _quality(docs: list[str]) -> dict[str, Any]:
     from extract.claims import CLAIMS
     from extract.evaluate import evaluate, load_gold
 
-    gold = load_gold(GOLD / "seeds.jsonl") + load_gold(GOLD / "extra.jsonl")
+    gold = [doc for path in sorted(GOLD.glob("*.jsonl")) for doc in load_gold(path)]
     focused = build_nlp()
     full = build_nlp()
     focus = full.get_pipe("insightkb_focus")

@@ -170,7 +170,7 @@ class QuantityParser:
                     kind = comp["quantity_kind"]
                     stop += 1
                 return self._make(doc, first, stop, value, value_max, unit, kind), stop
-            if not (cand.is_alpha or cand.text == "-") or cand.lower_ in ("of", "and", "or", "to", "in", "the", "a"):
+            if not (cand.is_alpha or cand.text == "-") or cand.is_stop:
                 break
             look += 1
         # a plain count of something: "two key reasons", "5 insights"
@@ -192,8 +192,9 @@ class QuantityParser:
         k = j
         if k < end and doc[k].lower_ in ("of",):
             k += 1
-        if k < end and doc[k].lower_ in ("the", "their", "its", "a"):
-            k += 1
+        if not (k < end and doc[k].lower_ in ("the", "their", "its", "a", "our", "your")):
+            return None, j  # "3x year over year": a bare ratio, not a ratio of something
+        k += 1
         words = []
         while (k < end and doc[k].is_alpha and doc[k].lower_ not in STOP_WORDS and len(words) < 3
                and not self._is("not_reference", doc[k])):

@@ -209,8 +209,12 @@ class Scopes:
             head = tok.head
         else:
             head = tok
-        if tok.dep_ == "det" and head.dep_ in _SUBJECTS:
-            head = head.head
+        if kind == "negator":  # "Nobody ...", "not one of them switched", "no team ...": the verb is negated
+            node = tok
+            while node.dep_ not in _SUBJECTS and node.head is not node and node.dep_ in ("det", "neg", "advmod", "nsubj", "amod", "nummod", "pobj", "prep"):
+                node = node.head
+            if node.dep_ in _SUBJECTS:
+                head = node.head
         covered = {t.i for t in head.subtree}
         for child in head.children:
             if child.dep_ in _SUBJECTS and kind in ("negator", "reject") and child.i != tok.i \
