@@ -1,11 +1,12 @@
 """`insightkb_focus`: run the statistical components only where a claim needs them.
 
-The parser (negation scope, contrast, speaker) runs on claim sentences that hold a
-negation, rejection, concession or speech cue; NER runs on claim sentences that name
-something (a capitalised word that is not the sentence's first common word, not a model
-name already found, not a common acronym). Each selected sentence is analysed as its own
-small Doc, in batches; entities go back onto the document, parses are kept for the steps
-after this one and dropped at the end of the pipeline.
+The parser (negation scope, contrast, speaker) runs on the claim sentences that carry a
+topic and a negation, rejection or concession cue, or a speech cue. NER runs on windows of
+a few tokens around name-like words (capitalised, not a common word opening the sentence,
+not a model name already found, not a common acronym such as AI), wider than the NER
+model's receptive field. The selected pieces of one document go through the components as
+one Doc with preset sentence starts; entities go back onto the document, parses are kept
+for the steps after this one and dropped at the end of the pipeline.
 """
 from __future__ import annotations
 
