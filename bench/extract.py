@@ -138,7 +138,13 @@ def run(kind: str, docs: list[str], n_process: int = 1) -> dict[str, Any]:
     queue = ctx.Queue()
     proc = ctx.Process(target=_child, args=(kind, docs, n_process, queue))
     proc.start()
-    result = queue.get()
+    while True:
+        try:
+            result = queue.get(timeout=5)
+            break
+        except Exception:  # queue.Empty
+            if not proc.is_alive():
+                raise RuntimeError(f"the {kind} run died (exit code {proc.exitcode})") from None
     proc.join()
     return result
 

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import json
 import logging
+import multiprocessing
 import re
 import time
+from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator, Optional
 
 import sqlite_utils
 from spacy.language import Language
@@ -95,10 +97,11 @@ def extract_pending(
         bar = tqdm(total=total, unit="doc", desc="extract", leave=False)
     screened: dict[int, Screened] = {}
     expected: dict[int, int] = {}
-    collected: dict[int, list[tuple[int, Doc]]] = {}
+    collected: dict[int, list[tuple[int, list[dict[str, Any]]]]] = {}
     failures: dict[int, str] = {}
+    by_id: dict[int, Document] = {}
 
-    def pieces() -> Iterator[tuple[str, tuple[int, int, bool]]]:
+    def pieces() -> Iterator[tuple[str, tuple[int, int]]]:
         for document in todo:
             assert document.id is not None
             result = screen(document.text, max_chars=max_chars)
@@ -117,12 +120,11 @@ def extract_pending(
             for start, end in chunks:
                 yield result.text[start:end], (document.id, start)
 
-    by_id: dict[int, Document] = {}
-    def finish(doc_id: int, failure: str | None) -> None:
+    def finish(doc_id: int) -> None:
         parts = sorted(collected.pop(doc_id, []), key=lambda part: part[0])
         result = screened.pop(doc_id)
         try:
-            _store(db, by_id.pop(doc_id), parts, result, version, failure, report)
+            _store(db, by_id.pop(doc_id), parts, result, version, failures.pop(doc_id, None), report)
         except Exception as exc:  # a bad document never stops the batch
             log.exception("document %s failed", doc_id)
             reason = f"{type(exc).__name__}: {exc}"[:500]
@@ -132,20 +134,83 @@ def extract_pending(
         if bar:
             bar.update(1)
 
-    _ERRORS.clear()
-    for doc, (doc_id, offset) in nlp.pipe(pieces(), as_tuples=True, n_process=n_process, batch_size=batch_size):
-        report.tokens += len(doc)
-        if doc.user_data.get(ERROR_KEY):
-            failures.setdefault(doc_id, doc.user_data[ERROR_KEY])
-        collected.setdefault(doc_id, []).append((offset, doc))
+    for doc_id, offset, tokens, claims, error in _analysed(nlp, pieces(), n_process, batch_size):
+        report.tokens += tokens
+        if error:
+            failures.setdefault(doc_id, error)
+        collected.setdefault(doc_id, []).append((offset, claims))
         if len(collected[doc_id]) == expected[doc_id]:
-            finish(doc_id, failures.pop(doc_id, None))
-    for doc_id in list(screened):  # pieces the pipeline dropped after an error
-        finish(doc_id, _ERRORS.get(doc_id) or "the pipeline failed on this document (see the log)")
+            finish(doc_id)
     if bar:
         bar.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+Result = tuple[int, int, int, list[dict[str, Any]], Optional[str]]
+_WORKER_NLP: Language | None = None
+
+
+def _analysed(nlp: Language, pieces: Iterable[tuple[str, tuple[int, int]]], n_process: int,
+              batch_size: int) -> Iterator[Result]:
+    """(document id, offset, tokens, claims, error) per piece, in order; workers when n_process > 1.
+
+    Workers are forked with the pipeline already built and send back only the claims (plain
+    data), not spaCy Docs, so the parent spends its time storing, not deserialising.
+    """
+    batches = _batches(pieces, batch_size)
+    if n_process <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for batch in batches:
+            yield from _analyse(nlp, batch)
+        return
+    global _WORKER_NLP
+    _WORKER_NLP = nlp
+    try:
+        with multiprocessing.get_context("fork").Pool(n_process) as pool:
+            # Fed from this thread (reading documents and marking skipped ones touches the KB),
+            # with a few batches in flight per worker.
+            pending: deque[Any] = deque()
+            for batch in batches:
+                pending.append(pool.apply_async(_analyse_in_worker, (batch,)))
+                while len(pending) >= 3 * n_process:
+                    yield from pending.popleft().get()
+            while pending:
+                yield from pending.popleft().get()
+    finally:
+        _WORKER_NLP = None
+
+
+def _batches(pieces: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for piece in pieces:
+        batch.append(piece)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _analyse_in_worker(batch: list[tuple[str, tuple[int, int]]]) -> list[Result]:
+    assert _WORKER_NLP is not None
+    return _analyse(_WORKER_NLP, batch)
+
+
+def _analyse(nlp: Language, batch: list[tuple[str, tuple[int, int]]]) -> list[Result]:
+    """Run the pipeline over one batch of pieces; a piece a component failed on comes back with its error."""
+    _ERRORS.clear()
+    done: dict[tuple[int, int], Result] = {}
+    for doc, (doc_id, offset) in nlp.pipe(batch, as_tuples=True, batch_size=len(batch)):
+        done[(doc_id, offset)] = (doc_id, offset, len(doc), doc.user_data.get(CLAIMS, []),
+                                  doc.user_data.get(ERROR_KEY))
+    out = []
+    for text, (doc_id, offset) in batch:
+        found = done.get((doc_id, offset))
+        if found is None:  # spaCy drops a doc a component raised on
+            reason = _ERRORS.get((doc_id, offset)) or "the pipeline failed on this piece (see the log)"
+            found = (doc_id, offset, 0, [], reason)
+        out.append(found)
+    return out
 
 
 def _pending_count(db: sqlite_utils.Database, version: str, reextract: bool) -> int:
@@ -155,7 +220,7 @@ def _pending_count(db: sqlite_utils.Database, version: str, reextract: bool) -> 
     return db.execute(f"SELECT count(*) FROM documents WHERE {where} AND duplicate_of IS NULL", params).fetchone()[0]
 
 
-def _store(db: sqlite_utils.Database, document: Document, parts: list[tuple[int, Doc]], result: Screened,
+def _store(db: sqlite_utils.Database, document: Document, parts: list[tuple[int, list[dict[str, Any]]]], result: Screened,
            version: str, failure: str | None, report: ExtractReport) -> None:
     assert document.id is not None
     if failure:
@@ -164,8 +229,8 @@ def _store(db: sqlite_utils.Database, document: Document, parts: list[tuple[int,
         report.reasons[document.id] = failure
         return
     claims: list[Claim] = []
-    for offset, doc in parts:
-        for found in doc.user_data.get(CLAIMS, []):
+    for offset, found_claims in parts:
+        for found in found_claims:
             claims.append(to_claim(document, result.text, offset, found))
     saved = save_claims(db, document.id, claims, version)
     reason = "; ".join(result.notes) or None
@@ -211,7 +276,7 @@ def _passage_speaker(document: Document, start: int, end: int) -> str | None:
     return None
 
 
-_ERRORS: dict[int, str] = {}
+_ERRORS: dict[tuple[int, int], str] = {}
 
 
 def _record_error(proc_name: str, proc: Any, docs: list[Doc], exc: Exception) -> None:
@@ -222,4 +287,4 @@ def _record_error(proc_name: str, proc: Any, docs: list[Doc], exc: Exception) ->
         doc.user_data[ERROR_KEY] = reason
         context = getattr(doc, "_context", None)
         if context:
-            _ERRORS.setdefault(context[0], reason)
+            _ERRORS.setdefault(tuple(context), reason)

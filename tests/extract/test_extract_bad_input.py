@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from extract import build_nlp, extract_pending
 from extract_helpers import add_documents
 
@@ -45,7 +47,8 @@ def test_each_bad_document_gets_a_reason_and_the_batch_goes_on(db, nlp):
         assert " ".join(row["text"][row["start_char"]:row["end_char"]].replace("\x00", " ").split()) == row["claim"]
 
 
-def test_a_component_error_is_recorded_and_the_rest_extracted(db):
+@pytest.mark.parametrize("n_process", [1, 2])
+def test_a_component_error_is_recorded_and_the_rest_extracted(db, n_process):
     nlp = build_nlp()
     quantities = nlp.get_pipe("insightkb_quantities")
     original = quantities.__call__
@@ -58,7 +61,7 @@ def test_a_component_error_is_recorded_and_the_rest_extracted(db):
 
     nlp._components = [(n, Boom() if n == "insightkb_quantities" else p) for n, p in nlp._components]
     ids = add_documents(db, {"bad": "This sentence will explode the parser for 5 tokens.", "good": GOOD})
-    report = extract_pending(db, nlp=nlp)
+    report = extract_pending(db, nlp=nlp, n_process=n_process, batch_size=1)
     assert report.errors == 1 and report.documents == 1
     status, reason = _status(db, ids["bad"])
     assert status == "error" and "quantity parser exploded" in reason

@@ -63,3 +63,19 @@ def test_incremental_and_reextract_keep_editor_decisions(db, nlp):
     row = db.execute("SELECT text, status, extractor_version FROM claims WHERE id = ?", [locked["id"]]).fetchone()
     assert row == ("edited by an editor", "approved", EXTRACTOR_VERSION) or row[:2] == ("edited by an editor", "approved")
     assert db["claims"].count == counts[0]
+
+
+def test_two_processes_store_the_same_claims(tmp_path, nlp):
+    from kb import open_db
+
+    rows = []
+    for n in (1, 2):
+        db = open_db(tmp_path / f"kb{n}.db")
+        add_seeds(db)
+        report = extract_pending(db, nlp=nlp, n_process=n, batch_size=2)
+        assert report.documents == 4 and report.errors == 0
+        rows.append(list(db.query(
+            "SELECT c.start_char, c.end_char, c.text, c.speaker, group_concat(t.topic || ':' || t.stance) AS topics"
+            " FROM claims c LEFT JOIN claim_topics t ON t.claim_id = c.id GROUP BY c.id ORDER BY c.start_char")))
+        db.conn.close()
+    assert rows[0] == rows[1] and rows[0]
