@@ -53,7 +53,7 @@ def normalise_email(email: str) -> str:
         Address(addr_spec=f"{local}@{domain.lower()}")
     except (HeaderParseError, ValueError, IndexError):
         raise InvalidEmail(f"not a valid e-mail address: {email!r}") from None
-    return f"{local}@{domain.lower()}"
+    return f"{local}@{domain}".lower()
 
 
 def _row(row: dict[str, Any]) -> Subscriber:
