@@ -183,7 +183,11 @@ def rank_claims(
     scored.sort(key=lambda s: (-s.score, s.claim_id))
     shortlist = scored[: max(SHORTLIST, options.pool_size)]
 
-    index = TermIndex((c.id, terms(c.text)) for c in context)
+    term_of = {s.claim_id: s.terms for s in scored}
+    for c in context:
+        if c.id not in term_of:
+            term_of[c.id] = terms(c.text)
+    index = TermIndex((c.id, term_of[c.id]) for c in context)
     source_of = {c.id: c.source_id for c in context}
     by_side: dict[tuple[str, str], list[Candidate]] = defaultdict(list)
     sources_by_side: dict[tuple[str, str], set[int]] = defaultdict(set)
@@ -215,7 +219,7 @@ def rank_claims(
                 con = len(sources_by_side[(topic, "opposes")])
                 s.factors["disagreement"] = 0.5 + 0.5 * min(pro, con) / max(pro, con)
                 rivals = [r for r in by_side[(topic, other)][:500] if r.source_id != c.source_id]
-                best = max(rivals, key=lambda r: (jaccard(s.terms, terms(r.text)), r.confidence, -r.id))
+                best = max(rivals, key=lambda r: (jaccard(s.terms, term_of.get(r.id) or terms(r.text)), r.confidence, -r.id))
                 s.counter_claim_id = best.id
         s.score = sum(WEIGHTS[k] * v for k, v in s.factors.items()) + c.boost
         s.reasons = _reasons(s, len(agreeing) + 1, pro, con, end)
