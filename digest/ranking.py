@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlite_utils
 
@@ -115,7 +115,10 @@ class Ranking:
 
 def window_for(day: dt.date, options: DigestOptions, now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
     """[start, end): the `window_hours` before the end of `day` in the digest's timezone (or before now)."""
-    tz = ZoneInfo(options.timezone)
+    try:
+        tz = ZoneInfo(options.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone in [digest] timezone: {options.timezone!r}") from None
     day_end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tz)
     now = now or dt.datetime.now(dt.timezone.utc)
     day_start = dt.datetime.combine(day, dt.time(0), tz)

@@ -42,8 +42,13 @@ def digest(ctx: click.Context, date_: str | None, send: bool) -> None:
 
     day = _date(date_)
     options = digest_options(app.settings)
-    digest_id = build_digest(app.db, day, options)
-    for path in write_outbox(app.db, digest_id, options):
+    try:
+        options.sender_address  # noqa: B018  (a bad sender is a config error, said before any work)
+        digest_id = build_digest(app.db, day, options)
+        paths = write_outbox(app.db, digest_id, options)
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for path in paths:
         click.echo(f"digest written: {path}")
     if not send:
         return
@@ -79,7 +84,10 @@ def preview(app: AppContext, date_: str | None) -> None:
     from digest import preview_digest
     from insightkb.settings_bridge import digest_options
 
-    click.echo(preview_digest(app.db, _date(date_), digest_options(app.settings)))
+    try:
+        click.echo(preview_digest(app.db, _date(date_), digest_options(app.settings)))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group()
