@@ -13,15 +13,18 @@ from digest.options import DigestOptions
 from digest.ranking import Scored, rank_claims, select_diverse
 from digest.render import ItemView, UNSUBSCRIBE_PLACEHOLDER, load_items, render_bodies, unsubscribe_url
 from digest.similarity import terms
-from kb.digests import digest_id_for, digest_items, digest_pool, load_digest, save_digest
+from kb.digests import digest_id_for, digest_items, digest_pool, fill_empty_digest, load_digest, save_digest
 
 log = logging.getLogger(__name__)
 
 
 def build_digest(db: sqlite_utils.Database, day: dt.date, options: DigestOptions) -> int:
-    """The id of the digest for `day`, ranking and storing it the first time (later calls change nothing)."""
+    """The id of the digest for `day`, ranking and storing it the first time (later calls change nothing).
+
+    Only a stored digest that came out empty (no claims yet) and went to nobody is filled in later.
+    """
     existing = digest_id_for(db, day.isoformat())
-    if existing is not None:
+    if existing is not None and (digest_items(db, existing) or _has_deliveries(db, existing)):
         log.info("digest for %s already built (#%d)", day, existing)
         return existing
     ranking = rank_claims(db, day, options)
@@ -34,13 +37,19 @@ def build_digest(db: sqlite_utils.Database, day: dt.date, options: DigestOptions
         {"rank": i, "claim_id": s.claim_id, "score": round(s.score, 6), "reason": s.reason}
         for i, s in enumerate(ranking.items, 1)
     ]
-    digest_id = save_digest(
-        db, day.isoformat(), rendered.subject, rendered.text, rendered.html, items,
-        [s.pool_row() for s in ranking.pool],
-    )
+    pool = [s.pool_row() for s in ranking.pool]
+    if existing is not None:
+        if fill_empty_digest(db, existing, rendered.subject, rendered.text, rendered.html, items, pool):
+            log.info("digest %s (#%d) was empty; now %d items", day, existing, len(items))
+        return existing
+    digest_id = save_digest(db, day.isoformat(), rendered.subject, rendered.text, rendered.html, items, pool)
     log.info("digest %s (#%d): %d items from %d candidates (%d quiet-day fallbacks)",
              day, digest_id, len(items), ranking.considered, ranking.fallback)
     return digest_id
+
+
+def _has_deliveries(db: sqlite_utils.Database, digest_id: int) -> bool:
+    return db.execute("SELECT 1 FROM deliveries WHERE digest_id = ? LIMIT 1", [digest_id]).fetchone() is not None
 
 
 def _scored_from_pool(row: dict[str, Any], text: str) -> Scored:
@@ -73,6 +82,10 @@ class Personaliser:
         self._items = digest_items(db, digest_id)
         self._cache: dict[tuple[str, ...], Any] = {}
         self._labels = dict(db.execute("SELECT slug, label FROM topics").fetchall())
+
+    @property
+    def has_items(self) -> bool:
+        return bool(self._items)
 
     def picks_for(self, topics: list[str]) -> list[dict[str, Any]]:
         """The claims (with reasons) a subscriber with these topic preferences gets."""

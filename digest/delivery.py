@@ -72,6 +72,10 @@ class DeliveryReport:
         )
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+
+
 class SmtpTransport:
     """One SMTP connection, opened lazily and reused; errors classified transient or permanent."""
 
@@ -85,34 +89,58 @@ class SmtpTransport:
     def label(self) -> str:
         return f"smtp {self.options.host}:{self.options.port}"
 
-    def _connect(self) -> smtplib.SMTP:
+    def _tls(self) -> ssl.SSLContext:
+        """Verified TLS (certificate and host name), with an extra CA bundle if configured."""
+        context = ssl.create_default_context()
+        if self.options.ca_file:
+            context.load_verify_locations(cafile=self.options.ca_file)
+        return context
+
+    def _open(self) -> smtplib.SMTP:
+        """Connect, say EHLO, upgrade to TLS and log in; the socket is closed if any step fails."""
         o = self.options
+        if o.ssl:
+            conn: smtplib.SMTP = smtplib.SMTP_SSL(
+                o.host, o.port, timeout=o.timeout, local_hostname=o.local_hostname, context=self._tls()
+            )
+        else:
+            conn = smtplib.SMTP(o.host, o.port, timeout=o.timeout, local_hostname=o.local_hostname)
         try:
-            if o.ssl:
-                conn: smtplib.SMTP = smtplib.SMTP_SSL(
-                    o.host, o.port, timeout=o.timeout, local_hostname=o.local_hostname,
-                    context=ssl.create_default_context(),
-                )
-            else:
-                conn = smtplib.SMTP(o.host, o.port, timeout=o.timeout, local_hostname=o.local_hostname)
             conn.ehlo()
             if o.starttls and not o.ssl:
                 if not conn.has_extn("starttls"):
-                    conn.close()
                     raise DeliveryAborted(
                         f"{o.host}:{o.port} does not offer STARTTLS; set [smtp] starttls = false for a local relay"
                     )
-                conn.starttls(context=ssl.create_default_context())
+                conn.starttls(context=self._tls())
                 conn.ehlo()
             if o.username:
                 conn.login(o.username, o.password or "")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _connect(self) -> smtplib.SMTP:
+        """`_open`, with its failures sorted into aborting (configuration) and transient ones."""
+        o = self.options
+        if o.username and not (o.ssl or o.starttls) and o.host not in ("127.0.0.1", "::1", "localhost"):
+            raise DeliveryAborted(
+                f"refusing to send the SMTP password to {o.host} without TLS; set [smtp] starttls or ssl"
+            )
+        try:
+            return self._open()
         except smtplib.SMTPAuthenticationError as exc:
-            raise DeliveryAborted(f"SMTP login refused: {exc.smtp_code} {exc.smtp_error!r}") from None
+            raise DeliveryAborted(f"SMTP login refused: {exc.smtp_code} {_text(exc.smtp_error)}") from None
+        except ssl.SSLCertVerificationError as exc:
+            raise DeliveryAborted(
+                f"cannot verify the TLS certificate of {o.host}:{o.port}: {exc.verify_message}") from None
+        except smtplib.SMTPNotSupportedError as exc:
+            raise DeliveryAborted(f"{o.host}:{o.port}: {exc}") from None
         except smtplib.SMTPResponseException as exc:
-            raise TransientError(f"SMTP greeting: {exc.smtp_code} {exc.smtp_error!r}", connection=True) from None
+            raise TransientError(f"SMTP greeting: {exc.smtp_code} {_text(exc.smtp_error)}", connection=True) from None
         except (OSError, smtplib.SMTPException) as exc:
             raise TransientError(f"cannot connect to {o.host}:{o.port}: {exc}", connection=True) from None
-        return conn
 
     def send(self, msg: EmailMessage, sender: str, to: str) -> None:
         if self.conn is None:
@@ -131,7 +159,7 @@ class SmtpTransport:
             raise TransientError(f"connection lost: {exc}", connection=True) from None
 
     def _classify(self, code: int, text: bytes | str) -> None:
-        message = f"{code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
+        message = f"{code} {_text(text)}"
         if 400 <= code < 500:
             raise TransientError(message)
         raise PermanentError(message)
@@ -189,6 +217,10 @@ def deliver_digest(
     attempts = smtp.max_attempts if smtp and smtp.host else 3
     backoff = smtp.backoff_seconds if smtp and smtp.host else 0.1
     backoff_max = smtp.backoff_max if smtp and smtp.host else 1.0
+    if not personal.has_items:
+        report.errors.append("the digest has no items: nothing to send")
+        log.info("digest %s has no items; nothing sent", date)
+        return report
     subscribers = list(list_subscribers(db, active_only=True))
     try:
         for n, sub in enumerate(subscribers):

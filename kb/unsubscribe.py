@@ -161,7 +161,8 @@ async def archive_feed(request, datasette) -> Response:
     )
     body = (
         '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
-        f"<title>insightkb daily digest</title><id>urn:insightkb:digests:{xml_escape(request.host)}</id>"
+        "<title>insightkb daily digest</title><author><name>insightkb</name></author>"
+        f"<id>urn:insightkb:digests:{xml_escape(request.host)}</id>"
         f'<updated>{xml_escape(updated)}</updated><link rel="self" href="{xml_escape(base)}/-/digests.atom"/>'
         f"{entries}</feed>"
     )

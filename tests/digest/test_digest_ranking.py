@@ -148,3 +148,19 @@ def test_subscriber_topics_filter_and_rerank(seeded, options):
         {"claim_id": i["claim_id"], "reason": i["reason"], "counter_claim_id": p["counter_claim_id"]}
         for i, p in zip(digest_items(seeded, digest_id), personal.picks_for([]))
     ]
+
+
+def test_an_empty_digest_is_filled_once_claims_arrive_but_never_sent_empty(db, options):
+    from digest import deliver_digest
+    from kb.subscribers import add_subscriber
+
+    add_subscriber(db, "ada@example.org")
+    empty = build_digest(db, TODAY, options)
+    assert digest_items(db, empty) == []
+    report = deliver_digest(db, empty, options, None)
+    assert report.sent == 0 and "no items" in report.errors[0]
+    add_claims(db, SEED_SPECS)
+    assert build_digest(db, TODAY, options) == empty
+    assert len(digest_items(db, empty)) == 5
+    assert load_digest(db, empty)["subject"].startswith("Top 5 insights")
+    assert deliver_digest(db, empty, options, None).sent == 1
