@@ -11,7 +11,7 @@ import sqlite_utils
 from digest.candidates import Candidate
 from digest.options import DigestOptions
 from digest.ranking import Scored, rank_claims, select_diverse
-from digest.render import ItemView, UNSUBSCRIBE_PLACEHOLDER, load_items, render_bodies, unsubscribe_url
+from digest.render import ItemView, MessageTemplate, UNSUBSCRIBE_PLACEHOLDER, load_items, render_bodies, unsubscribe_url
 from digest.similarity import terms
 from kb.digests import digest_id_for, digest_items, digest_pool, fill_empty_digest, load_digest, save_digest
 
@@ -82,6 +82,7 @@ class Personaliser:
         self._items = digest_items(db, digest_id)
         self._cache: dict[tuple[str, ...], Any] = {}
         self._labels = dict(db.execute("SELECT slug, label FROM topics").fetchall())
+        self._sent_at = dt.datetime.now(dt.timezone.utc)
 
     @property
     def has_items(self) -> bool:
@@ -109,16 +110,14 @@ class Personaliser:
             chosen += select_diverse(others, self.options.items - len(chosen), chosen=chosen)
         return [{"claim_id": s.claim_id, "reason": s.reason, "counter_claim_id": s.counter_claim_id} for s in chosen]
 
-    def bodies(self, topics: list[str]):
-        """(Rendered with the unsubscribe placeholder, item views) for a topic preference list."""
+    def template(self, topics: list[str]) -> MessageTemplate:
+        """The message template for subscribers with these topic preferences (rendered once)."""
         key = tuple(sorted(topics))
         if key not in self._cache:
             views: list[ItemView] = load_items(self.db, self.picks_for(list(key)), self.options)
             note = ""
             if key:
                 note = "Picked for your topics: " + ", ".join(self._labels.get(t, t) for t in key) + "."
-            self._cache[key] = (
-                render_bodies(self.day, views, self.options, unsubscribe=UNSUBSCRIBE_PLACEHOLDER, topics_note=note),
-                views,
-            )
+            rendered = render_bodies(self.day, views, self.options, unsubscribe=UNSUBSCRIBE_PLACEHOLDER, topics_note=note)
+            self._cache[key] = MessageTemplate(rendered, self.options, sent_at=self._sent_at, personal=True)
         return self._cache[key]

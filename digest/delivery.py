@@ -8,14 +8,12 @@ exponential backoff; if the server stays away, the rest is left pending for the 
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import smtplib
 import socket
 import ssl
 import time
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Callable
 
@@ -24,7 +22,7 @@ import sqlite_utils
 from digest.build import Personaliser
 from digest.options import DigestOptions, SmtpOptions
 from digest.outbox import atomic_write
-from digest.render import build_message, message_id, recipient, unsubscribe_url
+from digest.render import message_id, recipient, unsubscribe_url
 from kb.digests import begin_delivery, delivery_states, mark_error, mark_sent, record_attempt
 from kb.subscribers import Subscriber, ensure_nonce, list_subscribers, record_permanent_failure
 from kb.tokens import make_unsubscribe_token
@@ -142,11 +140,11 @@ class SmtpTransport:
         except (OSError, smtplib.SMTPException) as exc:
             raise TransientError(f"cannot connect to {o.host}:{o.port}: {exc}", connection=True) from None
 
-    def send(self, msg: EmailMessage, sender: str, to: str) -> None:
+    def send(self, data: bytes, sender: str, to: str, name: str) -> None:
         if self.conn is None:
             self.conn = self._connect()
         try:
-            self.conn.send_message(msg, from_addr=sender, to_addrs=[to])
+            self.conn.sendmail(sender, [to], data)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = exc.recipients.get(to, (550, b"refused"))
             self._classify(code, text)
@@ -183,10 +181,9 @@ class OutboxTransport:
         self.folder = Path(outbox) / "deliveries" / date
         self.label = f"outbox {self.folder}"
 
-    def send(self, msg: EmailMessage, sender: str, to: str) -> None:
-        name = msg["Message-ID"].strip("<>").split("@", 1)[0].rsplit(".", 1)[-1]
+    def send(self, data: bytes, sender: str, to: str, name: str) -> None:
         try:
-            atomic_write(self.folder / f"{name}.eml", msg.as_bytes())
+            atomic_write(self.folder / f"{name}.eml", data)
         except OSError as exc:
             raise TransientError(f"cannot write to the outbox: {exc}", connection=True) from None
 
@@ -268,15 +265,13 @@ def _deliver_one(
     msg_id = message_id(date, sub.id, options)
     row = begin_delivery(db, personal.digest["id"], sub.id, msg_id, channel)
     token = make_unsubscribe_token(options.secret, sub.id, ensure_nonce(db, sub))
-    rendered, _views = personal.bodies(sub.topics)
-    msg = build_message(
-        rendered, options, to=recipient(sub.email, sub.name), msg_id=row["message_id"],
-        sent_at=dt.datetime.now(dt.timezone.utc), unsubscribe=unsubscribe_url(options, token),
+    data = personal.template(sub.topics).message(
+        to=recipient(sub.email, sub.name), msg_id=row["message_id"], unsubscribe=unsubscribe_url(options, token)
     )
     for attempt in range(1, attempts + 1):
         record_attempt(db, row["id"], channel)
         try:
-            transport.send(msg, sender, sub.email)
+            transport.send(data, sender, sub.email, f"s{sub.id}")
         except PermanentError as exc:
             mark_error(db, row["id"], str(exc), permanent=True)
             record_permanent_failure(db, sub.id, str(exc))

@@ -5,7 +5,6 @@ import pytest
 from click.testing import CliRunner
 
 from digest_kbdata import SEED_SPECS, add_claims
-from digest_support import smtp_options  # noqa: F401  (keeps the helper import path uniform)
 
 cli_module = pytest.importorskip("insightkb.cli")
 cli = cli_module.cli

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -32,6 +31,8 @@ def test_each_subscriber_gets_exactly_one_multipart_message(seeded, options, smt
         assert received.mail_from == "digest@insightkb.test"
         assert msg.get_content_type() == "multipart/alternative"
         assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+        assert msg.defects == [] and all(part.defects == [] for part in msg.walk())
+        assert all(len(line) <= 78 for line in received.raw.split(b"\r\n"))
         assert msg["To"].addresses[0].addr_spec == sub.email
         assert msg["From"].addresses[0].addr_spec == "digest@insightkb.test"
         assert msg["Subject"].startswith("Top 5 insights")
