@@ -14,6 +14,7 @@ import logging
 import socket
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from http import HTTPStatus
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -96,7 +97,8 @@ async def resolve_checked(host: str, port: int, *, allow_private: bool) -> str:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise FetchError(f"cannot resolve {host}: {exc.strerror or exc}") from None
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    # IPv4 first: a dual-stack name like localhost often has only the IPv4 side listening.
+    addresses = sorted(dict.fromkeys(info[4][0] for info in infos), key=lambda ip: ":" in ip)
     if not addresses:
         raise FetchError(f"cannot resolve {host}")
     if not allow_private:
@@ -202,7 +204,10 @@ async def _fetch(client, url, options, allow_private, allow_private_host, etag, 
                 return FetchResult(current, 304, b"", response_headers, permanent)
             if status >= 400:
                 retry = retry_after_seconds(response.headers.get("retry-after"))
-                reason = response.reason_phrase or ""
+                try:
+                    reason = HTTPStatus(status).phrase
+                except ValueError:
+                    reason = response.reason_phrase or ""
                 raise FetchError(f"HTTP {status} {reason}".strip(), status=status, retry_after=retry)
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > options.max_bytes and not response.headers.get("content-encoding"):
