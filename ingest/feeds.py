@@ -87,8 +87,8 @@ def parse_feed(content: bytes, source: Source, *, url: str, headers: dict[str, s
         except Exception as exc:  # one odd entry must not lose the others
             log.warning("source %s: entry %d skipped: %s", source.id, index, exc)
             warnings.append(f"entry {index} skipped: {type(exc).__name__}")
-    if not items and parsed.get("bozo") and not parsed.get("version"):
-        raise FeedError(warnings[-1] if warnings else "not a feed")
+    if not items and not parsed.get("version"):
+        raise FeedError(warnings[-1] if warnings else "no RSS or Atom root element")
     return ParsedFeed(
         title=feed_meta.get("title"),
         link=feed_meta.get("link"),
