@@ -102,13 +102,11 @@ async def respond_error(datasette, scope: dict[str, Any], send: Callable, status
         return await _send(send, status, body, "application/json; charset=utf-8")
     if ext == "csv":
         return await _send(send, status, f"error: {message}\n".encode(), "text/plain; charset=utf-8")
-    from datasette.utils.asgi import Request
-
     html = await datasette.render_template(
         "error.html",
         {"ok": False, "error": message, "status": status,
          "title": "Forbidden" if status == 403 else "Bad parameter"},
-        request=Request(scope, None),
+        request=None,  # this layer runs outside Datasette's CSRF and actor middleware
     )
     await _send(send, status, html.encode(), "text/html; charset=utf-8")
 
