@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
@@ -80,9 +81,18 @@ async def _lookup(datasette, token: str):
     if parsed is None:
         return db, None, None
     subscriber_id, nonce = parsed
-    rows = (await db.execute(
-        "SELECT id, email, active, unsubscribe_token FROM subscribers WHERE id = ?", [subscriber_id]
-    )).rows
+    # Datasette's read connections refuse the private `subscribers` table (kb.datasette_plugin.
+    # privacy); trusted plugin code reads it through the write connection.
+    def read(conn):
+        previous, conn.row_factory = conn.row_factory, sqlite3.Row
+        try:
+            return conn.execute(
+                "SELECT id, email, active, unsubscribe_token FROM subscribers WHERE id = ?", [subscriber_id]
+            ).fetchall()
+        finally:
+            conn.row_factory = previous
+
+    rows = await db.execute_write_fn(read)
     if not rows or (rows[0]["unsubscribe_token"] or "") != nonce:
         return db, None, None
     return db, dict(rows[0]), nonce
