@@ -84,6 +84,7 @@ ssl = required
 ssl_cert = <{root}/cert.pem
 ssl_key = <{root}/key.pem
 auth_mechanisms = plain
+auth_failure_delay = 0
 first_valid_uid = 100
 passdb {{
   driver = passwd-file
