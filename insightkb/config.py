@@ -22,6 +22,12 @@ class IngestSettings:
     concurrency: int = 16
     per_host: int = 2
     user_agent: str = "insightkb/0.1 (+https://github.com/insightkb/insightkb)"
+    total_timeout: float = 120.0
+    backoff_base: int = 300
+    backoff_cap: int = 86400
+    respect_backoff: bool = True
+    near_duplicate_threshold: float = 0.8
+    imap_password: str | None = None  # or INSIGHTKB_IMAP_PASSWORD
 
 
 @dataclass

@@ -1,0 +1,68 @@
+"""Run Datasette on the knowledge base with insightkb's metadata, canned queries and plugins."""
+from __future__ import annotations
+
+import copy
+import json
+import logging
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from datasette.app import Datasette
+
+from kb.db import open_db
+from kb.secrets import get_secret
+
+log = logging.getLogger(__name__)
+
+
+def _load_yaml(name: str) -> dict[str, Any]:
+    return yaml.safe_load(resources.files("kb.datasette").joinpath(name).read_text(encoding="utf-8")) or {}
+
+
+def _fill(value: Any, db_name: str) -> Any:
+    """Put the KB's database name wherever the YAML says {db}."""
+    return json.loads(json.dumps(value).replace("{db}", db_name))
+
+
+def build_metadata(db_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(metadata, settings) for a KB served under the database name `db_name`."""
+    meta = _load_yaml("metadata.yaml")
+    config = _load_yaml("datasette.yaml")
+    queries = _load_yaml("queries.yaml")
+    database = meta.pop("database")
+    query_params = {name: q.pop("params", {}) for name, q in queries.items()}
+    database["queries"] = queries
+    meta["databases"] = {db_name: database}
+    plugins = copy.deepcopy(config.get("plugins") or {})
+    plugins["insightkb"] = {"database": db_name, "query_params": query_params}
+    meta["plugins"] = plugins
+    return _fill(meta, db_name), dict(config.get("settings") or {})
+
+
+def make_datasette(kb_path: str | Path) -> Datasette:
+    """A Datasette instance on the KB (migrated first), as `serve` runs it; for tests and serving."""
+    kb_path = Path(kb_path)
+    db = open_db(kb_path)
+    db.conn.close()
+    metadata, settings = build_metadata(kb_path.stem)
+    return Datasette(
+        [str(kb_path)],
+        metadata=metadata,
+        settings=settings,
+        secret=get_secret(kb_path),
+        cors=False,
+    )
+
+
+def serve(kb_path: str | Path, *, host: str = "127.0.0.1", port: int = 8001) -> None:
+    """Serve the KB with Datasette until interrupted (blocking)."""
+    import asyncio
+
+    import uvicorn
+
+    ds = make_datasette(kb_path)
+    asyncio.run(ds.invoke_startup())
+    log.info("serving %s on http://%s:%s/", kb_path, host, port)
+    uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on")
