@@ -157,7 +157,7 @@ def rank_claims(
     fallback: list[Candidate] = []
     if len(window) < options.items:
         fallback = load_fallback(
-            db, start, limit=options.fallback_limit, exclude=recent_ids | {c.id for c in window}
+            db, start, limit=options.fallback_limit, exclude=recent_ids | {c.id for c in window}, day=day.isoformat()
         )
         log.info("quiet day %s: %d candidates in the window, %d older unsent claims added",
                  day, len(window), len(fallback))

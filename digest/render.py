@@ -8,6 +8,7 @@ from __future__ import annotations
 import binascii
 import datetime as dt
 import json
+import re
 import secrets
 from dataclasses import dataclass, field
 from email.headerregistry import Address
@@ -61,6 +62,14 @@ def one_line(value: str | None, limit: int = 300) -> str:
     """Collapse all whitespace (CR, LF, tabs) to single spaces: safe in any header."""
     text = " ".join((value or "").split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+_BULLET = re.compile(r"^(?:[-*•·–—>]+|\d{1,2}[.)])\s+")
+
+
+def claim_text(value: str | None, limit: int = 1200) -> str:
+    """A claim for display: one line, without a leading list marker ("- ", "• ", "3. ")."""
+    return _BULLET.sub("", one_line(value, limit), count=1)
 
 
 def safe_url(url: str | None) -> str | None:
@@ -166,11 +175,11 @@ def load_items(
         counter = None
         other = rows.get(pick.get("counter_claim_id") or -1)
         if other is not None:
-            counter = {"text": one_line(other["text"], 600), "source": one_line(other["source_title"], 120) or "another source"}
+            counter = {"text": claim_text(other["text"], 600), "source": one_line(other["source_title"], 120) or "another source"}
         out.append(ItemView(
             rank=rank,
             claim_id=row["id"],
-            text=one_line(row["text"], 1200),
+            text=claim_text(row["text"]),
             reason=one_line(pick.get("reason"), 200),
             topics=topics.get(row["id"], []),
             numbers=numbers.get(row["id"], []),

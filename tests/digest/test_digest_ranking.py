@@ -164,3 +164,17 @@ def test_an_empty_digest_is_filled_once_claims_arrive_but_never_sent_empty(db, o
     assert len(digest_items(db, empty)) == 5
     assert load_digest(db, empty)["subject"].startswith("Top 5 insights")
     assert deliver_digest(db, empty, options, None).sent == 1
+
+
+def test_preview_of_a_built_quiet_day_matches_what_was_stored(db, options):
+    add_claims(db, [Spec(s.text, source=s.source, hours_ago=24 * 5 + n, topics=s.topics, quantities=s.quantities)
+                    for n, s in enumerate(SEED_SPECS)])
+    stored = [i["claim_id"] for i in digest_items(db, build_digest(db, TODAY, options))]
+    assert [s.claim_id for s in rank_claims(db, TODAY, options).items] == stored
+
+
+def test_list_markers_are_not_shown(db, options):
+    add_claims(db, [Spec("- Proprietary data drives differentiation for customised models.",
+                         source="https://bullets.example/feed", hours_ago=1, topics=[("proprietary-data", "supports")])])
+    text = load_digest(db, build_digest(db, TODAY, options))["text_body"]
+    assert "1. Proprietary data drives differentiation" in text
