@@ -8,14 +8,21 @@ exponential backoff; if the server stays away, the rest is left pending for the 
 """
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import smtplib
 import socket
 import ssl
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows
+    fcntl = None  # type: ignore[assignment]
 
 import sqlite_utils
 
@@ -47,6 +54,41 @@ class PermanentError(Exception):
 
 class DeliveryAborted(Exception):
     "The SMTP configuration cannot work (authentication refused, no STARTTLS): nothing more is tried"
+
+
+class DeliveryBusy(Exception):
+    "Another process is delivering a digest from this KB right now"
+
+
+@contextlib.contextmanager
+def exclusive_run(db: sqlite_utils.Database) -> Iterator[None]:
+    """Hold `<kb>.delivery.lock` (flock) while delivering: one run per KB at a time.
+
+    The operating system releases the lock when the process ends, however it ends (SIGKILL
+    included), so a crashed run never blocks the next one.
+    """
+    path = next((p for _, name, p in db.execute("PRAGMA database_list").fetchall() if name == "main"), "")
+    if not path or fcntl is None:
+        yield
+        return
+    lock = Path(path + ".delivery.lock")
+    with open(lock, "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            raise DeliveryBusy(f"a digest delivery is already running on this KB ({holder}); try again later") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()} on {socket.gethostname()}")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fh.seek(0)
+            fh.truncate()
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 @dataclass
@@ -209,7 +251,6 @@ def deliver_digest(
     )
     channel = "smtp" if isinstance(transport, SmtpTransport) else "outbox"
     report = DeliveryReport(digest_id, date, transport.label)
-    states = delivery_states(db, digest_id)
     sender = options.sender_address.addr_spec
     attempts = smtp.max_attempts if smtp and smtp.host else 3
     backoff = smtp.backoff_seconds if smtp and smtp.host else 0.1
@@ -218,7 +259,19 @@ def deliver_digest(
         report.errors.append("the digest has no items: nothing to send")
         log.info("digest %s has no items; nothing sent", date)
         return report
+    with exclusive_run(db):
+        return _deliver_all(db, personal, options, transport, channel, report, sender, date,
+                            attempts, backoff, backoff_max, progress)
+
+
+def _deliver_all(
+    db: sqlite_utils.Database, personal: Personaliser, options: DigestOptions, transport, channel: str,
+    report: DeliveryReport, sender: str, date: str, attempts: int, backoff: float, backoff_max: float,
+    progress: Callable[[int], None] | None,
+) -> DeliveryReport:
+    """Deliver to every active subscriber without a sent or failed delivery, in id order."""
     subscribers = list(list_subscribers(db, active_only=True))
+    states = delivery_states(db, report.digest_id)  # read once this run holds the lock
     try:
         for n, sub in enumerate(subscribers):
             state = states.get(sub.id)

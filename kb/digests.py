@@ -184,3 +184,4 @@ def delivery_counts(db: sqlite_utils.Database, digest_id: int) -> dict[str, int]
     return {r[0]: r[1] for r in db.execute(
         "SELECT status, count(*) FROM deliveries WHERE digest_id = ? GROUP BY status", [digest_id]
     ).fetchall()}
+

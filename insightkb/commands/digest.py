@@ -37,7 +37,7 @@ def digest(ctx: click.Context, date_: str | None, send: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
     app: AppContext = ctx.find_object(AppContext)
-    from digest import DeliveryAborted, build_digest, deliver_digest, write_outbox
+    from digest import DeliveryAborted, DeliveryBusy, build_digest, deliver_digest, write_outbox
     from insightkb.settings_bridge import digest_options, smtp_options
 
     day = _date(date_)
@@ -60,7 +60,7 @@ def digest(ctx: click.Context, date_: str | None, send: bool) -> None:
     with tqdm(total=total, unit="msg", desc="sending", disable=total < 50) as bar:
         try:
             report = deliver_digest(app.db, digest_id, options, smtp_options(app.settings), progress=bar.update)
-        except DeliveryAborted as exc:
+        except (DeliveryAborted, DeliveryBusy) as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(report.summary())
     for error in report.errors[:20]:

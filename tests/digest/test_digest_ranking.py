@@ -178,3 +178,17 @@ def test_list_markers_are_not_shown(db, options):
                          source="https://bullets.example/feed", hours_ago=1, topics=[("proprietary-data", "supports")])])
     text = load_digest(db, build_digest(db, TODAY, options))["text_body"]
     assert "1. Proprietary data drives differentiation" in text
+
+
+def test_two_claims_on_one_topic_not_both_picked_when_others_exist(db, options):
+    hot = [Spec(f"Fine-tuning claim {n} from its own source with words gamma{n} delta{n} epsilon{n}.",
+                source=f"https://hot{n}.example/feed", hours_ago=1, confidence=0.95,
+                topics=[("finetuning-obsolescence", "supports")]) for n in range(4)]
+    calm = [Spec(f"A calmer claim {n} on another subject zeta{n} eta{n} theta{n}.",
+                 source=f"https://calm{n}.example/feed", hours_ago=8, confidence=0.5, topics=[(t, "neutral")])
+            for n, t in enumerate(["latency", "inference-cost", "token-thresholds", "proprietary-data"])]
+    add_claims(db, hot + calm)
+    ranking = rank_claims(db, TODAY, options)
+    topics = [s.topic for s in ranking.items]
+    assert len(topics) == 5 and len(set(topics)) == 5
+    assert topics[0] == "finetuning-obsolescence"
