@@ -108,16 +108,28 @@ class Personaliser:
         if len(chosen) < self.options.items:
             others = [s for s in ranked if s not in chosen]
             chosen += select_diverse(others, self.options.items - len(chosen), chosen=chosen)
-        return [{"claim_id": s.claim_id, "reason": s.reason, "counter_claim_id": s.counter_claim_id} for s in chosen]
+        return [
+            {"claim_id": s.claim_id, "reason": s.reason, "counter_claim_id": s.counter_claim_id,
+             "on_topic": bool(wanted & set(s.topics))}
+            for s in chosen
+        ]
 
     def template(self, topics: list[str]) -> MessageTemplate:
         """The message template for subscribers with these topic preferences (rendered once)."""
         key = tuple(sorted(topics))
         if key not in self._cache:
-            views: list[ItemView] = load_items(self.db, self.picks_for(list(key)), self.options)
+            picks = self.picks_for(list(key))
+            views: list[ItemView] = load_items(self.db, picks, self.options)
             note = ""
             if key:
-                note = "Picked for your topics: " + ", ".join(self._labels.get(t, t) for t in key) + "."
+                labels = ", ".join(self._labels.get(t, t) for t in key)
+                matched = sum(1 for p in picks if p.get("on_topic"))
+                if not matched:
+                    note = f"Nothing new on your topics ({labels}) today, so here are the day's top insights."
+                elif matched < len(picks):
+                    note = f"Picked for your topics: {labels} ({matched} of {len(picks)}); the rest are the day's top insights."
+                else:
+                    note = f"Picked for your topics: {labels}."
             rendered = render_bodies(self.day, views, self.options, unsubscribe=UNSUBSCRIBE_PLACEHOLDER, topics_note=note)
             self._cache[key] = MessageTemplate(rendered, self.options, sent_at=self._sent_at, personal=True)
         return self._cache[key]

@@ -139,7 +139,7 @@ def test_unsubscribed_get_nothing_and_topics_personalise(seeded, options, smtp_s
     [received] = smtp_server.handler.accepted
     text = received.message.get_body(("plain",)).get_content()
     assert text.split("\n1. ", 1)[1].startswith("Smaller fine-tuned models")
-    assert "Picked for your topics: Latency." in text
+    assert "Picked for your topics: Latency (1 of 5); the rest are the day's top insights." in text
 
 
 def test_starttls_required_but_not_offered_aborts_with_a_clear_error(seeded, options, smtp_server):
@@ -166,3 +166,12 @@ def test_missing_secret_is_a_clear_error(seeded, options, smtp_server):
     subscribe(seeded)
     with pytest.raises(ValueError, match="secret"):
         deliver_digest(seeded, build_digest(seeded, TODAY, options), replace(options, secret=""), None)
+
+
+def test_subscriber_whose_topics_are_quiet_gets_the_general_digest_and_is_told(seeded, options, smtp_server):
+    add_subscriber(seeded, "ada@example.org", topics=["gpu-supply"])
+    deliver_digest(seeded, build_digest(seeded, TODAY, options), options, smtp_options(smtp_server.port))
+    [received] = smtp_server.handler.accepted
+    text = received.message.get_body(("plain",)).get_content()
+    assert "Nothing new on your topics (GPU supply) today" in text
+    assert text.count("In the KB:") == 5
