@@ -8,8 +8,8 @@ from __future__ import annotations
 import binascii
 import datetime as dt
 import json
-import re
 import secrets
+import textwrap
 from dataclasses import dataclass, field
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -48,6 +48,10 @@ class ItemView:
     kb_url: str = ""
     counter: dict[str, str] | None = None
 
+    @property
+    def topics_text(self) -> str:
+        return ", ".join(t["label"] + (f" ({t['stance']})" if t["stance"] != "neutral" else "") for t in self.topics)
+
 
 @dataclass
 class Rendered:
@@ -64,12 +68,9 @@ def one_line(value: str | None, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-_BULLET = re.compile(r"^(?:[-*•·–—>]+|\d{1,2}[.)])\s+")
-
-
 def claim_text(value: str | None, limit: int = 1200) -> str:
-    """A claim for display: one line, without a leading list marker ("- ", "• ", "3. ")."""
-    return _BULLET.sub("", one_line(value, limit), count=1)
+    """A claim for display: its text on one line (as stored, so it can be searched for)."""
+    return one_line(value, limit)
 
 
 def safe_url(url: str | None) -> str | None:
@@ -83,15 +84,23 @@ def safe_url(url: str | None) -> str | None:
     return url if parts.scheme in ("http", "https") and parts.netloc else None
 
 
+def para(text: str, first: str = "", rest: str = "   ", width: int = 76) -> str:
+    """Wrap plain text at `width` for the text part; never breaks a word or a URL."""
+    return textwrap.fill(text, width=width, initial_indent=first, subsequent_indent=rest,
+                         break_long_words=False, break_on_hyphens=False)
+
+
 @lru_cache(maxsize=1)
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("digest", "templates"),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2", "atom.j2"), default=False),
         trim_blocks=False,
         keep_trailing_newline=True,
         undefined=jinja2.StrictUndefined,
     )
+    env.filters["para"] = para
+    return env
 
 
 @lru_cache(maxsize=1)

@@ -173,13 +173,6 @@ def test_preview_of_a_built_quiet_day_matches_what_was_stored(db, options):
     assert [s.claim_id for s in rank_claims(db, TODAY, options).items] == stored
 
 
-def test_list_markers_are_not_shown(db, options):
-    add_claims(db, [Spec("- Proprietary data drives differentiation for customised models.",
-                         source="https://bullets.example/feed", hours_ago=1, topics=[("proprietary-data", "supports")])])
-    text = load_digest(db, build_digest(db, TODAY, options))["text_body"]
-    assert "1. Proprietary data drives differentiation" in text
-
-
 def test_two_claims_on_one_topic_not_both_picked_when_others_exist(db, options):
     hot = [Spec(f"Fine-tuning claim {n} from its own source with words gamma{n} delta{n} epsilon{n}.",
                 source=f"https://hot{n}.example/feed", hours_ago=1, confidence=0.95,
