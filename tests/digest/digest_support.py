@@ -43,6 +43,7 @@ class RecordingHandler:
     release: threading.Event = field(default_factory=threading.Event)
     reject: dict[str, str] = field(default_factory=dict)  # rcpt -> SMTP reply (e.g. "550 no such user")
     transient_once: set[str] = field(default_factory=set)  # rcpts that get one 451 first
+    close_once: set[str] = field(default_factory=set)  # rcpts whose first DATA gets 421 + hang-up
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.reject:
@@ -55,6 +56,11 @@ class RecordingHandler:
 
     async def handle_DATA(self, server, session, envelope):
         self.arrived += 1
+        hang_up = self.close_once & set(envelope.rcpt_tos)
+        if hang_up:
+            self.close_once -= hang_up
+            server.transport.close()
+            return "421 4.3.2 closing connection"
         if self.hold_from is not None and self.arrived >= self.hold_from:
             while not self.release.is_set():
                 await asyncio.sleep(0.02)

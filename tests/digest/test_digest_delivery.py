@@ -175,3 +175,14 @@ def test_subscriber_whose_topics_are_quiet_gets_the_general_digest_and_is_told(s
     text = received.message.get_body(("plain",)).get_content()
     assert "Nothing new on your topics (GPU supply) today" in " ".join(text.split())
     assert text.count("In the KB:") == 5
+
+
+def test_dropped_connection_mid_run_reconnects_and_loses_nobody(seeded, options, smtp_server):
+    subscribe(seeded)
+    smtp_server.handler.close_once.add("bob@example.org")
+    report = deliver_digest(seeded, build_digest(seeded, TODAY, options), options, smtp_options(smtp_server.port))
+    assert (report.sent, report.deferred, report.failed) == (3, 0, 0)
+    assert smtp_server.handler.by_rcpt() == {e: 1 for e in EMAILS}
+    attempts = dict(seeded.execute(
+        "SELECT s.email, d.attempts FROM deliveries d JOIN subscribers s ON s.id = d.subscriber_id").fetchall())
+    assert attempts == {"ada@example.org": 1, "bob@example.org": 2, "cy@example.org": 1}

@@ -134,3 +134,23 @@ async def test_token_signed_with_the_kb_secret_file_works_without_datasette_secr
     token = make_unsubscribe_token(secret, sub.id, sub.unsubscribe_token)
     assert (await ds.client.post(f"/-/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"})).status_code == 200
     assert not get_subscriber(seeded, sub.id).active
+
+
+async def test_routes_work_inside_insightkb_serve_with_private_subscribers(seeded, kb_path, options, monkeypatch):
+    serve = pytest.importorskip("kb.serve")
+    from kb.secrets import get_secret
+
+    monkeypatch.delenv("INSIGHTKB_SECRET", raising=False)
+    secret = get_secret(kb_path)
+    sub = add_subscriber(seeded, "ada@example.org")
+    build_digest(seeded, NOW.date(), replace(options, secret=secret))
+    ds = serve.make_datasette(kb_path)
+    db_name = kb_path.stem
+    with pytest.raises(Exception):  # the subscribers table is private to Datasette's readers
+        await ds.get_database(db_name).execute("SELECT email FROM subscribers")
+    url = f"/-/unsubscribe/{make_unsubscribe_token(secret, sub.id, sub.unsubscribe_token)}"
+    assert "Unsubscribe from the daily digest?" in (await ds.client.get(url)).text
+    done = await ds.client.post(url, data={"List-Unsubscribe": "One-Click"})
+    assert done.status_code == 200 and "You are unsubscribed" in done.text
+    assert not get_subscriber(seeded, sub.id).active
+    assert (await ds.client.get(f"/-/digests/{NOW.date()}")).status_code == 200
