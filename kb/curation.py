@@ -259,8 +259,11 @@ def queue(db: sqlite_utils.Database, *, limit: int = 20, offset: int = 0,
     return rows
 
 
-def pending_count(db: sqlite_utils.Database) -> int:
-    """How many claims await review."""
+def pending_count(db: sqlite_utils.Database, topic: str | None = None) -> int:
+    """How many claims await review (on `topic`, if given)."""
+    if topic:
+        return db.execute("SELECT count(*) FROM claims_by_topic WHERE topic = ? AND status = 'pending'",
+                          [topic]).fetchone()[0]
     return db.execute("SELECT count(*) FROM claims WHERE status = 'pending'").fetchone()[0]
 
 

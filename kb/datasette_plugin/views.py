@@ -126,7 +126,7 @@ async def queue_page(request, datasette) -> Response:
         claims = curation.queue(db, limit=PAGE, offset=(page - 1) * PAGE, topic=topic)
         for c in claims:
             c["context"] = curation.claim_context(db, c["id"])
-        return {"claims": claims, "pending": curation.pending_count(db),
+        return {"claims": claims, "pending": curation.pending_count(db, topic),
                 "topics": curation_topics(db)}
 
     data = await _read(datasette, load)
