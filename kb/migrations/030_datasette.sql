@@ -129,7 +129,7 @@ WHERE NOT EXISTS (SELECT 1 FROM claims_by_topic x WHERE x.claim_id = ct.claim_id
 CREATE INDEX IF NOT EXISTS idx_claims_queue ON claims(status, confidence);
 CREATE INDEX IF NOT EXISTS idx_claims_created ON claims(created_at);
 CREATE INDEX IF NOT EXISTS idx_claims_updated ON claims(updated_at);
-CREATE INDEX IF NOT EXISTS idx_entities_text_nocase ON entities(text COLLATE NOCASE);
+CREATE INDEX IF NOT EXISTS idx_entities_text_nocase ON entities(text COLLATE NOCASE, claim_id);
 CREATE INDEX IF NOT EXISTS idx_curation_log_at ON curation_log(at);
 CREATE INDEX IF NOT EXISTS idx_passages_document ON passages(document_id, start_char);
 CREATE INDEX IF NOT EXISTS idx_documents_source ON documents(source_id);

@@ -209,3 +209,16 @@ async def test_wrong_password_does_not_log_in(ds) -> None:
                              cookies={"ds_csrftoken": token})
     assert r.status_code == 200 and "Invalid username or password" in r.text
     assert "ds_actor" not in r.cookies
+
+
+async def test_write_connection_may_read_private_tables_read_connections_may_not(ds) -> None:
+    """The contract for trusted plugin code (e.g. the unsubscribe route): use execute_write_fn."""
+    import sqlite3
+
+    db = ds.get_database("kb")
+    count = await db.execute_write_fn(lambda conn: conn.execute("SELECT count(*) FROM subscribers").fetchone()[0],
+                                      block=True)
+    assert count == 1
+    with pytest.raises(sqlite3.DatabaseError):
+        await db.execute("SELECT email FROM subscribers")
+    assert (await db.execute("SELECT count(*) FROM claims")).first()[0] > 50
