@@ -102,3 +102,36 @@ def _write_children(db: sqlite_utils.Database, claim_id: int, claim: Claim) -> N
             "INSERT INTO entities (claim_id, text, label, start_char, end_char) VALUES (?,?,?,?,?)",
             [claim_id, e.text, e.label, e.start_char, e.end_char],
         )
+
+
+def seed_topic_patterns(db: sqlite_utils.Database, patterns: list[dict[str, Any]]) -> int:
+    """Insert shipped topic patterns (SpanRuler entries, `id` = topic slug) that are missing.
+
+    Rows already there, including ones an editor switched off, are left as they are.
+    Patterns for topics not in the taxonomy are ignored. Returns how many were added.
+    """
+    known = {r[0] for r in db.execute("SELECT slug FROM topics").fetchall()}
+    rows = [
+        {"topic": p["id"], "pattern": json.dumps(p["pattern"], sort_keys=True), "origin": "shipped"}
+        for p in patterns
+        if p.get("id") in known
+    ]
+    if not rows:
+        return 0
+    before = db.execute("SELECT count(*) FROM topic_patterns").fetchone()[0]
+    with db.conn:
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO topic_patterns (topic, pattern, origin) VALUES (:topic, :pattern, :origin)", rows
+        )
+    return db.execute("SELECT count(*) FROM topic_patterns").fetchone()[0] - before
+
+
+def topic_patterns(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """The active topic patterns as SpanRuler entries: {"label": "TOPIC", "id": slug, "pattern": ...}."""
+    return [
+        {"label": "TOPIC", "id": r["topic"], "pattern": json.loads(r["pattern"])}
+        for r in db.query(
+            "SELECT p.topic, p.pattern FROM topic_patterns p JOIN topics t ON t.slug = p.topic"
+            " WHERE p.active = 1 ORDER BY p.id"
+        )
+    ]

@@ -88,3 +88,19 @@ def test_deleting_a_claim_cascades(kb_path) -> None:
     save_claims(db, doc_id, [], "v2")
     assert db["claims"].count == 0 and db["claim_topics"].count == 0
     assert isinstance(db.conn, sqlite3.Connection)
+
+
+def test_a_failing_migration_leaves_nothing_behind(kb_path, monkeypatch) -> None:
+    import pytest
+
+    import kb.db as kbdb
+
+    real = kbdb._migration_files()
+    broken = real + [(999, "999_broken.sql", "CREATE TABLE half_done (x);\nTHIS IS NOT SQL;")]
+    monkeypatch.setattr(kbdb, "_migration_files", lambda: broken)
+    with pytest.raises(kbdb.MigrationFailed, match="999_broken.sql"):
+        open_db(kb_path)
+    monkeypatch.setattr(kbdb, "_migration_files", lambda: real)
+    db = open_db(kb_path)
+    assert "half_done" not in db.table_names()
+    assert db.execute("SELECT count(*) FROM schema_migrations WHERE version = 999").fetchone()[0] == 0

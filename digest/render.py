@@ -1,0 +1,270 @@
+"""Render a digest: Jinja2 templates to text and HTML (CSS inlined by css-inline), and the e-mail.
+
+Every piece of feed-supplied text goes through autoescaping; links from feeds are kept only when
+they are http(s); header values are single-lined and built with the `email` package.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email import policy
+from email.utils import format_datetime
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import css_inline
+import jinja2
+import sqlite_utils
+
+from digest.options import DigestOptions
+
+#: Stands in for a subscriber's unsubscribe URL in a body rendered once for many subscribers.
+UNSUBSCRIBE_PLACEHOLDER = "https://unsubscribe.invalid/insightkb-placeholder"
+_CHARSET_POLICY = policy.SMTP.clone(max_line_length=998)
+
+
+@dataclass
+class ItemView:
+    """One digest item as the templates show it."""
+
+    rank: int
+    claim_id: int
+    text: str
+    reason: str = ""
+    topics: list[dict[str, str]] = field(default_factory=list)
+    numbers: list[str] = field(default_factory=list)
+    source_label: str = ""
+    source_url: str | None = None
+    published: str | None = None
+    kb_url: str = ""
+    counter: dict[str, str] | None = None
+
+
+@dataclass
+class Rendered:
+    """A rendered digest body pair and its subject."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def one_line(value: str | None, limit: int = 300) -> str:
+    """Collapse all whitespace (CR, LF, tabs) to single spaces: safe in any header."""
+    text = " ".join((value or "").split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def safe_url(url: str | None) -> str | None:
+    """`url` if it is an absolute http(s) URL without whitespace, else None."""
+    if not url or any(ch.isspace() for ch in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return url if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+@lru_cache(maxsize=1)
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("digest", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2", "atom.j2"), default=False),
+        trim_blocks=False,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+@lru_cache(maxsize=1)
+def _css() -> str:
+    return resources.files("digest").joinpath("templates/digest.css").read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def _inliner() -> css_inline.CSSInliner:
+    return css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+
+
+def kb_name(db: sqlite_utils.Database, options: DigestOptions) -> str:
+    """The Datasette database name of the KB: configured, else the file's stem."""
+    if options.kb_name:
+        return options.kb_name
+    for _, name, path in db.execute("PRAGMA database_list").fetchall():
+        if name == "main" and path:
+            return Path(path).stem
+    return "insightkb"
+
+
+def claim_url(options: DigestOptions, name: str, claim_id: int) -> str:
+    """The claim's row page in Datasette."""
+    return f"{options.base_url.rstrip('/')}/{quote(name)}/claims/{claim_id}"
+
+
+def archive_url(options: DigestOptions, date: str) -> str:
+    """The digest's archive page as served by `insightkb serve`."""
+    return f"{options.base_url.rstrip('/')}/-/digests/{date}"
+
+
+def unsubscribe_url(options: DigestOptions, token: str | None) -> str:
+    """The one-click unsubscribe URL (RFC 8058) for a signed token."""
+    base = f"{options.base_url.rstrip('/')}/-/unsubscribe"
+    return f"{base}/{token}" if token else base
+
+
+def load_items(
+    db: sqlite_utils.Database, picks: list[dict[str, Any]], options: DigestOptions
+) -> list[ItemView]:
+    """ItemViews for picks (dicts: claim_id, reason, counter_claim_id), in the given order."""
+    ids = [p["claim_id"] for p in picks] + [p["counter_claim_id"] for p in picks if p.get("counter_claim_id")]
+    if not ids:
+        return []
+    arg = json.dumps(ids)
+    rows = {
+        r["id"]: r for r in db.query(
+            "SELECT c.id, c.text, d.title AS doc_title, d.url AS doc_url, COALESCE(d.published, d.fetched_at) AS published,"
+            " s.title AS source_title, s.url AS source_url"
+            " FROM claims c JOIN documents d ON d.id = c.document_id JOIN sources s ON s.id = d.source_id"
+            " WHERE c.id IN (SELECT value FROM json_each(?))",
+            [arg],
+        )
+    }
+    labels = dict(db.execute("SELECT slug, label FROM topics").fetchall())
+    topics: dict[int, list[dict[str, str]]] = {}
+    for claim_id, slug, stance in db.execute(
+        "SELECT claim_id, topic, stance FROM claim_topics WHERE claim_id IN (SELECT value FROM json_each(?))"
+        " ORDER BY claim_id, score DESC, topic",
+        [arg],
+    ):
+        stance = stance if stance in ("supports", "opposes") else "neutral"
+        topics.setdefault(claim_id, []).append({"slug": slug, "label": labels.get(slug, slug), "stance": stance})
+    numbers: dict[int, list[str]] = {}
+    for claim_id, text in db.execute(
+        "SELECT claim_id, text FROM quantities WHERE claim_id IN (SELECT value FROM json_each(?)) ORDER BY claim_id, id",
+        [arg],
+    ):
+        if one_line(text) and one_line(text) not in numbers.get(claim_id, []):
+            numbers.setdefault(claim_id, []).append(one_line(text, 80))
+    name = kb_name(db, options)
+    out = []
+    for rank, pick in enumerate(picks, 1):
+        row = rows.get(pick["claim_id"])
+        if row is None:
+            continue
+        source = one_line(row["source_title"], 120) or "source"
+        title = one_line(row["doc_title"], 160)
+        link = safe_url(row["doc_url"]) or safe_url(row["source_url"])
+        counter = None
+        other = rows.get(pick.get("counter_claim_id") or -1)
+        if other is not None:
+            counter = {"text": one_line(other["text"], 600), "source": one_line(other["source_title"], 120) or "another source"}
+        out.append(ItemView(
+            rank=rank,
+            claim_id=row["id"],
+            text=one_line(row["text"], 1200),
+            reason=one_line(pick.get("reason"), 200),
+            topics=topics.get(row["id"], []),
+            numbers=numbers.get(row["id"], []),
+            source_label=f"{source}: {title}" if title and title != source else source,
+            source_url=link,
+            published=(row["published"] or "")[:10] or None,
+            kb_url=claim_url(options, name, row["id"]),
+            counter=counter,
+        ))
+    return out
+
+
+def subject_for(date: dt.date, items: list[ItemView]) -> str:
+    """"Top 5 insights, 25 Nov 2026: <the first claim, shortened>", on one line."""
+    label = f"{date.day} {date:%b %Y}"
+    if not items:
+        return f"No new insights, {label}"
+    lead = one_line(items[0].text, 70)
+    return one_line(f"Top {len(items)} insight{'s' if len(items) != 1 else ''}, {label}: {lead}", 200)
+
+
+def render_bodies(
+    date: dt.date, items: list[ItemView], options: DigestOptions, *, unsubscribe: str = UNSUBSCRIBE_PLACEHOLDER,
+    topics_note: str = "",
+) -> Rendered:
+    """The subject, plain text and CSS-inlined HTML of one digest."""
+    subject = subject_for(date, items)
+    ctx = {
+        "subject": subject,
+        "list_name": one_line(options.list_name, 80),
+        "date_label": f"{date:%A} {date.day} {date:%B %Y}",
+        "items": items,
+        "preheader": " · ".join(one_line(i.text, 60) for i in items[1:3]),
+        "unsubscribe_url": unsubscribe,
+        "archive_url": archive_url(options, date.isoformat()),
+        "feed_url": f"{options.base_url.rstrip('/')}/-/digests.atom",
+        "topics_note": topics_note,
+        "window_hours": options.window_hours,
+        "css": _css(),
+    }
+    env = _env()
+    html = _inliner().inline(env.get_template("digest.html.j2").render(ctx))
+    text = env.get_template("digest.txt.j2").render(ctx)
+    return Rendered(subject, text, html)
+
+
+def message_id(date: str, subscriber_id: int | None, options: DigestOptions) -> str:
+    """Deterministic Message-ID: the same (digest, subscriber) always gets the same one."""
+    who = f"s{subscriber_id}" if subscriber_id is not None else "archive"
+    return f"<insightkb.digest.{date}.{who}@{options.sender_address.domain}>"
+
+
+def build_message(
+    rendered: Rendered,
+    options: DigestOptions,
+    *,
+    to: Address | str,
+    msg_id: str,
+    sent_at: dt.datetime,
+    unsubscribe: str | None = None,
+) -> EmailMessage:
+    """A multipart/alternative message (text, then HTML) with RFC 8058 unsubscribe headers."""
+    msg = EmailMessage(policy=_CHARSET_POLICY)
+    msg["Subject"] = one_line(rendered.subject, 200)
+    msg["From"] = options.sender_address
+    msg["To"] = to
+    msg["Date"] = format_datetime(sent_at.astimezone(dt.timezone.utc))
+    msg["Message-ID"] = msg_id
+    msg["List-Id"] = f"{one_line(options.list_name, 80).replace('<', '').replace('>', '')} <digest.{options.sender_address.domain}>"
+    if unsubscribe:
+        msg["List-Unsubscribe"] = f"<{unsubscribe}>"
+        msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    msg["Auto-Submitted"] = "auto-generated"
+    body_text = rendered.text if unsubscribe is None else rendered.text.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe)
+    body_html = rendered.html if unsubscribe is None else rendered.html.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe)
+    msg.set_content(body_text, cte="quoted-printable")
+    msg.add_alternative(body_html, subtype="html", cte="quoted-printable")
+    return msg
+
+
+def recipient(email: str, name: str | None) -> Address:
+    """The To address, with a display name that cannot carry a newline."""
+    username, domain = email.rsplit("@", 1)
+    return Address(display_name=one_line(name, 80), username=username, domain=domain)
+
+
+def render_archive_index(digests: list[dict[str, Any]], options: DigestOptions, *, feed_href: str) -> str:
+    """The archive's index page: every digest, newest first."""
+    return _env().get_template("archive_index.html.j2").render(
+        list_name=one_line(options.list_name, 80), digests=digests, feed_href=feed_href
+    )
+
+
+def render_feed(entries: list[dict[str, Any]], options: DigestOptions, *, self_href: str, updated: str) -> str:
+    """An Atom feed of digests (entries: id, title, updated, href, summary, html)."""
+    return _env().get_template("feed.atom.j2").render(
+        list_name=one_line(options.list_name, 80), entries=entries, self_href=self_href, updated=updated,
+        feed_id=f"urn:insightkb:digests:{options.sender_address.domain}",
+    )

@@ -1,0 +1,155 @@
+"""`insightkb_claims`: which sentences assert something a reader could agree or disagree with.
+
+Rules, in order, each recorded as the reason a sentence is not a claim: no words (noise),
+markup left over, a question, a header (a line without terminal punctuation), too short,
+too long, boilerplate (greetings, sign-offs, the sender's own lines, credits, calls to
+action, navigation: patterns in data/boilerplate.jsonl). A claim sentence that only
+elaborates the previous one (it opens with "This ..." or leans on a pronoun and names no
+topic of its own) joins it, so the claim keeps the offsets of the whole span.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from spacy.language import Language
+from spacy.matcher import Matcher
+from spacy.tokens import Doc, Span
+
+from extract.lexicon import read_jsonl
+
+CLAIMS = "insightkb_claims"
+REJECTED = "insightkb_rejected"
+TOPICS = "insightkb_topics"
+_CLOSERS = frozenset(['"', "'", "”", "’", ")", "]", "*", "»", "_"])
+_TERMINAL = frozenset([".", "!", "。", "…"])
+
+
+@Language.factory(
+    "insightkb_claims",
+    default_config={
+        "boilerplate": "boilerplate.jsonl",
+        "min_words": 4,
+        "max_tokens": 120,
+        "max_sentences": 4,
+        "anaphora": ["this", "these", "that", "those", "it", "they", "them", "such"],
+        "openers": ["this", "these", "that", "it", "such"],
+    },
+)
+def make_claims(
+    nlp: Language, name: str, boilerplate: str, min_words: int, max_tokens: int, max_sentences: int,
+    anaphora: list[str], openers: list[str],
+) -> "ClaimDetector":
+    return ClaimDetector(nlp, boilerplate, min_words, max_tokens, max_sentences, anaphora, openers)
+
+
+def claims_of(doc: Doc) -> list[dict[str, Any]]:
+    """The claims found in `doc` (plain dicts: token and char offsets, then the later steps' fields)."""
+    return doc.user_data.setdefault(CLAIMS, [])
+
+
+class ClaimDetector:
+    """Decide per sentence, then merge elaborating sentences into the claim before them."""
+
+    def __init__(self, nlp: Language, boilerplate: str, min_words: int, max_tokens: int,
+                 max_sentences: int, anaphora: list[str], openers: list[str]) -> None:
+        self.matcher = Matcher(nlp.vocab, validate=True)
+        for i, row in enumerate(read_jsonl(boilerplate)):
+            self.matcher.add(row["label"], [row["pattern"]])
+        self.min_words = min_words
+        self.max_tokens = max_tokens
+        self.max_sentences = max_sentences
+        self.anaphora = {nlp.vocab.strings.add(w) for w in anaphora}
+        self.openers = [tuple(o.split()) for o in openers]
+        self.strings = nlp.vocab.strings
+
+    def __call__(self, doc: Doc) -> Doc:
+        boiler: dict[int, str] = {}
+        for match_id, start, _end in self.matcher(doc):
+            boiler.setdefault(doc[start].sent.start, self.strings[match_id])
+        topic_tokens = {t for span in doc.spans.get(TOPICS, []) for t in range(span.start, span.end)}
+        claims: list[dict[str, Any]] = []
+        rejected: list[list[Any]] = []
+        previous_end = -1
+        for sent in doc.sents:
+            reason = self.reject_reason(sent, boiler.get(sent.start))
+            if reason:
+                if reason != "blank":
+                    rejected.append([sent.start_char, sent.end_char, reason])
+                previous_end = -1
+                continue
+            last = claims[-1] if claims else None
+            if (
+                last is not None
+                and previous_end == sent.start
+                and len(last["sents"]) < self.max_sentences
+                and self.elaborates(sent, topic_tokens)
+            ):
+                last["sents"].append([sent.start, _trim_end(sent)])
+                last["end"] = _trim_end(sent)
+            else:
+                claims.append({"start": sent.start, "end": _trim_end(sent), "sents": [[sent.start, _trim_end(sent)]]})
+            previous_end = _next_start(sent)
+        for claim in claims:
+            span = doc[claim["start"]:claim["end"]]
+            claim["start_char"], claim["end_char"] = span.start_char, span.end_char
+            claim["confidence"] = 0.6 + 0.1 * min(3, len(claim["sents"]) - 1) / 3
+            claim.setdefault("topics", {})
+            claim.setdefault("quantities", [])
+            claim.setdefault("entities", [])
+            claim.setdefault("speaker", None)
+        doc.user_data[CLAIMS] = claims
+        doc.user_data[REJECTED] = rejected
+        return doc
+
+    def reject_reason(self, sent: Span, boilerplate: str | None) -> str | None:
+        words = [t for t in sent if t.is_alpha]
+        if not words:
+            return "blank" if all(t.is_space or t.is_punct for t in sent) else "noise"
+        body = [t for t in sent if not t.is_space]
+        if sum(1 for t in body if t.text in ("<", ">", "/>", "</", "{", "}", "=", "&", ";")) * 4 > len(body):
+            return "markup"
+        last = body[-1]
+        k = len(body) - 1
+        while k > 0 and body[k].text in _CLOSERS:
+            k -= 1
+        end = body[k].text
+        if end == "?" or any(t.text == "?" for t in body[-3:]):
+            return "question"
+        if end not in _TERMINAL and not end.endswith("."):
+            return "header" if end != ":" else "lead-in"
+        if len(words) < self.min_words:
+            return "too short"
+        if len(body) > self.max_tokens:
+            return "run-on"
+        if boilerplate:
+            return boilerplate
+        del last
+        return None
+
+    def elaborates(self, sent: Span, topic_tokens: set[int]) -> bool:
+        """Opens with "This ..."-like words, or leans on a pronoun and names no topic itself."""
+        lowers = [t.lower_ for t in sent[:3] if not t.is_punct]
+        for opener in self.openers:
+            if tuple(lowers[: len(opener)]) == opener:
+                return True
+        if any(t.i in topic_tokens for t in sent):
+            return False
+        return any(t.lower in self.anaphora for t in sent)
+
+
+def _trim_end(sent: Span) -> int:
+    """The sentence's end without trailing whitespace tokens."""
+    end = sent.end
+    while end > sent.start and sent.doc[end - 1].is_space:
+        end -= 1
+    return end
+
+
+def _next_start(sent: Span) -> int:
+    """Where the next sentence of the same line starts; -1 after a line break."""
+    doc = sent.doc
+    if sent.end < len(doc) and not any("\n" in t.text or "\n" in t.whitespace_ for t in sent[-1:]) \
+            and not (sent.end < len(doc) and doc[sent.end].is_space and "\n" in doc[sent.end].text):
+        trailing = [t for t in sent if t.is_space and "\n" in t.text]
+        return -1 if trailing else sent.end
+    return -1

@@ -1,0 +1,38 @@
+"""`insightkb_lemmatizer`: lower-cased lookup lemmas for every token, without a tagger.
+
+Topic and stance patterns match on LEMMA, so "fine-tuned", "fine-tuning" and "Fine-tune"
+all reach `fine - tune`. The table is spaCy's English `lemma_lookup` from
+spacy-lookups-data (installed as a package; nothing downloads at run time).
+"""
+from __future__ import annotations
+
+from spacy.language import Language
+from spacy.lookups import load_lookups
+from spacy.tokens import Doc
+
+
+@Language.factory("insightkb_lemmatizer")
+def make_lemmatizer(nlp: Language, name: str) -> "LookupLemmatizer":
+    return LookupLemmatizer(nlp)
+
+
+class LookupLemmatizer:
+    """Set `token.lemma_` to the lookup lemma of the lower-cased form (itself when unknown)."""
+
+    def __init__(self, nlp: Language) -> None:
+        self.table = load_lookups(nlp.lang, ["lemma_lookup"]).get_table("lemma_lookup")
+        self.strings = nlp.vocab.strings
+        self._cache: dict[int, int] = {}
+
+    def __call__(self, doc: Doc) -> Doc:
+        cache = self._cache
+        for token in doc:
+            lower = token.lower
+            lemma = cache.get(lower)
+            if lemma is None:
+                text = token.lower_
+                lemma = self.strings.add(self.table.get(text, text).lower())
+                if len(cache) < 500_000:
+                    cache[lower] = lemma
+            token.lemma = lemma
+        return doc

@@ -1,0 +1,66 @@
+"""Build the extractor's spaCy pipeline from extract/pipeline.cfg."""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Iterable
+
+import spacy
+from spacy.language import Language
+from thinc.api import Config
+
+# Importing the component modules registers their factories (no E002 on load).
+from extract import attribution, claims, focus, lemmas, quantities, rulers, segment, stance  # noqa: F401
+from extract.lexicon import data_path, read_jsonl
+
+CONFIG_PATH = Path(__file__).resolve().parent / "pipeline.cfg"
+TOPIC_RULER = "insightkb_topic_ruler"
+_DATA_FILES = ("topic_patterns.jsonl", "model_patterns.jsonl", "boilerplate.jsonl", "stance_lexicon.jsonl",
+               "quantities.jsonl", "attribution.jsonl")
+
+
+def fingerprint(extra: Iterable[Any] = ()) -> str:
+    """8 hex digits over the config, the shipped data files and `extra` (editor patterns)."""
+    h = hashlib.sha256(CONFIG_PATH.read_bytes())
+    for name in _DATA_FILES:
+        h.update(data_path(name).read_bytes())
+    for item in extra:
+        h.update(json.dumps(item, sort_keys=True).encode())
+    return h.hexdigest()[:8]
+
+
+def build_nlp(config_path: str | Path | None = None, *, topic_patterns: list[dict[str, Any]] | None = None) -> Language:
+    """The extractor pipeline; `topic_patterns` (SpanRuler entries, id = topic slug) replace the shipped ones.
+
+    A pattern may be a token pattern (list of dicts) or a plain phrase, which is matched on
+    lemmas ("custom fine-tuned model" also matches "custom fine-tuned models").
+    """
+    config = Config().from_disk(config_path or CONFIG_PATH)
+    nlp = spacy.util.load_model_from_config(config, auto_fill=True, validate=True)
+    if topic_patterns is not None:
+        ruler = nlp.get_pipe(TOPIC_RULER)
+        ruler.clear()
+        ruler.add_patterns([phrase_to_tokens(nlp, p) for p in topic_patterns])
+    return nlp
+
+
+def phrase_to_tokens(nlp: Language, entry: dict[str, Any]) -> dict[str, Any]:
+    """A phrase pattern as a lemma token pattern (hyphens optional); token patterns unchanged."""
+    if not isinstance(entry["pattern"], str):
+        return entry
+    doc = nlp.get_pipe("insightkb_lemmatizer")(nlp.make_doc(entry["pattern"]))
+    tokens: list[dict[str, Any]] = []
+    for tok in doc:
+        if tok.is_space:
+            continue
+        if tok.text == "-":
+            tokens.append({"ORTH": "-", "OP": "?"})
+        else:
+            tokens.append({"LEMMA": tok.lemma_})
+    return {**entry, "pattern": tokens}
+
+
+def shipped_topic_patterns() -> list[dict[str, Any]]:
+    """The topic patterns shipped in extract/data/topic_patterns.jsonl."""
+    return read_jsonl("topic_patterns.jsonl")

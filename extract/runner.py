@@ -1,0 +1,201 @@
+"""`extract_pending`: run the pipeline over the documents not yet extracted and store their claims."""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+import sqlite_utils
+from spacy.language import Language
+from spacy.tokens import Doc
+
+from kb.claims import save_claims, seed_topic_patterns, topic_patterns
+from kb.documents import documents_to_extract, mark_extracted
+from kb.records import Claim, Document, Entity, Quantity, TopicTag
+
+from extract.claims import CLAIMS
+from extract.nlp import build_nlp, fingerprint, shipped_topic_patterns
+from extract.screen import MAX_CHARS, Screened, screen
+
+log = logging.getLogger(__name__)
+
+EXTRACTOR_VERSION = f"1.0+{fingerprint()}"
+ERROR_KEY = "insightkb_error"
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass
+class ExtractReport:
+    """What one `extract_pending` run did."""
+
+    version: str = EXTRACTOR_VERSION
+    documents: int = 0
+    claims: int = 0
+    skipped: int = 0
+    errors: int = 0
+    kept_by_editor: int = 0
+    tokens: int = 0
+    seconds: float = 0.0
+    reasons: dict[int, str] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        rate = f", {self.tokens / self.seconds:,.0f} tokens/s" if self.seconds > 0 and self.tokens else ""
+        kept = f", {self.kept_by_editor} kept by editors" if self.kept_by_editor else ""
+        return (
+            f"extract: {self.documents} documents, {self.claims} claims, {self.skipped} skipped, "
+            f"{self.errors} errors{kept} (extractor {self.version}, {self.seconds:.1f}s{rate})"
+        )
+
+
+def extractor_setup(db: sqlite_utils.Database) -> tuple[list[dict[str, Any]], str]:
+    """Seed the shipped topic patterns into the KB, read the active ones, and the version they make."""
+    shipped = shipped_topic_patterns()
+    seed_topic_patterns(db, shipped)
+    active = topic_patterns(db)
+    shipped_keys = sorted((p["id"], repr(p["pattern"])) for p in shipped)
+    active_keys = sorted((p["id"], repr(p["pattern"])) for p in active)
+    if active_keys == shipped_keys:
+        return active, EXTRACTOR_VERSION
+    return active, f"{EXTRACTOR_VERSION}.{fingerprint(active)[:6]}"
+
+
+def extract_pending(
+    db: sqlite_utils.Database,
+    *,
+    reextract: bool = False,
+    n_process: int = 1,
+    batch_size: int = 32,
+    progress: bool = False,
+    max_chars: int = MAX_CHARS,
+    nlp: Language | None = None,
+) -> ExtractReport:
+    """Extract claims from new documents (all documents of another version with `reextract`).
+
+    A document that cannot be extracted (empty, binary, not English, a component error) is
+    marked with its reason and the batch goes on. Claims an editor decided on are kept.
+    """
+    started = time.perf_counter()
+    patterns, version = extractor_setup(db)
+    report = ExtractReport(version=version)
+    todo = list(documents_to_extract(db, version, reextract=reextract))
+    if not todo:
+        report.seconds = time.perf_counter() - started
+        return report
+    if nlp is None:
+        nlp = build_nlp(topic_patterns=patterns)
+    nlp.set_error_handler(_record_error)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), unit="doc", desc="extract", leave=False)
+    screened: dict[int, Screened] = {}
+    collected: dict[int, list[tuple[int, Doc]]] = {}
+    failures: dict[int, str] = {}
+
+    def pieces() -> Iterator[tuple[str, tuple[int, int, bool]]]:
+        for document in todo:
+            assert document.id is not None
+            result = screen(document.text, max_chars=max_chars)
+            if result.skip:
+                mark_extracted(db, document.id, version, "skipped", result.skip)
+                report.skipped += 1
+                report.reasons[document.id] = result.skip
+                log.info("document %s skipped: %s", document.id, result.skip)
+                if bar:
+                    bar.update(1)
+                continue
+            screened[document.id] = result
+            chunks = result.chunks()
+            for n, (start, end) in enumerate(chunks):
+                yield result.text[start:end], (document.id, start, n == len(chunks) - 1)
+
+    by_id = {d.id: d for d in todo}
+    for doc, (doc_id, offset, last) in nlp.pipe(pieces(), as_tuples=True, n_process=n_process, batch_size=batch_size):
+        report.tokens += len(doc)
+        if doc.user_data.get(ERROR_KEY):
+            failures.setdefault(doc_id, doc.user_data[ERROR_KEY])
+        collected.setdefault(doc_id, []).append((offset, doc))
+        if not last:
+            continue
+        document = by_id[doc_id]
+        parts = collected.pop(doc_id)
+        result = screened.pop(doc_id)
+        try:
+            _store(db, document, parts, result, version, failures.pop(doc_id, None), report)
+        except Exception as exc:  # a bad document never stops the batch
+            log.exception("document %s failed", doc_id)
+            reason = f"{type(exc).__name__}: {exc}"[:500]
+            mark_extracted(db, doc_id, version, "error", reason)
+            report.errors += 1
+            report.reasons[doc_id] = reason
+        if bar:
+            bar.update(1)
+    if bar:
+        bar.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _store(db: sqlite_utils.Database, document: Document, parts: list[tuple[int, Doc]], result: Screened,
+           version: str, failure: str | None, report: ExtractReport) -> None:
+    assert document.id is not None
+    if failure:
+        mark_extracted(db, document.id, version, "error", failure[:500])
+        report.errors += 1
+        report.reasons[document.id] = failure
+        return
+    claims: list[Claim] = []
+    for offset, doc in parts:
+        for found in doc.user_data.get(CLAIMS, []):
+            claims.append(to_claim(document, result.text, offset, found))
+    saved = save_claims(db, document.id, claims, version)
+    reason = "; ".join(result.notes) or None
+    mark_extracted(db, document.id, version, "ok", reason)
+    report.documents += 1
+    report.claims += len(claims)
+    report.kept_by_editor += saved.kept_by_editor
+    if reason:
+        report.reasons[document.id] = reason
+
+
+def to_claim(document: Document, clean_text: str, offset: int, found: dict[str, Any]) -> Claim:
+    """A pipeline claim (offsets relative to its chunk) as a kb Claim with document offsets."""
+    start, end = offset + found["start_char"], offset + found["end_char"]
+    speaker = found.get("speaker") or _passage_speaker(document, start, end)
+    return Claim(
+        document_id=document.id or 0,
+        start_char=start,
+        end_char=end,
+        text=_SPACE.sub(" ", clean_text[start:end]).strip(),
+        confidence=round(found.get("confidence", 0.5), 3),
+        speaker=speaker,
+        topics=[
+            TopicTag(topic=slug, stance=t["stance"], score=t["score"], cues=t["cues"])
+            for slug, t in sorted(found.get("topics", {}).items())
+        ],
+        quantities=[
+            Quantity(text=q["text"], value=q["value"], unit=q["unit"], kind=q["kind"], value_max=q["value_max"],
+                     start_char=offset + q["start_char"], end_char=offset + q["end_char"])
+            for q in found.get("quantities", [])
+        ],
+        entities=[
+            Entity(text=e["text"], label=e["label"], start_char=offset + e["start_char"], end_char=offset + e["end_char"])
+            for e in found.get("entities", [])
+        ],
+    )
+
+
+def _passage_speaker(document: Document, start: int, end: int) -> str | None:
+    for p in document.passages:
+        if p.speaker and p.start_char <= start and end <= p.end_char:
+            return p.speaker
+    return None
+
+
+def _record_error(proc_name: str, proc: Any, docs: list[Doc], exc: Exception) -> None:
+    log.warning("%s failed on %d doc(s): %s", proc_name, len(docs), exc)
+    for doc in docs:
+        doc.user_data[ERROR_KEY] = f"{proc_name}: {type(exc).__name__}: {exc}"
