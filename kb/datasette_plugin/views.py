@@ -148,8 +148,7 @@ async def taxonomy_page(request, datasette) -> Response:
 
     def load(db: sqlite_utils.Database) -> dict[str, Any]:
         return {"topics": curation_topics(db),
-                "patterns": list(db.query("SELECT id, topic, pattern, kind, created_by, created_at"
-                                          " FROM topic_patterns ORDER BY topic, id"))}
+                "patterns": curation.patterns(db)}
 
     data = await _read(datasette, load)
     return Response.html(await datasette.render_template(
@@ -173,8 +172,14 @@ async def taxonomy_action(request, datasette) -> Response:
         elif action == "remove_pattern":
             pid = int(form.get("id") or 0)
             result = await _write(datasette, lambda db: curation.remove_pattern(db, pid, actor))
+        elif action in ("enable_pattern", "disable_pattern"):
+            pid = int(form.get("id") or 0)
+            result = await _write(datasette, lambda db: curation.set_pattern_active(
+                db, pid, action == "enable_pattern", actor))
         else:
-            raise curation.BadCuration(f"unknown action {action!r}: expected save_topic, add_pattern or remove_pattern")
+            raise curation.BadCuration(
+                f"unknown action {action!r}: expected save_topic, add_pattern, remove_pattern,"
+                " enable_pattern or disable_pattern")
     except (curation.BadCuration, curation.UnknownTopic, ValueError) as exc:
         message = exc.args[0] if exc.args else str(exc)
         if _wants_json(request):
