@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -101,11 +102,21 @@ def test_researcher_and_editor_in_the_browser(server, output_dir: Path) -> None:
         page.wait_for_load_state()
         expect(page.locator(".message-info, .message")).to_contain_text("saved")
 
+        # Keyboard: j moves to the next claim, a approves it.
+        page.goto(base + "/-/curation?topic=finetuning-obsolescence")
+        second = page.locator(".ikb-card").nth(1).get_attribute("data-claim")
+        page.keyboard.press("j")
+        expect(page.locator(".ikb-card").nth(1)).to_have_class(re.compile("ikb-focus"))
+        page.keyboard.press("a")
+        page.wait_for_load_state()
+        expect(page.locator(".message-info, .message")).to_contain_text(f"Claim {second}: approve saved")
+
         page.goto(base + "/insightkb/curation_log")
         log_table = page.locator("table.rows-and-columns")
         expect(log_table).to_contain_text("reject")
         expect(log_table).to_contain_text("set_stance")
         expect(log_table).to_contain_text("alice")
+        expect(log_table).to_contain_text("approve")
         page.screenshot(path=str(output_dir / "curation_log.png"), full_page=True)
 
         # Stored HTML never runs.

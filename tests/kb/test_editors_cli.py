@@ -44,3 +44,17 @@ def test_serve_help_has_an_example() -> None:
     for args in (["serve", "--help"], ["editors", "add", "--help"], ["editors", "list", "--help"]):
         result = CliRunner().invoke(cli, args)
         assert result.exit_code == 0 and "Example:" in result.output
+
+
+def test_serve_on_a_busy_port_is_a_one_line_error(kb_path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = run(kb_path, "serve", "--port", str(port))
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"]
+    bad = run(kb_path, "serve", "--port", "99999")
+    assert bad.exit_code == 2 and "99999 is not in the range" in bad.output
