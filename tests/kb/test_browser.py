@@ -73,6 +73,9 @@ def test_researcher_and_editor_in_the_browser(server, output_dir: Path) -> None:
         page.wait_for_url("**topic=finetuning-obsolescence**")
         expect(page.locator("h3").first).to_contain_text("6 rows")
         page.screenshot(path=str(output_dir / "claims_by_topic.png"), full_page=True)
+        page.goto(base + "/insightkb/claims?_search=fine-tuning")
+        expect(page.locator("h3").first).to_contain_text("rows")
+        page.screenshot(path=str(output_dir / "claims.png"), full_page=True)
 
         page.goto(base + "/insightkb/stance_over_time")
         page.fill("input[name='topic']", "finetuning-obsolescence")
