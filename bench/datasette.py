@@ -155,8 +155,9 @@ def endpoints(claims: int) -> list[tuple[str, list[str]]]:
         ("baseline /-/versions.json", ["/-/versions.json"]),
         ("claims by topic + 6 facets", [f"/bench/claims_by_topic?topic={t}" for t in
                                         ("latency", "finetuning-obsolescence", "gpu-supply", "open-weights")]),
-        ("claims table, FTS search", ["/bench/claims?_search=BloombergGPT", "/bench/claims?_search=latency+voice",
-                                      "/bench/claims?_search=distillation"]),
+        ("claims table, FTS (1-2% match)", ["/bench/claims?_search=BloombergGPT", "/bench/claims?_search=voice+bots",
+                                            "/bench/claims?_search=distillation"]),
+        ("claims table, FTS (17% match)", ["/bench/claims?_search=fine-tuning"]),
         ("claim row page", rows),
         ("canned: stance_over_time", [q("stance_over_time", topic="latency"), q("stance_over_time", topic="gpu-supply")]),
         ("canned: who_says_what", [q("who_says_what", topic="latency", stance=""),
