@@ -7,7 +7,7 @@ import re
 BOILERPLATE_ATTR = re.compile(
     r"(^|[\s_-])(footer|unsubscribe|preheader|preview-?text|view-?online|view-?in-?browser|webversion|"
     r"social|share|sharing|nav|navbar|navigation|menu|breadcrumbs?|sidebar|related|advert|ads|promo|"
-    r"cookie|cookies|banner|subscribe|signup|newsletter-signup|comments?|disclaimer)([\s_-]|$)",
+    r"cookie|cookies|banner|subscribe|subscription|subscription-widget|signup|newsletter-signup|comments?|disclaimer)([\s_-]|$)",
     re.I,
 )
 
@@ -20,7 +20,7 @@ BOILERPLATE_LINE = re.compile(
     r"|this (e-?mail|message) was sent to|no longer (want|wish) to receive|forwarded (this|to you)"
     r"|add us to your address book|all rights reserved|^©|^copyright\b|privacy policy"
     r"|powered by (substack|buttondown|beehiiv|ghost|mailchimp|convertkit)"
-    r"|^(share|tweet|forward) (this|on)\b)",
+    r"|^(share|tweet|forward) (this|on)\b|thanks for reading .{0,60}subscribe|subscribe for free|advertise with us)",
     re.I,
 )
 

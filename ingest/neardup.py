@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import re
+import zlib
 
 import numpy as np
 import sqlite_utils
@@ -24,9 +25,25 @@ def minhash(text: str) -> MinHash | None:
     if len(words) < MIN_WORDS:
         return None
     shingles = {" ".join(words[i : i + SHINGLE_WORDS]).encode("utf-8") for i in range(len(words) - SHINGLE_WORDS + 1)}
-    mh = MinHash(num_perm=NUM_PERM)
+    template = _template()
+    mh = MinHash(num_perm=NUM_PERM, hashfunc=_crc32, permutations=template.permutations, scheme=template.scheme)
     mh.update_batch(list(shingles))
     return mh
+
+
+_TEMPLATE: list[MinHash] = []
+
+
+def _template() -> MinHash:
+    """Generating the permutations costs more than hashing a document: do it once."""
+    if not _TEMPLATE:
+        _TEMPLATE.append(MinHash(num_perm=NUM_PERM, hashfunc=_crc32))
+    return _TEMPLATE[0]
+
+
+def _crc32(data: bytes) -> int:
+    """Deterministic 32-bit shingle hash (much cheaper than datasketch's default SHA-1)."""
+    return zlib.crc32(data)
 
 
 class NearDuplicateIndex:
@@ -44,7 +61,7 @@ class NearDuplicateIndex:
             self._lsh = MinHashLSH(threshold=self.threshold, num_perm=NUM_PERM)
             rows = self.db.execute("SELECT document_id, source_id, signature FROM document_minhashes").fetchall()
             for doc_id, source_id, blob in rows:
-                lean = LeanMinHash(seed=1, hashvalues=np.frombuffer(blob, dtype=np.uint64))
+                lean = LeanMinHash(seed=1, hashvalues=np.frombuffer(blob, dtype=np.uint64), scheme=_template().scheme)
                 self._lsh.insert(doc_id, lean, check_duplication=False)
                 self._sources[doc_id] = source_id
                 self._hashes[doc_id] = lean

@@ -60,7 +60,10 @@ def ingest_sources(
     runner = _Runner(db, options, progress)
     try:
         asyncio.get_running_loop()
+        in_loop = True
     except RuntimeError:
+        in_loop = False
+    if not in_loop:
         return asyncio.run(runner.run(sources))
     # Called from inside an event loop (a notebook, an async server): run on a thread of our own.
     box: dict[str, list[IngestReport]] = {}

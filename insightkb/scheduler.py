@@ -67,6 +67,7 @@ def sync_jobs(
     *,
     with_extract: bool = True,
     with_digest: bool = True,
+    first_run_spread: float = FIRST_RUN_SPREAD,
 ) -> dict[str, int]:
     """Make the jobs match the sources table and settings; returns counts of added/updated/removed."""
     from ingest.dates import parse_iso
@@ -97,7 +98,7 @@ def sync_jobs(
                 coalesce=True,
                 max_instances=1,
                 misfire_grace_time=MISFIRE_GRACE,
-                next_run_time=now + dt.timedelta(seconds=random.uniform(0, FIRST_RUN_SPREAD)),
+                next_run_time=now + dt.timedelta(seconds=random.uniform(0, first_run_spread)),
             )
             counts["added" if job is None else "updated"] += 1
             continue
@@ -137,6 +138,7 @@ def run_forever(
     with_extract: bool = True,
     with_digest: bool = True,
     reconcile_every: float = 60.0,
+    first_run_spread: float = FIRST_RUN_SPREAD,
     stop: threading.Event | None = None,
 ) -> None:
     """Run until SIGTERM/SIGINT (or `stop` is set); running jobs finish before it returns."""
@@ -147,11 +149,13 @@ def run_forever(
     scheduler = build_scheduler(kb_path, settings)
     scheduler.start(paused=True)
     try:
-        counts = sync_jobs(scheduler, kb_path, config_path, settings, with_extract=with_extract, with_digest=with_digest)
+        counts = sync_jobs(scheduler, kb_path, config_path, settings, with_extract=with_extract,
+                           with_digest=with_digest, first_run_spread=first_run_spread)
         log.info("scheduler started: %s jobs (%s)", len(scheduler.get_jobs()), counts)
         scheduler.resume()
         while not stop.wait(reconcile_every):
-            sync_jobs(scheduler, kb_path, config_path, settings, with_extract=with_extract, with_digest=with_digest)
+            sync_jobs(scheduler, kb_path, config_path, settings, with_extract=with_extract,
+                      with_digest=with_digest, first_run_spread=first_run_spread)
     finally:
         log.info("stopping: waiting for running jobs to finish")
         scheduler.shutdown(wait=True)

@@ -125,12 +125,15 @@ def test_running_again_adds_nothing(demo_kb) -> None:
 def test_missing_source_file_is_one_line_error_and_others_still_ingested(tmp_path) -> None:
     kb = tmp_path / "kb.db"
     good = Path(__file__).resolve().parent.parent / "samples" / "feeds" / "podinsights.xml"
-    missing = tmp_path / "nope" / "gone.xml"
+    missing = tmp_path / "gone.xml"
+    missing.write_bytes(good.read_bytes())
     insightkb(kb, "sources", "add", str(missing), "--kind", "rss", cwd=tmp_path)
+    missing.unlink()  # the file disappears after it was added
     insightkb(kb, "sources", "add", str(good), "--kind", "rss", cwd=tmp_path)
     result = insightkb(kb, "ingest", cwd=tmp_path, check=False)
-    error_lines = [line for line in (result.stdout + result.stderr).splitlines() if str(missing) in line]
-    assert len(error_lines) == 1, result.stdout + result.stderr
+    error_lines = [line for line in result.stdout.splitlines() if str(missing) in line]
+    assert len(error_lines) == 1 and "not found" in error_lines[0], result.stdout + result.stderr
+    assert result.returncode == 1
     assert counts(kb)["documents"] == 2
 
 
