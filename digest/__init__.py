@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from digest.build import build_digest
-from digest.delivery import DeliveryAborted, DeliveryReport, deliver_digest
+from digest.delivery import DeliveryAborted, DeliveryBusy, DeliveryReport, deliver_digest
 from digest.options import DigestOptions, SmtpOptions
 from digest.outbox import write_outbox
 from digest.preview import preview_digest
@@ -19,6 +19,7 @@ __all__ = [
     "deliver_digest",
     "DeliveryReport",
     "DeliveryAborted",
+    "DeliveryBusy",
     "preview_digest",
     "rank_claims",
     "Ranking",

@@ -11,17 +11,20 @@ import sqlite_utils
 from digest.candidates import Candidate
 from digest.options import DigestOptions
 from digest.ranking import Scored, rank_claims, select_diverse
-from digest.render import ItemView, UNSUBSCRIBE_PLACEHOLDER, load_items, render_bodies, unsubscribe_url
+from digest.render import ItemView, MessageTemplate, UNSUBSCRIBE_PLACEHOLDER, load_items, render_bodies, unsubscribe_url
 from digest.similarity import terms
-from kb.digests import digest_id_for, digest_items, digest_pool, load_digest, save_digest
+from kb.digests import digest_id_for, digest_items, digest_pool, fill_empty_digest, load_digest, save_digest
 
 log = logging.getLogger(__name__)
 
 
 def build_digest(db: sqlite_utils.Database, day: dt.date, options: DigestOptions) -> int:
-    """The id of the digest for `day`, ranking and storing it the first time (later calls change nothing)."""
+    """The id of the digest for `day`, ranking and storing it the first time (later calls change nothing).
+
+    Only a stored digest that came out empty (no claims yet) and went to nobody is filled in later.
+    """
     existing = digest_id_for(db, day.isoformat())
-    if existing is not None:
+    if existing is not None and (digest_items(db, existing) or _has_deliveries(db, existing)):
         log.info("digest for %s already built (#%d)", day, existing)
         return existing
     ranking = rank_claims(db, day, options)
@@ -34,13 +37,19 @@ def build_digest(db: sqlite_utils.Database, day: dt.date, options: DigestOptions
         {"rank": i, "claim_id": s.claim_id, "score": round(s.score, 6), "reason": s.reason}
         for i, s in enumerate(ranking.items, 1)
     ]
-    digest_id = save_digest(
-        db, day.isoformat(), rendered.subject, rendered.text, rendered.html, items,
-        [s.pool_row() for s in ranking.pool],
-    )
+    pool = [s.pool_row() for s in ranking.pool]
+    if existing is not None:
+        if fill_empty_digest(db, existing, rendered.subject, rendered.text, rendered.html, items, pool):
+            log.info("digest %s (#%d) was empty; now %d items", day, existing, len(items))
+        return existing
+    digest_id = save_digest(db, day.isoformat(), rendered.subject, rendered.text, rendered.html, items, pool)
     log.info("digest %s (#%d): %d items from %d candidates (%d quiet-day fallbacks)",
              day, digest_id, len(items), ranking.considered, ranking.fallback)
     return digest_id
+
+
+def _has_deliveries(db: sqlite_utils.Database, digest_id: int) -> bool:
+    return db.execute("SELECT 1 FROM deliveries WHERE digest_id = ? LIMIT 1", [digest_id]).fetchone() is not None
 
 
 def _scored_from_pool(row: dict[str, Any], text: str) -> Scored:
@@ -73,6 +82,11 @@ class Personaliser:
         self._items = digest_items(db, digest_id)
         self._cache: dict[tuple[str, ...], Any] = {}
         self._labels = dict(db.execute("SELECT slug, label FROM topics").fetchall())
+        self._sent_at = dt.datetime.now(dt.timezone.utc)
+
+    @property
+    def has_items(self) -> bool:
+        return bool(self._items)
 
     def picks_for(self, topics: list[str]) -> list[dict[str, Any]]:
         """The claims (with reasons) a subscriber with these topic preferences gets."""
@@ -94,18 +108,28 @@ class Personaliser:
         if len(chosen) < self.options.items:
             others = [s for s in ranked if s not in chosen]
             chosen += select_diverse(others, self.options.items - len(chosen), chosen=chosen)
-        return [{"claim_id": s.claim_id, "reason": s.reason, "counter_claim_id": s.counter_claim_id} for s in chosen]
+        return [
+            {"claim_id": s.claim_id, "reason": s.reason, "counter_claim_id": s.counter_claim_id,
+             "on_topic": bool(wanted & set(s.topics))}
+            for s in chosen
+        ]
 
-    def bodies(self, topics: list[str]):
-        """(Rendered with the unsubscribe placeholder, item views) for a topic preference list."""
+    def template(self, topics: list[str]) -> MessageTemplate:
+        """The message template for subscribers with these topic preferences (rendered once)."""
         key = tuple(sorted(topics))
         if key not in self._cache:
-            views: list[ItemView] = load_items(self.db, self.picks_for(list(key)), self.options)
+            picks = self.picks_for(list(key))
+            views: list[ItemView] = load_items(self.db, picks, self.options)
             note = ""
             if key:
-                note = "Picked for your topics: " + ", ".join(self._labels.get(t, t) for t in key) + "."
-            self._cache[key] = (
-                render_bodies(self.day, views, self.options, unsubscribe=UNSUBSCRIBE_PLACEHOLDER, topics_note=note),
-                views,
-            )
+                labels = ", ".join(self._labels.get(t, t) for t in key)
+                matched = sum(1 for p in picks if p.get("on_topic"))
+                if not matched:
+                    note = f"Nothing new on your topics ({labels}) today, so here are the day's top insights."
+                elif matched < len(picks):
+                    note = f"Picked for your topics: {labels} ({matched} of {len(picks)}); the rest are the day's top insights."
+                else:
+                    note = f"Picked for your topics: {labels}."
+            rendered = render_bodies(self.day, views, self.options, unsubscribe=UNSUBSCRIBE_PLACEHOLDER, topics_note=note)
+            self._cache[key] = MessageTemplate(rendered, self.options, sent_at=self._sent_at, personal=True)
         return self._cache[key]

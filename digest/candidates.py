@@ -70,16 +70,17 @@ def load_window(
 
 
 def load_fallback(
-    db: sqlite_utils.Database, before: dt.datetime, *, limit: int, exclude: set[int]
+    db: sqlite_utils.Database, before: dt.datetime, *, limit: int, exclude: set[int], day: str
 ) -> list[Candidate]:
-    """Older claims never sent in any digest, newest first: the quiet day's reserve."""
+    """Older claims never sent in another day's digest, newest first: the quiet day's reserve."""
     sql = (
         f"SELECT {_COLUMNS} FROM documents d JOIN claims c ON c.document_id = d.id"
         " WHERE COALESCE(d.published, d.fetched_at) < ? AND c.status != 'rejected'"
-        " AND NOT EXISTS (SELECT 1 FROM digest_items i WHERE i.claim_id = c.id)"
+        " AND NOT EXISTS (SELECT 1 FROM digest_items i JOIN digests g ON g.id = i.digest_id"
+        "                 WHERE i.claim_id = c.id AND g.date != ?)"
         " ORDER BY d.published IS NULL, d.published DESC, c.id LIMIT ?"
     )
-    rows = [_candidate(r) for r in db.execute(sql, [iso(before), limit + len(exclude)]).fetchall()]
+    rows = [_candidate(r) for r in db.execute(sql, [iso(before), day, limit + len(exclude)]).fetchall()]
     found = [c for c in rows if c.id not in exclude][:limit]
     for c in found:
         c.in_window = False

@@ -51,3 +51,4 @@ class SmtpOptions:
     backoff_seconds: float = 1.0  # first retry delay; doubles each time
     backoff_max: float = 60.0
     local_hostname: str | None = None
+    ca_file: str | None = None  # extra CA bundle to verify the server's certificate (a private CA)

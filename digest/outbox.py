@@ -10,7 +10,7 @@ from pathlib import Path
 import sqlite_utils
 
 from digest.options import DigestOptions
-from digest.render import Rendered, build_message, message_id, render_archive_index, render_feed
+from digest.render import MessageTemplate, Rendered, message_id, render_archive_index, render_feed
 from kb.digests import load_digest, recent_digests
 
 log = logging.getLogger(__name__)
@@ -44,12 +44,9 @@ def write_outbox(db: sqlite_utils.Database, digest_id: int, options: DigestOptio
     outbox = Path(options.outbox)
     date = row["date"]
     rendered = Rendered(row["subject"], row["text_body"], row["html_body"])
-    msg = build_message(
-        rendered, options, to="undisclosed-recipients:;", msg_id=message_id(date, None, options),
-        sent_at=_created(row),
-    )
+    template = MessageTemplate(rendered, options, sent_at=_created(row), personal=False)
     eml = outbox / f"digest-{date}.eml"
-    atomic_write(eml, msg.as_bytes())
+    atomic_write(eml, template.message(to="undisclosed-recipients:;", msg_id=message_id(date, None, options)))
     page = outbox / "archive" / f"{date}.html"
     atomic_write(page, row["html_body"].encode("utf-8"))
 

@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlite_utils
 
@@ -115,7 +115,10 @@ class Ranking:
 
 def window_for(day: dt.date, options: DigestOptions, now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
     """[start, end): the `window_hours` before the end of `day` in the digest's timezone (or before now)."""
-    tz = ZoneInfo(options.timezone)
+    try:
+        tz = ZoneInfo(options.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone in [digest] timezone: {options.timezone!r}") from None
     day_end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tz)
     now = now or dt.datetime.now(dt.timezone.utc)
     day_start = dt.datetime.combine(day, dt.time(0), tz)
@@ -154,7 +157,7 @@ def rank_claims(
     fallback: list[Candidate] = []
     if len(window) < options.items:
         fallback = load_fallback(
-            db, start, limit=options.fallback_limit, exclude=recent_ids | {c.id for c in window}
+            db, start, limit=options.fallback_limit, exclude=recent_ids | {c.id for c in window}, day=day.isoformat()
         )
         log.info("quiet day %s: %d candidates in the window, %d older unsent claims added",
                  day, len(window), len(fallback))
@@ -183,7 +186,11 @@ def rank_claims(
     scored.sort(key=lambda s: (-s.score, s.claim_id))
     shortlist = scored[: max(SHORTLIST, options.pool_size)]
 
-    index = TermIndex((c.id, terms(c.text)) for c in context)
+    term_of = {s.claim_id: s.terms for s in scored}
+    for c in context:
+        if c.id not in term_of:
+            term_of[c.id] = terms(c.text)
+    index = TermIndex((c.id, term_of[c.id]) for c in context)
     source_of = {c.id: c.source_id for c in context}
     by_side: dict[tuple[str, str], list[Candidate]] = defaultdict(list)
     sources_by_side: dict[tuple[str, str], set[int]] = defaultdict(set)
@@ -215,7 +222,7 @@ def rank_claims(
                 con = len(sources_by_side[(topic, "opposes")])
                 s.factors["disagreement"] = 0.5 + 0.5 * min(pro, con) / max(pro, con)
                 rivals = [r for r in by_side[(topic, other)][:500] if r.source_id != c.source_id]
-                best = max(rivals, key=lambda r: (jaccard(s.terms, terms(r.text)), r.confidence, -r.id))
+                best = max(rivals, key=lambda r: (jaccard(s.terms, term_of.get(r.id) or terms(r.text)), r.confidence, -r.id))
                 s.counter_claim_id = best.id
         s.score = sum(WEIGHTS[k] * v for k, v in s.factors.items()) + c.boost
         s.reasons = _reasons(s, len(agreeing) + 1, pro, con, end)

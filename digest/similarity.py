@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 
@@ -22,6 +23,7 @@ NEAR_DUPLICATE = 0.6
 CORROBORATES = 0.35
 
 
+@lru_cache(maxsize=200_000)
 def _stem(word: str) -> str:
     for suffix in ("ing", "ed", "es", "s"):
         if len(word) > len(suffix) + 3 and word.endswith(suffix):

@@ -43,6 +43,7 @@ class SmtpSettings:
     backoff_seconds: float = 1.0  # first retry delay, doubling up to backoff_max
     backoff_max: float = 60.0
     local_hostname: str | None = None
+    ca_file: str | None = None  # extra CA bundle to verify the server's certificate (a private CA)
 
 
 @dataclass

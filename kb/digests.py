@@ -54,6 +54,43 @@ def save_digest(
     return digest_id
 
 
+def fill_empty_digest(
+    db: sqlite_utils.Database,
+    digest_id: int,
+    subject: str,
+    text_body: str,
+    html_body: str,
+    items: list[dict[str, Any]],
+    pool: list[dict[str, Any]],
+) -> bool:
+    """Give a stored digest that has no items and no deliveries its items; False if it had either."""
+    with db.conn:
+        busy = db.execute(
+            "SELECT EXISTS (SELECT 1 FROM digest_items WHERE digest_id = ?)"
+            " OR EXISTS (SELECT 1 FROM deliveries WHERE digest_id = ?)",
+            [digest_id, digest_id],
+        ).fetchone()[0]
+        if busy or not items:
+            return False
+        db.execute(
+            "UPDATE digests SET subject = ?, text_body = ?, html_body = ? WHERE id = ?",
+            [subject, text_body, html_body, digest_id],
+        )
+        db.execute("DELETE FROM digest_pool WHERE digest_id = ?", [digest_id])
+        db.conn.executemany(
+            "INSERT INTO digest_items (digest_id, rank, claim_id, score, reason) VALUES (?,?,?,?,?)",
+            [(digest_id, i["rank"], i["claim_id"], i["score"], i.get("reason")) for i in items],
+        )
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO digest_pool (digest_id, claim_id, score, reason, factors) VALUES (?,?,?,?,?)",
+            [
+                (digest_id, p["claim_id"], p["score"], p.get("reason"), json.dumps(p.get("factors", {})))
+                for p in pool
+            ],
+        )
+    return True
+
+
 def load_digest(db: sqlite_utils.Database, digest_id: int) -> dict[str, Any]:
     """The digests row (id, date, subject, text_body, html_body, created_at)."""
     rows = list(db.query("SELECT * FROM digests WHERE id = ?", [digest_id]))
@@ -147,3 +184,4 @@ def delivery_counts(db: sqlite_utils.Database, digest_id: int) -> dict[str, int]
     return {r[0]: r[1] for r in db.execute(
         "SELECT status, count(*) FROM deliveries WHERE digest_id = ? GROUP BY status", [digest_id]
     ).fetchall()}
+

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sqlite3
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
@@ -73,29 +72,26 @@ def _secrets(datasette, db) -> list[str]:
     return [k for k in dict.fromkeys(keys) if k]
 
 
-async def _lookup(datasette, token: str):
-    db = await _kb(datasette)
-    if db is None:
-        return None, None, None
-    parsed = read_unsubscribe_token(_secrets(datasette, db), token)
-    if parsed is None:
-        return db, None, None
-    subscriber_id, nonce = parsed
-    # Datasette's read connections refuse the private `subscribers` table (kb.datasette_plugin.
-    # privacy); trusted plugin code reads it through the write connection.
-    def read(conn):
-        previous, conn.row_factory = conn.row_factory, sqlite3.Row
-        try:
-            return conn.execute(
-                "SELECT id, email, active, unsubscribe_token FROM subscribers WHERE id = ?", [subscriber_id]
-            ).fetchall()
-        finally:
-            conn.row_factory = previous
+def _resolve(conn, keys: list[str], token: str, *, unsubscribe: bool) -> dict[str, Any] | None:
+    """Check the token against the subscriber row; unsubscribe if asked. Runs on the write connection.
 
-    rows = await db.execute_write_fn(read)
-    if not rows or (rows[0]["unsubscribe_token"] or "") != nonce:
-        return db, None, None
-    return db, dict(rows[0]), nonce
+    Subscribers are private: Datasette's read connections may not see them at all, so the
+    lookup runs on the (trusted) write connection through `execute_write_fn`.
+    """
+    parsed = read_unsubscribe_token(keys, token)
+    if parsed is None:
+        return None
+    subscriber_id, nonce = parsed
+    row = conn.execute(
+        "SELECT id, email, active, unsubscribe_token FROM subscribers WHERE id = ?", [subscriber_id]
+    ).fetchone()
+    if row is None or (row[3] or "") != nonce:
+        return None
+    found = {"id": row[0], "email": row[1], "was_active": bool(row[2])}
+    if unsubscribe and row[2]:
+        unsubscribe_with_nonce(sqlite_utils.Database(conn), subscriber_id, nonce)
+        log.info("subscriber %d unsubscribed by one-click link", subscriber_id)
+    return found
 
 
 _INVALID = ("This link is not valid",
@@ -105,24 +101,22 @@ _INVALID = ("This link is not valid",
 async def unsubscribe(request, datasette) -> Response:
     """GET: confirm page. POST: unsubscribe (one click, no CSRF token needed)."""
     token = request.url_vars.get("token", "")
-    db, sub, nonce = await _lookup(datasette, token)
+    db = await _kb(datasette)
+    if db is None:
+        return _page(*_INVALID, status=404)
+    keys = _secrets(datasette, db)
+    post = request.method == "POST"
+    sub = await db.execute_write_fn(lambda conn: _resolve(conn, keys, token, unsubscribe=post))
     if sub is None:
-        return _page(*_INVALID, status=404 if db is not None or token else 404)
-    if request.method == "POST":
-        if sub["active"]:
-            def write(conn):
-                return unsubscribe_with_nonce(sqlite_utils.Database(conn), sub["id"], nonce)
-
-            await db.execute_write_fn(write)
-            log.info("subscriber %d unsubscribed by one-click link", sub["id"])
-        return _page("You are unsubscribed",
-                     f"<p>{escape(_mask(sub['email']))} will get no more digests.</p>")
-    if not sub["active"]:
-        return _page("You are already unsubscribed",
-                     f"<p>{escape(_mask(sub['email']))} gets no digests.</p>")
+        return _page(*_INVALID, status=404)
+    who = escape(_mask(sub["email"]))
+    if post:
+        return _page("You are unsubscribed", f"<p>{who} will get no more digests.</p>")
+    if not sub["was_active"]:
+        return _page("You are already unsubscribed", f"<p>{who} gets no digests.</p>")
     return _page(
         "Unsubscribe from the daily digest?",
-        f"<p>Stop sending the digest to {escape(_mask(sub['email']))}?</p>"
+        f"<p>Stop sending the digest to {who}?</p>"
         f'<form method="post" action="{escape(PREFIX + "/" + token)}">'
         '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
         '<button type="submit">Unsubscribe</button></form>',
@@ -167,7 +161,8 @@ async def archive_feed(request, datasette) -> Response:
     )
     body = (
         '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
-        f"<title>insightkb daily digest</title><id>urn:insightkb:digests:{xml_escape(request.host)}</id>"
+        "<title>insightkb daily digest</title><author><name>insightkb</name></author>"
+        f"<id>urn:insightkb:digests:{xml_escape(request.host)}</id>"
         f'<updated>{xml_escape(updated)}</updated><link rel="self" href="{xml_escape(base)}/-/digests.atom"/>'
         f"{entries}</feed>"
     )

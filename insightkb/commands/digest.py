@@ -37,13 +37,18 @@ def digest(ctx: click.Context, date_: str | None, send: bool) -> None:
     if ctx.invoked_subcommand is not None:
         return
     app: AppContext = ctx.find_object(AppContext)
-    from digest import DeliveryAborted, build_digest, deliver_digest, write_outbox
+    from digest import DeliveryAborted, DeliveryBusy, build_digest, deliver_digest, write_outbox
     from insightkb.settings_bridge import digest_options, smtp_options
 
     day = _date(date_)
     options = digest_options(app.settings)
-    digest_id = build_digest(app.db, day, options)
-    for path in write_outbox(app.db, digest_id, options):
+    try:
+        options.sender_address  # noqa: B018  (a bad sender is a config error, said before any work)
+        digest_id = build_digest(app.db, day, options)
+        paths = write_outbox(app.db, digest_id, options)
+    except (ValueError, OSError) as exc:
+        raise click.ClickException(str(exc)) from None
+    for path in paths:
         click.echo(f"digest written: {path}")
     if not send:
         return
@@ -55,7 +60,7 @@ def digest(ctx: click.Context, date_: str | None, send: bool) -> None:
     with tqdm(total=total, unit="msg", desc="sending", disable=total < 50) as bar:
         try:
             report = deliver_digest(app.db, digest_id, options, smtp_options(app.settings), progress=bar.update)
-        except DeliveryAborted as exc:
+        except (DeliveryAborted, DeliveryBusy) as exc:
             raise click.ClickException(str(exc)) from None
     click.echo(report.summary())
     for error in report.errors[:20]:
@@ -79,7 +84,10 @@ def preview(app: AppContext, date_: str | None) -> None:
     from digest import preview_digest
     from insightkb.settings_bridge import digest_options
 
-    click.echo(preview_digest(app.db, _date(date_), digest_options(app.settings)))
+    try:
+        click.echo(preview_digest(app.db, _date(date_), digest_options(app.settings)))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @click.group()

@@ -8,7 +8,6 @@ import time
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from pathlib import Path
 
 from aiosmtpd.controller import Controller
 

@@ -5,7 +5,6 @@ import pytest
 from click.testing import CliRunner
 
 from digest_kbdata import SEED_SPECS, add_claims
-from digest_support import smtp_options  # noqa: F401  (keeps the helper import path uniform)
 
 cli_module = pytest.importorskip("insightkb.cli")
 cli = cli_module.cli
@@ -82,3 +81,15 @@ def test_digest_send_over_smtp_from_config(run, db, tmp_path, smtp_server):
     assert result.exit_code == 0, result.output
     assert "(smtp 127.0.0.1:" in result.output
     assert smtp_server.handler.by_rcpt() == {"ada@example.org": 1}
+
+
+@pytest.mark.parametrize("setting, message", [
+    ('timezone = "Mars/Olympus"', "Error: unknown timezone in [digest] timezone: 'Mars/Olympus'"),
+    ('sender = "nobody"', "Error: digest sender is not an e-mail address: 'nobody'"),
+])
+def test_bad_digest_config_is_a_one_line_error(run, tmp_path, setting, message):
+    config = tmp_path / "bad.toml"
+    config.write_text(f"[digest]\n{setting}\n")
+    result = run("digest", config=str(config))
+    assert result.exit_code == 1
+    assert result.output.strip() == message

@@ -54,3 +54,34 @@ def test_sigkill_after_two_of_five_then_restart_sends_the_other_three_once(seede
     # and a third run sends nothing at all
     assert deliver_digest(seeded, digest_id, options, smtp_options(smtp_server.port)).sent == 0
     assert len(handler.accepted) == 5
+
+
+def test_a_second_concurrent_run_refuses_and_sends_nothing(seeded, kb_path, options, smtp_server):
+    from digest import DeliveryBusy
+
+    for email in EMAILS:
+        add_subscriber(seeded, email)
+    digest_id = build_digest(seeded, NOW.date(), options)
+    lock = f"{kb_path}.delivery.lock"
+    holder = subprocess.Popen(  # another delivery run, alive, holding the KB's delivery lock
+        [sys.executable, "-c",
+         "import fcntl, sys, time; f = open(sys.argv[1], 'a+'); fcntl.flock(f, fcntl.LOCK_EX);"
+         " f.write('pid %d' % __import__('os').getpid()); f.flush(); print('locked', flush=True); time.sleep(60)",
+         lock],
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout.readline().strip() == b"locked"
+        try:
+            deliver_digest(seeded, digest_id, options, smtp_options(smtp_server.port))
+        except DeliveryBusy as exc:
+            assert f"pid {holder.pid}" in str(exc)
+        else:
+            raise AssertionError("a second run was allowed while another one is alive")
+        assert smtp_server.handler.accepted == []
+        assert seeded.execute("SELECT count(*) FROM deliveries").fetchone()[0] == 0
+    finally:
+        holder.kill()
+        holder.wait(10)
+    # the lock dies with its process (SIGKILL included): the next run goes ahead
+    assert deliver_digest(seeded, digest_id, options, smtp_options(smtp_server.port)).sent == 5

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -32,6 +31,8 @@ def test_each_subscriber_gets_exactly_one_multipart_message(seeded, options, smt
         assert received.mail_from == "digest@insightkb.test"
         assert msg.get_content_type() == "multipart/alternative"
         assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
+        assert msg.defects == [] and all(part.defects == [] for part in msg.walk())
+        assert all(len(line) <= 78 for line in received.raw.split(b"\r\n"))
         assert msg["To"].addresses[0].addr_spec == sub.email
         assert msg["From"].addresses[0].addr_spec == "digest@insightkb.test"
         assert msg["Subject"].startswith("Top 5 insights")
@@ -138,7 +139,7 @@ def test_unsubscribed_get_nothing_and_topics_personalise(seeded, options, smtp_s
     [received] = smtp_server.handler.accepted
     text = received.message.get_body(("plain",)).get_content()
     assert text.split("\n1. ", 1)[1].startswith("Smaller fine-tuned models")
-    assert "Picked for your topics: Latency." in text
+    assert "Picked for your topics: Latency (1 of 5); the rest are the day's top insights." in text
 
 
 def test_starttls_required_but_not_offered_aborts_with_a_clear_error(seeded, options, smtp_server):
@@ -165,3 +166,12 @@ def test_missing_secret_is_a_clear_error(seeded, options, smtp_server):
     subscribe(seeded)
     with pytest.raises(ValueError, match="secret"):
         deliver_digest(seeded, build_digest(seeded, TODAY, options), replace(options, secret=""), None)
+
+
+def test_subscriber_whose_topics_are_quiet_gets_the_general_digest_and_is_told(seeded, options, smtp_server):
+    add_subscriber(seeded, "ada@example.org", topics=["gpu-supply"])
+    deliver_digest(seeded, build_digest(seeded, TODAY, options), options, smtp_options(smtp_server.port))
+    [received] = smtp_server.handler.accepted
+    text = received.message.get_body(("plain",)).get_content()
+    assert "Nothing new on your topics (GPU supply) today" in text
+    assert text.count("In the KB:") == 5

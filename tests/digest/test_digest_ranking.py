@@ -148,3 +148,47 @@ def test_subscriber_topics_filter_and_rerank(seeded, options):
         {"claim_id": i["claim_id"], "reason": i["reason"], "counter_claim_id": p["counter_claim_id"]}
         for i, p in zip(digest_items(seeded, digest_id), personal.picks_for([]))
     ]
+
+
+def test_an_empty_digest_is_filled_once_claims_arrive_but_never_sent_empty(db, options):
+    from digest import deliver_digest
+    from kb.subscribers import add_subscriber
+
+    add_subscriber(db, "ada@example.org")
+    empty = build_digest(db, TODAY, options)
+    assert digest_items(db, empty) == []
+    report = deliver_digest(db, empty, options, None)
+    assert report.sent == 0 and "no items" in report.errors[0]
+    add_claims(db, SEED_SPECS)
+    assert build_digest(db, TODAY, options) == empty
+    assert len(digest_items(db, empty)) == 5
+    assert load_digest(db, empty)["subject"].startswith("Top 5 insights")
+    assert deliver_digest(db, empty, options, None).sent == 1
+
+
+def test_preview_of_a_built_quiet_day_matches_what_was_stored(db, options):
+    add_claims(db, [Spec(s.text, source=s.source, hours_ago=24 * 5 + n, topics=s.topics, quantities=s.quantities)
+                    for n, s in enumerate(SEED_SPECS)])
+    stored = [i["claim_id"] for i in digest_items(db, build_digest(db, TODAY, options))]
+    assert [s.claim_id for s in rank_claims(db, TODAY, options).items] == stored
+
+
+def test_list_markers_are_not_shown(db, options):
+    add_claims(db, [Spec("- Proprietary data drives differentiation for customised models.",
+                         source="https://bullets.example/feed", hours_ago=1, topics=[("proprietary-data", "supports")])])
+    text = load_digest(db, build_digest(db, TODAY, options))["text_body"]
+    assert "1. Proprietary data drives differentiation" in text
+
+
+def test_two_claims_on_one_topic_not_both_picked_when_others_exist(db, options):
+    hot = [Spec(f"Fine-tuning claim {n} from its own source with words gamma{n} delta{n} epsilon{n}.",
+                source=f"https://hot{n}.example/feed", hours_ago=1, confidence=0.95,
+                topics=[("finetuning-obsolescence", "supports")]) for n in range(4)]
+    calm = [Spec(f"A calmer claim {n} on another subject zeta{n} eta{n} theta{n}.",
+                 source=f"https://calm{n}.example/feed", hours_ago=8, confidence=0.5, topics=[(t, "neutral")])
+            for n, t in enumerate(["latency", "inference-cost", "token-thresholds", "proprietary-data"])]
+    add_claims(db, hot + calm)
+    ranking = rank_claims(db, TODAY, options)
+    topics = [s.topic for s in ranking.items]
+    assert len(topics) == 5 and len(set(topics)) == 5
+    assert topics[0] == "finetuning-obsolescence"

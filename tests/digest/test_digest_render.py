@@ -25,6 +25,9 @@ def test_write_outbox_files(seeded, options, tmp_path):
     assert msg.get_content_type() == "multipart/alternative"
     parts = [p.get_content_type() for p in msg.iter_parts()]
     assert parts == ["text/plain", "text/html"]
+    assert msg.defects == [] and all(part.defects == [] for part in msg.walk())
+    assert msg["Message-ID"] == f"<insightkb.digest.{TODAY}.archive@insightkb.test>"
+    assert msg["List-Unsubscribe"] is None  # the archive copy is nobody's
     text = msg.get_body(("plain",)).get_content()
     assert text.count("In the KB: <http://127.0.0.1:8001/kb/claims/") == 5
     assert "https://podinsights.example/items/0" in text  # traceable to its source item

@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
-import time
 from dataclasses import replace
 from pathlib import Path
 
