@@ -7,15 +7,15 @@ sentences that name something, plus the model-name ruler) inside the claim.
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import Any
 
 from spacy.language import Language
-from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span, Token
 
 from extract.claims import claims_of
 from extract.focus import PARSES, parse_of
-from extract.lexicon import read_jsonl
+from extract.lexicon import FastMatcher, expand_first_token, read_jsonl
 
 NUMERIC_LABELS = {"CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY", "DATE", "TIME"}
 _NOT_SPEAKERS = {"i", "we", "you", "he", "she", "they", "it", "this", "that", "some", "many", "most",
@@ -31,20 +31,32 @@ class Attribution:
     """Fill `entities` and `speaker` of every claim, then drop the per-sentence parses."""
 
     def __init__(self, nlp: Language, lexicon: str) -> None:
-        self.matcher = Matcher(nlp.vocab, validate=True)
+        self.matcher = FastMatcher(nlp.vocab, validate=True)
         for row in read_jsonl(lexicon):
-            if row.get("kind") == "speech":
-                self.matcher.add("speech", [row["pattern"]])
+            if row.get("kind") in ("speech", "role"):
+                self.matcher.add(row["kind"], expand_first_token(row["pattern"]))
+        self.strings = nlp.vocab.strings
 
     def __call__(self, doc: Doc) -> Doc:
         claims = claims_of(doc)
-        speech = [(s, e) for _m, s, e in self.matcher(doc)]
+        speech, roles = [], set()
+        for match_id, s, e in self.matcher(doc):
+            if self.strings[match_id] == "speech":
+                speech.append((s, e))
+            else:
+                roles.update(range(s, e))
+        self.roles = roles
+        ents = [e for e in doc.ents if e.label_ not in NUMERIC_LABELS]
+        ent_starts = [e.start for e in ents]
         for claim in claims:
-            claim["entities"] = [
-                {"text": e.text, "label": e.label_, "start_char": e.start_char, "end_char": e.end_char}
-                for e in doc.ents
-                if claim["start"] <= e.start and e.end <= claim["end"] and e.label_ not in NUMERIC_LABELS
-            ]
+            first = bisect_left(ent_starts, claim["start"])
+            claim["entities"] = []
+            for e in ents[first:]:
+                if e.start >= claim["end"]:
+                    break
+                if e.end <= claim["end"]:
+                    claim["entities"].append(
+                        {"text": e.text, "label": e.label_, "start_char": e.start_char, "end_char": e.end_char})
             claim["speaker"] = self.speaker(doc, claim, speech)
         doc.user_data.pop(PARSES, None)
         return doc
@@ -54,32 +66,45 @@ class Attribution:
             parsed = parse_of(doc, sent_start)
             if parsed is None:
                 continue
-            for start, end in speech:
-                if not (sent_start <= start < sent_end):
-                    continue
+            for start, end in speech[bisect_left(speech, (sent_start, 0)):]:
+                if start >= sent_end:
+                    break
                 tok = parsed[start - sent_start]
                 if tok.lower_ == "according":
-                    name = _according_to(tok)
+                    head = _according_to(tok)
                 else:
-                    name = _subject_of(tok)
-                if name:
-                    return name
+                    head = _subject_of(tok)
+                if head is not None and self._names_someone(head, sent_start - parsed.start):
+                    name = _clean(head)
+                    if name:
+                        return name
         return None
 
 
-def _according_to(tok: Token) -> str | None:
+    def _names_someone(self, head: Token, offset: int) -> bool:
+        """A named subject (capitalised words, an entity) or a role ("employee", "CEO", "guest")."""
+        words = [t for t in head.subtree if t.dep_ not in ("appos", "punct")]
+        if any(offset + t.i in self.roles for t in head.subtree):
+            return True
+        return head.is_title and not head.is_sent_start or any(
+            t.is_title and not t.is_sent_start for t in words if t.head is head and t.dep_ == "compound"
+        ) or (head.is_title and head.text.lower() not in _NOT_SPEAKERS and head.is_sent_start
+              and len(words) > 1 and words[1].is_title)
+
+
+def _according_to(tok: Token) -> Token | None:
     for child in tok.subtree:
         if child.dep_ == "pobj":
-            return _clean(child)
+            return child
     return None
 
 
-def _subject_of(verb: Token) -> str | None:
+def _subject_of(verb: Token) -> Token | None:
     if verb.dep_ not in ("ROOT", "conj", "ccomp", "parataxis") and verb.head.dep_ != "ROOT":
         return None
     for child in verb.children:
         if child.dep_ in ("nsubj", "nsubjpass"):
-            return _clean(child)
+            return child
     return None
 
 
@@ -87,10 +112,12 @@ def _clean(head: Token) -> str | None:
     """The name part of a subject: "An OpenAI employee" -> "OpenAI employee"; appositions dropped."""
     if head.lower_ in _NOT_SPEAKERS or head.pos_ == "PRON":
         return None
-    cut = {t.i for child in head.children if child.dep_ in ("appos", "relcl", "acl", "prep", "punct")
+    cut = {t.i for child in head.children if child.dep_ in ("appos", "relcl", "acl", "punct")
            for t in child.subtree}
-    words = [t for t in head.subtree if t.i not in cut and t.dep_ not in ("det", "poss", "punct") or t.i == head.i]
-    words = [t for t in words if not (t.dep_ == "det")]
+    words = [t for t in head.subtree if t.i not in cut]
+    while words and words[0].i != head.i and (words[0].dep_ in ("det", "poss", "nummod", "amod") and
+                                               (words[0].is_stop or words[0].like_num)):
+        words = words[1:]
     if not words:
         return None
     span: Span = head.doc[words[0].i: words[-1].i + 1]

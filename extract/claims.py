@@ -9,13 +9,13 @@ topic of its own) joins it, so the claim keeps the offsets of the whole span.
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import Any
 
 from spacy.language import Language
-from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 
-from extract.lexicon import read_jsonl
+from extract.lexicon import FastMatcher, expand_first_token, read_jsonl
 
 CLAIMS = "insightkb_claims"
 REJECTED = "insightkb_rejected"
@@ -52,9 +52,9 @@ class ClaimDetector:
 
     def __init__(self, nlp: Language, boilerplate: str, min_words: int, max_tokens: int,
                  max_sentences: int, anaphora: list[str], openers: list[str]) -> None:
-        self.matcher = Matcher(nlp.vocab, validate=True)
+        self.matcher = FastMatcher(nlp.vocab, validate=True)
         for i, row in enumerate(read_jsonl(boilerplate)):
-            self.matcher.add(row["label"], [row["pattern"]])
+            self.matcher.add(row["label"], expand_first_token(row["pattern"]))
         self.min_words = min_words
         self.max_tokens = max_tokens
         self.max_sentences = max_sentences
@@ -63,14 +63,16 @@ class ClaimDetector:
         self.strings = nlp.vocab.strings
 
     def __call__(self, doc: Doc) -> Doc:
+        sents = list(doc.sents)
+        starts = [sent.start for sent in sents]
         boiler: dict[int, str] = {}
         for match_id, start, _end in self.matcher(doc):
-            boiler.setdefault(doc[start].sent.start, self.strings[match_id])
+            boiler.setdefault(starts[bisect_right(starts, start) - 1], self.strings[match_id])
         topic_tokens = {t for span in doc.spans.get(TOPICS, []) for t in range(span.start, span.end)}
         claims: list[dict[str, Any]] = []
         rejected: list[list[Any]] = []
         previous_end = -1
-        for sent in doc.sents:
+        for sent in sents:
             reason = self.reject_reason(sent, boiler.get(sent.start))
             if reason:
                 if reason != "blank":
@@ -82,7 +84,7 @@ class ClaimDetector:
                 last is not None
                 and previous_end == sent.start
                 and len(last["sents"]) < self.max_sentences
-                and self.elaborates(sent, topic_tokens)
+                and self.elaborates(sent, topic_tokens, doc[last["start"]:last["end"]])
             ):
                 last["sents"].append([sent.start, _trim_end(sent)])
                 last["end"] = _trim_end(sent)
@@ -90,8 +92,8 @@ class ClaimDetector:
                 claims.append({"start": sent.start, "end": _trim_end(sent), "sents": [[sent.start, _trim_end(sent)]]})
             previous_end = _next_start(sent)
         for claim in claims:
-            span = doc[claim["start"]:claim["end"]]
-            claim["start_char"], claim["end_char"] = span.start_char, span.end_char
+            last = doc[claim["end"] - 1]
+            claim["start_char"], claim["end_char"] = doc[claim["start"]].idx, last.idx + len(last)
             claim["confidence"] = 0.6 + 0.1 * min(3, len(claim["sents"]) - 1) / 3
             claim.setdefault("topics", {})
             claim.setdefault("quantities", [])
@@ -126,15 +128,14 @@ class ClaimDetector:
         del last
         return None
 
-    def elaborates(self, sent: Span, topic_tokens: set[int]) -> bool:
-        """Opens with "This ..."-like words, or leans on a pronoun and names no topic itself."""
+    def elaborates(self, sent: Span, topic_tokens: set[int], previous: Span) -> bool:
+        """Names no topic of its own and opens with "This ..." or leans on a pronoun; or opens
+        with "This ..." after a sentence that named no topic (an example, then its lesson)."""
         lowers = [t.lower_ for t in sent[:3] if not t.is_punct]
-        for opener in self.openers:
-            if tuple(lowers[: len(opener)]) == opener:
-                return True
-        if any(t.i in topic_tokens for t in sent):
-            return False
-        return any(t.lower in self.anaphora for t in sent)
+        opens = any(tuple(lowers[: len(o)]) == o for o in self.openers)
+        if not any(t.i in topic_tokens for t in sent):
+            return opens or any(t.lower in self.anaphora for t in sent)
+        return opens and not any(t.i in topic_tokens for t in previous)
 
 
 def _trim_end(sent: Span) -> int:

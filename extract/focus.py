@@ -9,16 +9,16 @@ after this one and dropped at the end of the pipeline.
 """
 from __future__ import annotations
 
+from bisect import bisect_right
 from typing import Any, Iterable
 
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
-from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from extract.claims import claims_of
-from extract.lexicon import read_jsonl
+from extract.lexicon import FastMatcher, expand_first_token, read_jsonl
 
 PARSES = "insightkb_parses"
 MODELS = "insightkb_models"
@@ -34,16 +34,17 @@ TOPICS = "insightkb_topics"
         "parse_kinds": ["negator", "reject", "contrast", "speech"],
         "common_caps": ["AI", "I"],
         "batch_size": 64,
+        "margin": 6,
     },
 )
 def make_focus(
     nlp: Language, name: str, parse_with: list[str], ner_with: list[str], lexicons: list[str],
-    parse_kinds: list[str], common_caps: list[str], batch_size: int,
+    parse_kinds: list[str], common_caps: list[str], batch_size: int, margin: int,
 ) -> "Focus":
-    return Focus(nlp, parse_with, ner_with, lexicons, parse_kinds, common_caps, batch_size)
+    return Focus(nlp, parse_with, ner_with, lexicons, parse_kinds, common_caps, batch_size, margin)
 
 
-def parse_of(doc: Doc, sent_start: int) -> Doc | None:
+def parse_of(doc: Doc, sent_start: int) -> Span | None:
     """The parsed copy of the claim sentence starting at token `sent_start`, if it was parsed."""
     return doc.user_data.get(PARSES, {}).get(sent_start)
 
@@ -52,17 +53,19 @@ class Focus:
     """Select claim sentences, analyse them with the disabled statistical components."""
 
     def __init__(self, nlp: Language, parse_with: list[str], ner_with: list[str], lexicons: list[str],
-                 parse_kinds: list[str], common_caps: list[str], batch_size: int) -> None:
+                 parse_kinds: list[str], common_caps: list[str], batch_size: int, margin: int = 6) -> None:
         self.nlp = nlp
         self.parse_with = parse_with
         self.ner_with = ner_with
         self.batch_size = batch_size
         self.common_caps = set(common_caps)
-        self.triggers = Matcher(nlp.vocab, validate=True)
+        self.margin = margin
+        self.strings = nlp.vocab.strings
+        self.triggers = FastMatcher(nlp.vocab, validate=True)
         for path in lexicons:
             for row in read_jsonl(path):
                 if row.get("kind") in parse_kinds and "pattern" in row:
-                    self.triggers.add(row["kind"], [row["pattern"]])
+                    self.triggers.add(row["kind"], expand_first_token(row["pattern"]))
         self.parse_all = False  # the benchmark's quality check turns these on
         self.ner_all = False
         self._known: set[str] | None = None
@@ -92,44 +95,64 @@ class Focus:
             yield from self._process(batch)
 
     def _process(self, docs: list[Doc]) -> list[Doc]:
-        to_parse: list[tuple[Doc, int, Doc]] = []
-        to_ner: list[tuple[Doc, int, Doc]] = []
+        # One combined Doc per document and purpose (sentence boundaries preset), so the
+        # statistical components see a few long docs instead of many one-sentence ones.
+        to_parse: list[tuple[Doc, list[int], Doc]] = []
+        to_ner: list[tuple[Doc, list[int], Doc]] = []
         for doc in docs:
             doc.user_data[PARSES] = {}
             claims = claims_of(doc)
             if not claims:
                 continue
-            trigger_starts = {doc[s].sent.start for _m, s, _e in self.triggers(doc)} if not self.parse_all else None
+            sent_of = _sentence_index(doc)
+            topic_sents = {sent_of[span.start] for span in doc.spans.get(TOPICS, [])}
+            trigger_starts: set[int] = set()
+            if not self.parse_all:
+                for match_id, s, _e in self.triggers(doc):
+                    # negation and contrast matter only where there is a topic to take a stance on
+                    if sent_of[s] in topic_sents or self.strings[match_id] == "speech":
+                        trigger_starts.add(sent_of[s])
             model_tokens = {t for span in doc.spans.get(MODELS, []) for t in range(span.start, span.end)}
+            parse_spans: list[Span] = []
+            ner_spans: list[Span] = []
             for claim in claims:
                 for start, end in claim["sents"]:
                     sent = doc[start:end]
-                    sub = None
                     if self.parse_all or start in trigger_starts:
-                        sub = sent.as_doc()
-                        to_parse.append((doc, start, sub))
-                    if self.ner_all or self._names_something(sent, model_tokens):
-                        to_ner.append((doc, start, sub if sub is not None else sent.as_doc()))
+                        parse_spans.append(sent)
+                    if self.ner_all:
+                        ner_spans.append(sent)
+                    else:
+                        ner_spans += self._name_windows(sent, model_tokens)
+            if parse_spans:
+                to_parse.append((doc, [sp.start for sp in parse_spans], _combine(parse_spans)))
+            if ner_spans:
+                to_ner.append((doc, [sp.start for sp in ner_spans], _combine(ner_spans)))
         if to_parse:
-            subs = [s for _d, _st, s in to_parse]
+            subs = [c for _d, _st, c in to_parse]
             for proc in self._components(self.parse_with):
                 subs = list(proc.pipe(subs, batch_size=self.batch_size))
-            for (doc, start, _old), sub in zip(to_parse, subs):
-                doc.user_data[PARSES][start] = sub
+            for (doc, starts, _old), combined in zip(to_parse, subs):
+                for start, sent in zip(starts, _pieces(combined)):
+                    doc.user_data[PARSES][start] = sent
+        found: dict[int, list[Span]] = {}
         if to_ner:
-            subs = [doc.user_data[PARSES].get(start, s) for doc, start, s in to_ner]
+            subs = [c for _d, _st, c in to_ner]
             for proc in self._components(self.ner_with):
                 subs = list(proc.pipe(subs, batch_size=self.batch_size))
-            found: dict[int, list[Span]] = {}
-            for (doc, start, _s), sub in zip(to_ner, subs):
+            for (doc, starts, _old), combined in zip(to_ner, subs):
                 spans = found.setdefault(id(doc), [])
-                for ent in sub.ents:
-                    spans.append(Span(doc, start + ent.start, start + ent.end, label=ent.label_))
-            for doc in docs:
-                self._set_ents(doc, found.get(id(doc), []))
-        else:
-            for doc in docs:
-                self._set_ents(doc, [])
+                pieces = _pieces(combined)
+                piece_starts = [p.start for p in pieces]
+                for ent in combined.ents:
+                    k = bisect_right(piece_starts, ent.start) - 1
+                    piece = pieces[k]
+                    if ent.end > piece.end:
+                        continue
+                    base = starts[k] - piece.start
+                    spans.append(Span(doc, base + ent.start, base + ent.end, label=ent.label_))
+        for doc in docs:
+            self._set_ents(doc, found.get(id(doc), []))
         return docs
 
     @staticmethod
@@ -137,7 +160,20 @@ class Focus:
         models = [Span(doc, s.start, s.end, label=s.label_) for s in doc.spans.get(MODELS, [])]
         doc.set_ents(filter_spans(models + ner_spans), default="outside")
 
-    def _names_something(self, sent: Span, model_tokens: set[int]) -> bool:
+    def _name_windows(self, sent: Span, model_tokens: set[int]) -> list[Span]:
+        """Pieces of the sentence around words that look like names, `margin` tokens either side
+        (more than the NER model's receptive field), merged where they overlap."""
+        margin = self.margin
+        windows: list[list[int]] = []
+        for i in self._name_like(sent, model_tokens):
+            lo, hi = max(sent.start, i - margin), min(sent.end, i + margin + 1)
+            if windows and lo <= windows[-1][1]:
+                windows[-1][1] = max(windows[-1][1], hi)
+            else:
+                windows.append([lo, hi])
+        return [sent.doc[lo:hi] for lo, hi in windows]
+
+    def _name_like(self, sent: Span, model_tokens: set[int]) -> Iterable[int]:
         first = True
         for token in sent:
             if token.is_space or token.is_punct:
@@ -150,9 +186,40 @@ class Focus:
                     continue
                 if token.i in model_tokens or token.text in self.common_caps:
                     continue
-                return True
+                yield token.i
+                continue
             if token.i in model_tokens or token.text in self.common_caps:
                 continue
-            if token.is_title or (token.is_upper and len(token) > 1) or (token.like_num and not token.is_digit):
-                return True
-        return False
+            if token.text != token.lower_ or (token.like_num and not token.is_digit):
+                yield token.i
+
+
+def _sentence_index(doc: Doc) -> list[int]:
+    """For every token, the index of the first token of its sentence."""
+    out = [0] * len(doc)
+    start = 0
+    for token in doc:
+        if token.is_sent_start:
+            start = token.i
+        out[token.i] = start
+    return out
+
+
+def _combine(spans: list[Span]) -> Doc:
+    """Sentences of one document as one new Doc, each starting a sentence (O(total length))."""
+    words: list[str] = []
+    spaces: list[bool] = []
+    starts: list[bool] = []
+    for span in spans:
+        for k, token in enumerate(span):
+            words.append(token.text)
+            spaces.append(bool(token.whitespace_))
+            starts.append(k == 0)
+        spaces[-1] = True
+    return Doc(spans[0].doc.vocab, words=words, spaces=spaces, sent_starts=starts)
+
+
+def _pieces(combined: Doc) -> list[Span]:
+    """The sentences `_combine` put together, as spans of the combined Doc."""
+    bounds = [t.i for t in combined if t.is_sent_start] + [len(combined)]
+    return [combined[a:b] for a, b in zip(bounds, bounds[1:])]

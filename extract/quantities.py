@@ -91,7 +91,7 @@ class QuantityParser:
             j = i + 1
             if tok.lower_ in ("a", "an", "single", "double", "triple", "couple"):
                 flags["weak"] = True
-        while j < end and self._is("scale", doc[j]) and not (doc[j].text in ("m", "b", "t", "k") and doc[j].whitespace_ == "" and False):
+        while j < end and self._is("scale", doc[j]):
             value *= self._is("scale", doc[j])["value"]
             flags["scaled"] = True
             flags.pop("weak", None)
@@ -110,6 +110,8 @@ class QuantityParser:
         approx = tok.text in ("~", "≈")
         if approx and i + 1 < end:
             i += 1
+        if first > 0 and self._is("vague", doc[first - 1]):
+            return None  # "a few hundred dollars", "several million": no value to store
         got = self._number(doc, i, end)
         if got is None:
             return None
@@ -120,7 +122,9 @@ class QuantityParser:
         unit = None
         # fractions: "one-fifth", "a third", "two thirds"
         k = j + 1 if j < end and doc[j].text == "-" else j
-        if k < end and self._is("fraction", doc[k]):
+        if k < end and self._is("fraction", doc[k]) and not (
+            flags.get("weak") and not (k + 1 < end and doc[k + 1].lower_ in ("of", "the"))
+        ):
             value *= self._is("fraction", doc[k])["value"]
             j = k + 1
             unit = self._reference(doc, j, end)
@@ -128,7 +132,8 @@ class QuantityParser:
         if flags.get("weak") and not flags.get("scaled"):
             return None
         # ranges: "2-3 months", "2 to 3 months"
-        if j + 1 < end and doc[j].text in ("-", "–", "to") and not flags.get("percent") and not flags.get("ratio"):
+        if (j + 1 < end and doc[j].lower_ in self.words["range"] and not flags.get("percent")
+                and not flags.get("ratio")):
             nxt = self._number(doc, j + 1, end)
             if nxt is not None and nxt[0] > value:
                 value_max, j, more = nxt
@@ -192,7 +197,8 @@ class QuantityParser:
         if k < end and doc[k].lower_ in ("the", "their", "its", "a"):
             k += 1
         words = []
-        while k < end and doc[k].is_alpha and doc[k].lower_ not in STOP_WORDS and len(words) < 3:
+        while (k < end and doc[k].is_alpha and doc[k].lower_ not in STOP_WORDS and len(words) < 3
+               and not self._is("not_reference", doc[k])):
             words.append(doc[k].lower_)
             k += 1
         self._ref_end = k

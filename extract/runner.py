@@ -1,6 +1,7 @@
 """`extract_pending`: run the pipeline over the documents not yet extracted and store their claims."""
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -54,8 +55,8 @@ def extractor_setup(db: sqlite_utils.Database) -> tuple[list[dict[str, Any]], st
     shipped = shipped_topic_patterns()
     seed_topic_patterns(db, shipped)
     active = topic_patterns(db)
-    shipped_keys = sorted((p["id"], repr(p["pattern"])) for p in shipped)
-    active_keys = sorted((p["id"], repr(p["pattern"])) for p in active)
+    shipped_keys = sorted((p["id"], json.dumps(p["pattern"], sort_keys=True)) for p in shipped)
+    active_keys = sorted((p["id"], json.dumps(p["pattern"], sort_keys=True)) for p in active)
     if active_keys == shipped_keys:
         return active, EXTRACTOR_VERSION
     return active, f"{EXTRACTOR_VERSION}.{fingerprint(active)[:6]}"
@@ -92,6 +93,7 @@ def extract_pending(
 
         bar = tqdm(total=len(todo), unit="doc", desc="extract", leave=False)
     screened: dict[int, Screened] = {}
+    expected: dict[int, int] = {}
     collected: dict[int, list[tuple[int, Doc]]] = {}
     failures: dict[int, str] = {}
 
@@ -109,22 +111,16 @@ def extract_pending(
                 continue
             screened[document.id] = result
             chunks = result.chunks()
-            for n, (start, end) in enumerate(chunks):
-                yield result.text[start:end], (document.id, start, n == len(chunks) - 1)
+            expected[document.id] = len(chunks)
+            for start, end in chunks:
+                yield result.text[start:end], (document.id, start)
 
     by_id = {d.id: d for d in todo}
-    for doc, (doc_id, offset, last) in nlp.pipe(pieces(), as_tuples=True, n_process=n_process, batch_size=batch_size):
-        report.tokens += len(doc)
-        if doc.user_data.get(ERROR_KEY):
-            failures.setdefault(doc_id, doc.user_data[ERROR_KEY])
-        collected.setdefault(doc_id, []).append((offset, doc))
-        if not last:
-            continue
-        document = by_id[doc_id]
-        parts = collected.pop(doc_id)
+    def finish(doc_id: int, failure: str | None) -> None:
+        parts = sorted(collected.pop(doc_id, []), key=lambda part: part[0])
         result = screened.pop(doc_id)
         try:
-            _store(db, document, parts, result, version, failures.pop(doc_id, None), report)
+            _store(db, by_id[doc_id], parts, result, version, failure, report)
         except Exception as exc:  # a bad document never stops the batch
             log.exception("document %s failed", doc_id)
             reason = f"{type(exc).__name__}: {exc}"[:500]
@@ -133,6 +129,17 @@ def extract_pending(
             report.reasons[doc_id] = reason
         if bar:
             bar.update(1)
+
+    _ERRORS.clear()
+    for doc, (doc_id, offset) in nlp.pipe(pieces(), as_tuples=True, n_process=n_process, batch_size=batch_size):
+        report.tokens += len(doc)
+        if doc.user_data.get(ERROR_KEY):
+            failures.setdefault(doc_id, doc.user_data[ERROR_KEY])
+        collected.setdefault(doc_id, []).append((offset, doc))
+        if len(collected[doc_id]) == expected[doc_id]:
+            finish(doc_id, failures.pop(doc_id, None))
+    for doc_id in list(screened):  # pieces the pipeline dropped after an error
+        finish(doc_id, _ERRORS.get(doc_id) or "the pipeline failed on this document (see the log)")
     if bar:
         bar.close()
     report.seconds = time.perf_counter() - started
@@ -195,7 +202,15 @@ def _passage_speaker(document: Document, start: int, end: int) -> str | None:
     return None
 
 
+_ERRORS: dict[int, str] = {}
+
+
 def _record_error(proc_name: str, proc: Any, docs: list[Doc], exc: Exception) -> None:
+    """spaCy drops a doc a component failed on; remember why (in this process) for its document."""
     log.warning("%s failed on %d doc(s): %s", proc_name, len(docs), exc)
     for doc in docs:
-        doc.user_data[ERROR_KEY] = f"{proc_name}: {type(exc).__name__}: {exc}"
+        reason = f"{proc_name}: {type(exc).__name__}: {exc}"
+        doc.user_data[ERROR_KEY] = reason
+        context = getattr(doc, "_context", None)
+        if context:
+            _ERRORS.setdefault(context[0], reason)

@@ -79,14 +79,14 @@ def screen(text: str | None, *, max_chars: int = MAX_CHARS) -> Screened:
 
 def detect_language(sample: str, words: list[str]) -> str:
     """ISO code of the sample's language; English when its stop-word share says so anyway."""
+    lowered = [w.lower() for w in words[:2000]]
+    share = sum(1 for w in lowered if w in STOP_WORDS) / max(1, len(lowered))
+    if share >= 0.3:  # English function words everywhere: no need to ask the classifier
+        return "en"
     import py3langid
 
     lang, _score = py3langid.classify(sample)
-    if lang == "en":
-        return "en"
-    lowered = [w.lower() for w in words[:2000]]
-    share = sum(1 for w in lowered if w in STOP_WORDS) / max(1, len(lowered))
-    return "en" if share >= 0.3 else lang
+    return "en" if lang == "en" or share >= 0.2 else lang
 
 
 def mask_markup(text: str) -> str:

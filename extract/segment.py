@@ -6,11 +6,14 @@ Sentencizer (closing quotes and brackets stay with the sentence they close).
 """
 from __future__ import annotations
 
+import numpy
+from spacy.attrs import SENT_START
 from spacy.language import Language
 from spacy.pipeline import Sentencizer
 from spacy.tokens import Doc
 
 TERMINAL = frozenset(Sentencizer.default_punct_chars)
+_NOT_START = numpy.uint64(-1 & 0xFFFFFFFFFFFFFFFF)
 
 
 @Language.factory("insightkb_segmenter")
@@ -22,24 +25,23 @@ class Segmenter:
     """Mark sentence starts after terminal punctuation and after any line break."""
 
     def __call__(self, doc: Doc) -> Doc:
+        starts = numpy.zeros((len(doc), 1), dtype="uint64")
         seen_terminal = False
-        new_line = False
-        for i, token in enumerate(doc):
-            if i == 0:
-                token.is_sent_start = True
-                seen_terminal = token.text in TERMINAL
-                new_line = "\n" in token.text or "\n" in token.whitespace_
-                continue
+        new_line = True
+        for token in doc:
             if token.is_space:
-                token.is_sent_start = False
+                starts[token.i, 0] = _NOT_START if token.i else 1
                 if "\n" in token.text:
                     new_line = True
                 continue
-            starts = new_line or (seen_terminal and not token.is_punct and token.text not in TERMINAL)
-            token.is_sent_start = starts
-            if starts:
+            text = token.text
+            begins = new_line or (seen_terminal and not token.is_punct and text not in TERMINAL)
+            starts[token.i, 0] = 1 if begins or token.i == 0 else _NOT_START
+            if begins:
                 seen_terminal = False
             new_line = "\n" in token.whitespace_
-            if token.text in TERMINAL:
+            if text in TERMINAL:
                 seen_terminal = True
+        if len(doc):
+            doc.from_array([SENT_START], starts)
         return doc

@@ -13,21 +13,23 @@ Every stance keeps the cue words that decided it.
 """
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Any
 
 from spacy.language import Language
-from spacy.matcher import Matcher
-from spacy.tokens import Doc, Token
+from spacy.tokens import Doc, Span, Token
 
 from extract.claims import claims_of
 from extract.focus import parse_of
-from extract.lexicon import read_jsonl
+from extract.lexicon import FastMatcher, expand_first_token, read_jsonl
 
 TOPICS = "insightkb_topics"
 _SUBJECTS = {"nsubj", "nsubjpass", "csubj", "csubjpass", "expl"}
 _BREAKS = {",", ";", ":", "—", "–", "(", ")", "but", "which", "while", "whereas", "because", "although", "though", "unlike"}
+_STRONG_BREAKS = {";", "but", "while", "whereas", "although", "though", "unlike", "except"}
 SIGN = {"supports": 1, "opposes": -1}
+_PRIORITY = {"cue": 0, "reject": 1, "endorse": 2, "recommend": 3, "evaluative": 4}
 _ANAPHORS = {"it", "this", "that", "them", "these", "those"}
 
 
@@ -50,21 +52,24 @@ class StanceDetector:
 
     def __init__(self, nlp: Language, lexicon: str, threshold: float) -> None:
         self.strings = nlp.vocab.strings
-        self.matcher = Matcher(nlp.vocab, validate=True)
+        self.matcher = FastMatcher(nlp.vocab, validate=True)
         self.meta: dict[str, dict[str, Any]] = {}
         self.anchor: dict[str, int] = {}
+        self.evaluative: set[str] = set()
         self.threshold = threshold
         for i, row in enumerate(read_jsonl(lexicon)):
             kind = row["kind"]
             if kind == "anchor":
                 self.anchor[row["topic"]] = SIGN[row["pro"]]
+                if row.get("evaluative"):
+                    self.evaluative.add(row["topic"])
                 continue
             key = f"{kind}:{i}"
             polarity = SIGN.get(row.get("stance", ""), 0)
             if kind == "evaluative":
                 polarity = 1 if row.get("valence") == "positive" else -1
             self.meta[key] = {"kind": kind, "topic": row.get("topic"), "polarity": polarity}
-            self.matcher.add(key, [row["pattern"]])
+            self.matcher.add(key, expand_first_token(row["pattern"]))
 
     def __call__(self, doc: Doc) -> Doc:
         claims = claims_of(doc)
@@ -74,15 +79,18 @@ class StanceDetector:
         for match_id, start, end in self.matcher(doc):
             meta = self.meta[self.strings[match_id]]
             cues.append(Cue(meta["kind"], start, end, meta["topic"], meta["polarity"]))
-        hits: dict[str, list[tuple[int, int]]] = {}
-        for span in doc.spans.get(TOPICS, []):
-            hits.setdefault(span.id_, []).append((span.start, span.end))
+        cues.sort(key=lambda c: c.start)
+        cue_starts = [c.start for c in cues]
+        hits = sorted((span.start, span.end, span.id_) for span in doc.spans.get(TOPICS, []))
+        hit_starts = [h[0] for h in hits]
         for claim in claims:
-            in_claim = [c for c in cues if claim["start"] <= c.start < claim["end"]]
-            for topic, spans in hits.items():
-                topic_hits = [s for s in spans if claim["start"] <= s[0] < claim["end"]]
-                if topic_hits:
-                    claim["topics"][topic] = self.stance(doc, claim, topic, topic_hits, in_claim)
+            lo, hi = claim["start"], claim["end"]
+            in_claim = cues[bisect_left(cue_starts, lo):bisect_left(cue_starts, hi)]
+            by_topic: dict[str, list[tuple[int, int]]] = {}
+            for start, end, topic in hits[bisect_left(hit_starts, lo):bisect_left(hit_starts, hi)]:
+                by_topic.setdefault(topic, []).append((start, end))
+            for topic, topic_hits in by_topic.items():
+                claim["topics"][topic] = self.stance(doc, claim, topic, topic_hits, in_claim)
         return doc
 
     def stance(self, doc: Doc, claim: dict[str, Any], topic: str, topic_hits: list[tuple[int, int]],
@@ -95,7 +103,8 @@ class StanceDetector:
         for sent_start, sent_end in claim["sents"]:
             scope = Scopes(doc, sent_start, sent_end, parse_of(doc, sent_start))
             in_sent = [c for c in cues if sent_start <= c.start < sent_end]
-            negators = [c for c in in_sent if c.kind in ("negator", "reject")]
+            negators = [c for c in in_sent if c.kind in ("negator", "reject", "ends")]
+            distancing = [c for c in in_sent if c.kind == "distance"]
             concessions = [c for c in in_sent if c.kind == "contrast"]
             turns = [c for c in in_sent if c.kind == "turn" and c.start > sent_start + 1]
             recommend = any(c.kind == "recommend" for c in in_sent)
@@ -108,16 +117,26 @@ class StanceDetector:
                 # "Most of them shouldn't be.": a negated recommendation about the topic before
                 total -= anchor * 1.2
                 reasons.append(("+" if -anchor > 0 else "-") + doc[negators[0].start:negators[0].end].text + " (elided)")
+            counted: set[int] = set()
+            in_sent.sort(key=lambda c: _PRIORITY.get(c.kind, 9))
             for cue in in_sent:
                 if cue.kind == "cue" and cue.topic == topic:
                     polarity, weight = cue.polarity, 1.0
-                elif cue.kind == "evaluative" and sent_topic:
+                elif cue.kind == "evaluative" and sent_topic and topic in self.evaluative:
+                    if cue.start in counted:
+                        continue
                     polarity, weight = cue.polarity * anchor, 0.5
-                elif cue.kind in ("endorse", "reject"):
+                elif cue.kind in ("endorse", "reject", "recommend"):
+                    if cue.start in topic_tokens or cue.start in counted:
+                        continue
+                    if cue.kind == "recommend" and any(
+                        c.kind in ("endorse", "reject") and c.start > cue.start for c in in_sent
+                    ):
+                        continue  # "should avoid", "should adopt": the verb decides
                     reach = scope.of(cue, cue.kind)
                     if not (reach & sent_topic) and not (reach & anaphors and earlier_topic):
                         continue
-                    polarity, weight = (anchor if cue.kind == "endorse" else -anchor), 1.0
+                    polarity, weight = (-anchor if cue.kind == "reject" else anchor), 1.0
                 else:
                     continue
                 text = doc[cue.start:cue.end].text
@@ -125,6 +144,8 @@ class StanceDetector:
                 if negated_by:
                     polarity = -polarity
                     text = f"{doc[negated_by[0].start:negated_by[0].end].text} … {text}"
+                if any(cue.start in scope.of(d, "endorse") for d in distancing):
+                    weight *= 0.5
                 if any(cue.start in scope.clause(c) for c in concessions):
                     weight *= 0.3
                     text = f"({text})"
@@ -135,6 +156,7 @@ class StanceDetector:
                 if recommend:
                     weight *= 1.2
                 total += polarity * weight
+                counted.update(range(cue.start, cue.end))
                 reasons.append(("+" if polarity > 0 else "-") + text)
         if total >= self.threshold:
             stance = "supports"
@@ -152,7 +174,7 @@ class StanceDetector:
 class Scopes:
     """Scopes of cue words in one sentence: from its parse when there is one, else a window."""
 
-    def __init__(self, doc: Doc, start: int, end: int, parsed: Doc | None) -> None:
+    def __init__(self, doc: Doc, start: int, end: int, parsed: Span | None) -> None:
         self.doc = doc
         self.start = start
         self.end = end
@@ -162,20 +184,37 @@ class Scopes:
         assert self.parsed is not None
         return self.parsed[i - self.start]
 
+    def _back(self, ids: set[int]) -> set[int]:
+        """Token indices of the parsed sentence -> indices in the document."""
+        assert self.parsed is not None
+        shift = self.start - self.parsed.start
+        return {shift + i for i in ids}
+
     def of(self, cue: Cue, kind: str) -> set[int]:
         """Doc token indices that a negator, rejecting or endorsing cue acts on."""
+        if kind == "ends":  # "The GPU crunch is over": what ends is what comes before
+            out: set[int] = set()
+            for i in range(cue.start - 1, self.start - 1, -1):
+                if self.doc[i].lower_ in _BREAKS:
+                    break
+                out.add(i)
+            return out
         if self.parsed is None:
-            return self._window(cue.end)
+            return self._window(cue.end, stop_at_comma=kind not in ("endorse", "recommend"))
         tok = self._tok(cue.start)
-        if kind in ("negator",) and tok.dep_ in ("neg", "advmod", "det", "preconj", "cc") or tok.lower_ in ("increasingly",):
+        if tok.dep_ in ("neg", "advmod", "det", "preconj", "aux", "nsubj", "nsubjpass") and kind != "reject" \
+                or tok.lower_ in ("increasingly",):
             head = tok.head
         else:
             head = tok
-        if tok.dep_ == "det":
-            head = tok.head
+        if tok.dep_ == "det" and head.dep_ in _SUBJECTS:
+            head = head.head
         covered = {t.i for t in head.subtree}
         for child in head.children:
-            if child.dep_ in _SUBJECTS:
+            if child.dep_ in _SUBJECTS and kind in ("negator", "reject") and child.i != tok.i \
+                    and not any(t.i == tok.i for t in child.subtree):
+                covered -= {t.i for t in child.subtree}
+            if child.dep_ in ("relcl", "advcl") and kind in ("negator", "reject"):
                 covered -= {t.i for t in child.subtree}
         for child in head.children:  # "not X but Y": Y is not negated
             if child.dep_ == "conj" and any(c.lower_ in ("but", "rather") for c in head.children if c.dep_ == "cc"):
@@ -185,7 +224,7 @@ class Scopes:
                     if grand.dep_ == "conj" and any(c.lower_ in ("but", "rather") for c in child.children):
                         covered -= {t.i for t in grand.subtree}
         covered.discard(tok.i)
-        return {self.start + i for i in covered}
+        return self._back(covered)
 
     def clause(self, cue: Cue) -> set[int]:
         """The concessive clause a contrast cue opens ("Despite ...", "Although ...")."""
@@ -193,12 +232,13 @@ class Scopes:
             return self._window(cue.end, stop_at_comma=True) | set(range(cue.start, cue.end))
         tok = self._tok(cue.start)
         root = tok.head if tok.dep_ == "mark" else tok
-        return {self.start + t.i for t in root.subtree}
+        return self._back({t.i for t in root.subtree})
 
     def _window(self, after: int, stop_at_comma: bool = True) -> set[int]:
         out: set[int] = set()
+        breaks = _BREAKS if stop_at_comma else _STRONG_BREAKS
         for i in range(after, self.end):
-            if self.doc[i].lower_ in _BREAKS and i > after:
+            if self.doc[i].lower_ in breaks and i > after:
                 break
             out.add(i)
         return out

@@ -179,49 +179,76 @@ def save_topic(db: sqlite_utils.Database, slug: str, label: str, proposition: st
 
 
 def add_pattern(db: sqlite_utils.Database, topic: str, pattern: str, actor: str, kind: str = "phrase") -> int:
-    """Add a topic pattern (a phrase, or a spaCy token pattern as JSON); return its id."""
+    """Add an editor's topic pattern (a phrase, or a spaCy token pattern as JSON); return its id.
+
+    Stored in the extractor's `topic_patterns` table as JSON with origin 'editor'; the next
+    extraction uses it.
+    """
     _check_actor(actor)
     _check_topic(db, topic)
     pattern = (pattern or "").strip()
     if not pattern:
         raise BadCuration("empty pattern")
-    if kind not in ("phrase", "token"):
-        raise BadCuration(f"bad pattern kind {kind!r}: expected phrase or token")
-    if kind == "token":
+    if kind == "phrase":
+        stored = json.dumps(pattern)
+    elif kind == "token":
         try:
             parsed = json.loads(pattern)
         except json.JSONDecodeError as exc:
             raise BadCuration(f"token pattern is not JSON: {exc.msg}") from None
-        if not isinstance(parsed, list) or not all(isinstance(t, dict) for t in parsed):
-            raise BadCuration("token pattern must be a JSON list of objects, e.g. [{\"LOWER\": \"latency\"}]")
+        if not isinstance(parsed, list) or not parsed or not all(isinstance(t, dict) for t in parsed):
+            raise BadCuration('token pattern must be a JSON list of objects, e.g. [{"LOWER": "latency"}]')
+        stored = json.dumps(parsed, sort_keys=True)
+    else:
+        raise BadCuration(f"bad pattern kind {kind!r}: expected phrase or token")
     with db.conn:
-        if db.execute("SELECT 1 FROM topic_patterns WHERE topic = ? AND pattern = ?", [topic, pattern]).fetchone():
+        if db.execute("SELECT 1 FROM topic_patterns WHERE topic = ? AND pattern = ?", [topic, stored]).fetchone():
             raise BadCuration(f"topic {topic!r} already has that pattern")
         pid = db.execute(
-            "INSERT INTO topic_patterns (topic, pattern, kind, created_by) VALUES (?,?,?,?)",
-            [topic, pattern, kind, actor],
+            "INSERT INTO topic_patterns (topic, pattern, origin, active, note) VALUES (?, ?, 'editor', 1, ?)",
+            [topic, stored, f"added by {actor}"],
         ).lastrowid
-        _log(db, None, actor, "add_pattern", None, {"id": pid, "topic": topic, "pattern": pattern, "kind": kind})
+        _log(db, None, actor, "add_pattern", None, {"id": pid, "topic": topic, "pattern": json.loads(stored)})
     return pid
 
 
-def remove_pattern(db: sqlite_utils.Database, pattern_id: int, actor: str) -> None:
-    """Delete an editor-added topic pattern."""
+def _pattern(db: sqlite_utils.Database, pattern_id: int) -> dict[str, Any]:
+    rows = list(db.query("SELECT id, topic, pattern, origin, active FROM topic_patterns WHERE id = ?", [pattern_id]))
+    if not rows:
+        raise BadCuration(f"no pattern {pattern_id}")
+    return rows[0]
+
+
+def set_pattern_active(db: sqlite_utils.Database, pattern_id: int, active: bool, actor: str) -> None:
+    """Switch a topic pattern (shipped or editor's) on or off for the next extraction."""
     _check_actor(actor)
     with db.conn:
-        rows = list(db.query("SELECT id, topic, pattern, kind FROM topic_patterns WHERE id = ?", [pattern_id]))
-        if not rows:
-            raise BadCuration(f"no pattern {pattern_id}")
+        before = _pattern(db, pattern_id)
+        db.execute("UPDATE topic_patterns SET active = ? WHERE id = ?", [int(bool(active)), pattern_id])
+        _log(db, None, actor, "enable_pattern" if active else "disable_pattern", before, _pattern(db, pattern_id))
+
+
+def remove_pattern(db: sqlite_utils.Database, pattern_id: int, actor: str) -> None:
+    """Delete an editor-added pattern (shipped ones can only be switched off: seeding would bring them back)."""
+    _check_actor(actor)
+    with db.conn:
+        before = _pattern(db, pattern_id)
+        if before["origin"] != "editor":
+            raise BadCuration(f"pattern {pattern_id} is shipped with the extractor: switch it off instead")
         db.execute("DELETE FROM topic_patterns WHERE id = ?", [pattern_id])
-        _log(db, None, actor, "remove_pattern", rows[0], None)
+        _log(db, None, actor, "remove_pattern", before, None)
 
 
-def editor_patterns(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    """Editor-added topic patterns, for the extractor to use beside its shipped JSONL."""
+def patterns(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Every topic pattern, by topic, with a readable form of the pattern."""
     out = []
-    for r in db.query("SELECT topic, pattern, kind FROM topic_patterns ORDER BY id"):
-        pattern = json.loads(r["pattern"]) if r["kind"] == "token" else r["pattern"]
-        out.append({"label": r["topic"], "pattern": pattern})
+    for r in db.query("SELECT id, topic, pattern, origin, active, note FROM topic_patterns ORDER BY topic, origin, id"):
+        try:
+            value = json.loads(r["pattern"])
+        except json.JSONDecodeError:
+            value = r["pattern"]
+        r["display"] = value if isinstance(value, str) else json.dumps(value)
+        out.append(r)
     return out
 
 
@@ -259,8 +286,11 @@ def queue(db: sqlite_utils.Database, *, limit: int = 20, offset: int = 0,
     return rows
 
 
-def pending_count(db: sqlite_utils.Database) -> int:
-    """How many claims await review."""
+def pending_count(db: sqlite_utils.Database, topic: str | None = None) -> int:
+    """How many claims await review (on `topic`, if given)."""
+    if topic:
+        return db.execute("SELECT count(*) FROM claims_by_topic WHERE topic = ? AND status = 'pending'",
+                          [topic]).fetchone()[0]
     return db.execute("SELECT count(*) FROM claims WHERE status = 'pending'").fetchone()[0]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import socket
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,19 @@ from kb.db import open_db
 from kb.secrets import get_secret
 
 log = logging.getLogger(__name__)
+
+
+class PortUnavailable(OSError):
+    "The host/port to serve on cannot be bound"
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise PortUnavailable with a one-line reason if `host:port` cannot be listened on."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+            s.bind((host, port))
+    except OSError as exc:
+        raise PortUnavailable(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 def _load_yaml(name: str) -> dict[str, Any]:

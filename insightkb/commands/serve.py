@@ -8,7 +8,8 @@ from insightkb.cli import AppContext, pass_app
 
 @click.command()
 @click.option("--host", default=None, help="Interface to listen on (default from config: 127.0.0.1).")
-@click.option("--port", type=int, default=None, help="Port to listen on (default from config: 8001).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None,
+              help="Port to listen on (default from config: 8001).")
 @pass_app
 def serve(app: AppContext, host: str | None, port: int | None) -> None:
     """Serve the knowledge base with Datasette: researchers read, editors curate.
@@ -19,10 +20,14 @@ def serve(app: AppContext, host: str | None, port: int | None) -> None:
     Example:
         insightkb --kb insightkb.db serve --port 8001
     """
-    from kb.serve import serve as run_datasette
+    from kb.serve import PortUnavailable, check_port, serve as run_datasette
 
     host = host or app.settings.serve.host
     port = port or app.settings.serve.port
+    try:
+        check_port(host, port)
+    except PortUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
     app.db  # create or migrate before serving
     click.echo(f"Datasette: http://{host}:{port}/  (Ctrl-C to stop)")
     run_datasette(app.kb_path, host=host, port=port)

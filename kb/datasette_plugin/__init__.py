@@ -53,8 +53,12 @@ def register_routes():
 
 @hookimpl
 def extra_template_vars(template, database, table, view_name, request, datasette):
-    if view_name == "row" and table == "claims" and request is not None:
+    if request is None:
+        return None
+    if view_name == "row" and table == "claims":
         return views.claim_page_vars(request, datasette, database)
+    if view_name == "table" and guard.FTS_COUNT_KEY in request.scope:
+        return views.search_count_vars(request, datasette, database)
     return None
 
 

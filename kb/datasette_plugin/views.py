@@ -126,7 +126,7 @@ async def queue_page(request, datasette) -> Response:
         claims = curation.queue(db, limit=PAGE, offset=(page - 1) * PAGE, topic=topic)
         for c in claims:
             c["context"] = curation.claim_context(db, c["id"])
-        return {"claims": claims, "pending": curation.pending_count(db),
+        return {"claims": claims, "pending": curation.pending_count(db, topic),
                 "topics": curation_topics(db)}
 
     data = await _read(datasette, load)
@@ -148,8 +148,7 @@ async def taxonomy_page(request, datasette) -> Response:
 
     def load(db: sqlite_utils.Database) -> dict[str, Any]:
         return {"topics": curation_topics(db),
-                "patterns": list(db.query("SELECT id, topic, pattern, kind, created_by, created_at"
-                                          " FROM topic_patterns ORDER BY topic, id"))}
+                "patterns": curation.patterns(db)}
 
     data = await _read(datasette, load)
     return Response.html(await datasette.render_template(
@@ -173,8 +172,14 @@ async def taxonomy_action(request, datasette) -> Response:
         elif action == "remove_pattern":
             pid = int(form.get("id") or 0)
             result = await _write(datasette, lambda db: curation.remove_pattern(db, pid, actor))
+        elif action in ("enable_pattern", "disable_pattern"):
+            pid = int(form.get("id") or 0)
+            result = await _write(datasette, lambda db: curation.set_pattern_active(
+                db, pid, action == "enable_pattern", actor))
         else:
-            raise curation.BadCuration(f"unknown action {action!r}: expected save_topic, add_pattern or remove_pattern")
+            raise curation.BadCuration(
+                f"unknown action {action!r}: expected save_topic, add_pattern, remove_pattern,"
+                " enable_pattern or disable_pattern")
     except (curation.BadCuration, curation.UnknownTopic, ValueError) as exc:
         message = exc.args[0] if exc.args else str(exc)
         if _wants_json(request):
@@ -220,3 +225,13 @@ async def claim_page_vars(request, datasette, database: str) -> dict[str, Any]:
             request.actor, "insightkb-curate", default=False)
         data["stances"] = curation.STANCES
     return data
+
+
+async def search_count_vars(request, datasette, database: str) -> dict[str, Any]:
+    """The match count of a search-only table page, from the FTS index (see guard.count_search_from_index)."""
+    from kb.datasette_plugin.guard import FTS_COUNT_KEY
+
+    fts_table, search = request.scope[FTS_COUNT_KEY]
+    rows = await datasette.get_database(database).execute(
+        f"SELECT count(*) FROM [{fts_table}] WHERE [{fts_table}] MATCH escape_fts(:search)", {"search": search})
+    return {"filtered_table_rows_count": rows.first()[0]}

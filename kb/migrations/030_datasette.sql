@@ -1,4 +1,4 @@
--- Datasette side: editors, editable topic patterns, a faceting table kept in sync by
+-- Datasette side: editors, a faceting table kept in sync by
 -- triggers (claims_by_topic), precomputed weekly stance counts, indexes, researcher views.
 
 -- Editors who may curate (passwords only as PBKDF2 hashes). Private: never served.
@@ -10,16 +10,7 @@ CREATE TABLE IF NOT EXISTS editors (
     updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 );
 
--- Topic patterns added by editors (the shipped ones live with the extractor as JSONL).
-CREATE TABLE IF NOT EXISTS topic_patterns (
-    id INTEGER PRIMARY KEY,
-    topic TEXT NOT NULL REFERENCES topics(slug) ON DELETE CASCADE,
-    pattern TEXT NOT NULL,                   -- a phrase, or a spaCy token pattern as JSON
-    kind TEXT NOT NULL DEFAULT 'phrase',     -- phrase | token
-    created_by TEXT,
-    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
-    UNIQUE (topic, pattern)
-);
+-- (Topic patterns are the extractor's table, migration 020; editors change them through kb.curation.)
 
 -- One row per (claim, topic) with everything researchers facet on, so that faceting the
 -- claims of a topic is an index scan instead of a five-table join.

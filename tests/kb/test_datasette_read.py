@@ -167,3 +167,12 @@ async def test_triggers_keep_counts_in_step_with_decisions(seeded) -> None:
     recount = dict(db.execute("SELECT stance, count(*) FROM claims_by_topic WHERE topic = 'finetuning-obsolescence'"
                               " AND status != 'rejected' GROUP BY stance").fetchall())
     assert recount == after
+
+
+async def test_search_page_count_comes_from_the_index_and_matches_datasettes(ds) -> None:
+    html = (await ds.client.get("/kb/claims?_search=models")).text
+    exact = (await ds.client.get("/kb/claims.json?_search=models")).json()["filtered_table_rows_count"]
+    assert exact > 5
+    assert f"{exact:,} rows where search matches" in html
+    filtered = (await ds.client.get("/kb/claims?_search=models&status=pending")).text  # Datasette counts itself
+    assert "rows where search matches" in filtered

