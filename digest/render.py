@@ -29,7 +29,9 @@ from digest.options import DigestOptions
 
 #: Stands in for a subscriber's unsubscribe URL in a body rendered once for many subscribers.
 UNSUBSCRIBE_PLACEHOLDER = "https://unsubscribe.invalid/insightkb-placeholder"
-_POLICY = policy.SMTP
+#: SMTP line endings; lines fold only past 998 characters, so a long unsubscribe URL stays one
+#: raw token (folding it would turn it into RFC 2047 encoded words that mail clients ignore).
+_POLICY = policy.SMTP.clone(max_line_length=998)
 
 
 @dataclass

@@ -16,6 +16,10 @@ TODAY = NOW.date()
 EMAILS = ["ada@example.org", "bob@example.org", "cy@example.org"]
 
 
+def _token_of(msg) -> str:
+    return str(msg["List-Unsubscribe"]).strip("<>").rsplit("/", 1)[1]
+
+
 def subscribe(db, emails=EMAILS):
     return [add_subscriber(db, e, name=e.split("@")[0].title()) for e in emails]
 
@@ -32,7 +36,13 @@ def test_each_subscriber_gets_exactly_one_multipart_message(seeded, options, smt
         assert msg.get_content_type() == "multipart/alternative"
         assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
         assert msg.defects == [] and all(part.defects == [] for part in msg.walk())
-        assert all(len(line) <= 78 for line in received.raw.split(b"\r\n"))
+        assert all(len(line) <= 998 for line in received.raw.split(b"\r\n"))
+        head = received.raw.split(b"\r\n\r\n", 1)[0].decode("ascii").split("\r\n")
+        raw_unsub = [line for line in head if line.startswith("List-Unsubscribe:")]
+        assert raw_unsub == [f"List-Unsubscribe: <http://127.0.0.1:8001/-/unsubscribe/{_token_of(msg)}>"]
+        assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in head
+        assert f"Message-ID: <insightkb.digest.{TODAY}.s{sub.id}@insightkb.test>" in head
+        assert "=?" not in "".join(line for line in head if not line.startswith(("Subject:", " ")))
         assert msg["To"].addresses[0].addr_spec == sub.email
         assert msg["From"].addresses[0].addr_spec == "digest@insightkb.test"
         assert msg["Subject"].startswith("Top 5 insights")
