@@ -4,6 +4,10 @@
 """
 from __future__ import annotations
 
+import datetime
+
+import sqlite_utils
+
 from digest.build import build_digest
 from digest.delivery import DeliveryAborted, DeliveryBusy, DeliveryReport, deliver_digest
 from digest.options import DigestOptions, SmtpOptions
@@ -28,7 +32,9 @@ __all__ = [
 ]
 
 
-def run_daily_digest(db, day, options: DigestOptions, smtp: SmtpOptions | None) -> DeliveryReport:
+def run_daily_digest(
+    db: sqlite_utils.Database, day: datetime.date, options: DigestOptions, smtp: SmtpOptions | None
+) -> DeliveryReport:
     """What the scheduler runs each day: build (once), write the outbox, deliver (once per subscriber)."""
     digest_id = build_digest(db, day, options)
     write_outbox(db, digest_id, options)

@@ -26,7 +26,8 @@ def digest(ctx: click.Context, date_: str | None, send: bool) -> None:
     """Build the day's digest (once), write it to the outbox and, with --send, deliver it.
 
     Without SMTP configured, --send writes one .eml per subscriber to outbox/deliveries/.
-    Each subscriber gets each digest exactly once, however often this runs.
+    Each subscriber gets each digest exactly once, however often this runs; the exit
+    status is 1 when some deliveries failed for good or were left for the next run.
 
     \b
     Example:
