@@ -19,7 +19,7 @@ class DigestOptions:
     base_url: str = "http://127.0.0.1:8001"  # where `insightkb serve` is reachable, for links
     context_days: int = 7  # corroboration / disagreement look this far back
     novelty_digests: int = 14  # near-duplicates of the items of this many earlier digests are excluded
-    pool_size: int = 40  # ranked candidates kept per digest for per-subscriber re-ranking
+    pool_size: int = 100  # ranked candidates kept per digest for per-subscriber re-ranking
     fallback_limit: int = 2000  # older unsent claims considered on a quiet day
     max_candidates: int = 20000  # cap on the window's candidates (highest-confidence first)
     kb_name: str | None = None  # Datasette database name; default: the KB file's stem

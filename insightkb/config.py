@@ -57,7 +57,7 @@ class DigestSettings:
     base_url: str = "http://127.0.0.1:8001"  # where `insightkb serve` is reachable, for links
     context_days: int = 7  # corroboration and disagreement look this far back
     novelty_digests: int = 14  # near-duplicates of the items of this many earlier digests are excluded
-    pool_size: int = 40  # ranked candidates kept per digest for per-subscriber topic re-ranking
+    pool_size: int = 100  # ranked candidates kept per digest for per-subscriber topic re-ranking
     fallback_limit: int = 2000  # older unsent claims considered on a quiet day
     max_candidates: int = 20000  # cap on claims loaded from the window and its context
     kb_name: str | None = None  # Datasette database name for claim links; default: the KB file's stem
