@@ -164,25 +164,7 @@ def rank_claims(
     candidates = window + fallback
 
     half_life = max(1.0, options.window_hours / 2)
-    scored: list[Scored] = []
-    for c in candidates:
-        s = Scored(c, terms(c.text))
-        published = _parse(c.published)
-        age_h = max(0.0, (end - published).total_seconds() / 3600) if published else options.window_hours
-        s.factors["recency"] = 0.5 ** (age_h / half_life)
-        s.factors["confidence"] = min(1.0, max(0.0, c.confidence))
-        s.factors["editor"] = 1.0 if c.status == "approved" else 0.0
-        s.factors["numbers"] = 0.0
-        for text, value, unit in c.quantities:
-            if value is None:
-                continue
-            if (value, unit) not in seen_numbers:
-                s.factors["numbers"] = 1.0
-                s.new_number = _fmt_number(value, text)
-                break
-            s.factors["numbers"] = 0.5
-        s.score = sum(WEIGHTS[k] * v for k, v in s.factors.items()) + c.boost
-        scored.append(s)
+    scored = [_base_scored(c, end, half_life, seen_numbers, options.window_hours) for c in candidates]
     scored.sort(key=lambda s: (-s.score, s.claim_id))
     shortlist = scored[: max(SHORTLIST, options.pool_size)]
 
@@ -190,48 +172,84 @@ def rank_claims(
     for c in context:
         if c.id not in term_of:
             term_of[c.id] = terms(c.text)
-    index = TermIndex((c.id, term_of[c.id]) for c in context)
-    source_of = {c.id: c.source_id for c in context}
-    by_side: dict[tuple[str, str], list[Candidate]] = defaultdict(list)
-    sources_by_side: dict[tuple[str, str], set[int]] = defaultdict(set)
-    for c in context + fallback:
-        for slug, stance, _ in c.topics:
-            if stance in ("supports", "opposes"):
-                by_side[(slug, stance)].append(c)
-                sources_by_side[(slug, stance)].add(c.source_id)
-
+    debate = _Debate(context, fallback, term_of)
     kept: list[Scored] = []
     excluded = repeats
     for s in shortlist:
-        c = s.candidate
         max_sim = max((jaccard(s.terms, t) for t in recent_terms), default=0.0)
         if max_sim >= NEAR_DUPLICATE:
             excluded += 1
             continue
         s.factors["novelty"] = 1.0 - max_sim
-        agreeing = {source_of[k] for k, _ in index.similar(s.terms, CORROBORATES, exclude=c.id)} - {c.source_id}
-        s.factors["corroboration"] = min(1.0, len(agreeing) / 2)
-        s.factors["disagreement"] = 0.0
-        topic, stance = c.primary_topic, c.stance
-        pro = con = 0
-        if topic and stance in ("supports", "opposes"):
-            other = "opposes" if stance == "supports" else "supports"
-            opponents = sources_by_side[(topic, other)] - {c.source_id}
-            if opponents:
-                pro = len(sources_by_side[(topic, "supports")])
-                con = len(sources_by_side[(topic, "opposes")])
-                s.factors["disagreement"] = 0.5 + 0.5 * min(pro, con) / max(pro, con)
-                rivals = [r for r in by_side[(topic, other)][:500] if r.source_id != c.source_id]
-                best = max(rivals, key=lambda r: (jaccard(s.terms, term_of.get(r.id) or terms(r.text)), r.confidence, -r.id))
-                s.counter_claim_id = best.id
-        s.score = sum(WEIGHTS[k] * v for k, v in s.factors.items()) + c.boost
-        s.reasons = _reasons(s, len(agreeing) + 1, pro, con, end)
+        debate.score(s, end)
         kept.append(s)
     kept.sort(key=lambda s: (-s.score, s.claim_id))
     items = select_diverse(kept, options.items)
     pool = list(items) + [s for s in kept if s not in items][: max(0, options.pool_size - len(items))]
     return Ranking(day, start, end, items, pool, considered=len(candidates), fallback=len(fallback),
                    excluded_repeats=excluded)
+
+
+def _base_scored(
+    c: Candidate, end: dt.datetime, half_life: float, seen_numbers: set[tuple[float, str | None]], window_hours: int
+) -> Scored:
+    """The cheap factors: recency, confidence, editor, numbers (enough to shortlist)."""
+    s = Scored(c, terms(c.text))
+    published = _parse(c.published)
+    age_h = max(0.0, (end - published).total_seconds() / 3600) if published else window_hours
+    s.factors["recency"] = 0.5 ** (age_h / half_life)
+    s.factors["confidence"] = min(1.0, max(0.0, c.confidence))
+    s.factors["editor"] = 1.0 if c.status == "approved" else 0.0
+    s.factors["numbers"] = 0.0
+    for text, value, unit in c.quantities:
+        if value is None:
+            continue
+        if (value, unit) not in seen_numbers:
+            s.factors["numbers"] = 1.0
+            s.new_number = _fmt_number(value, text)
+            break
+        s.factors["numbers"] = 0.5
+    s.score = sum(WEIGHTS[k] * v for k, v in s.factors.items()) + c.boost
+    return s
+
+
+class _Debate:
+    """Who says what in the context window: corroborating sources and the other side of a topic."""
+
+    def __init__(self, context: list[Candidate], fallback: list[Candidate], term_of: dict[int, frozenset[str]]) -> None:
+        self.term_of = term_of
+        self.index = TermIndex((c.id, term_of[c.id]) for c in context)
+        self.source_of = {c.id: c.source_id for c in context}
+        self.by_side: dict[tuple[str, str], list[Candidate]] = defaultdict(list)
+        self.sources: dict[tuple[str, str], set[int]] = defaultdict(set)
+        for c in context + fallback:
+            for slug, stance, _ in c.topics:
+                if stance in ("supports", "opposes"):
+                    self.by_side[(slug, stance)].append(c)
+                    self.sources[(slug, stance)].add(c.source_id)
+
+    def score(self, s: Scored, end: dt.datetime) -> None:
+        """Set corroboration and disagreement, the counterpoint, the final score and the reasons."""
+        c = s.candidate
+        similar = self.index.similar(s.terms, CORROBORATES, exclude=c.id)
+        agreeing = {self.source_of[k] for k, _ in similar} - {c.source_id}
+        s.factors["corroboration"] = min(1.0, len(agreeing) / 2)
+        s.factors["disagreement"] = 0.0
+        topic, stance = c.primary_topic, c.stance
+        pro = con = 0
+        if topic and stance in ("supports", "opposes"):
+            other = "opposes" if stance == "supports" else "supports"
+            if self.sources[(topic, other)] - {c.source_id}:
+                pro = len(self.sources[(topic, "supports")])
+                con = len(self.sources[(topic, "opposes")])
+                s.factors["disagreement"] = 0.5 + 0.5 * min(pro, con) / max(pro, con)
+                rivals = [r for r in self.by_side[(topic, other)] if r.source_id != c.source_id][:500]
+                if rivals:
+                    best = max(rivals, key=lambda r: (jaccard(s.terms, self.term_of.get(r.id) or terms(r.text)),
+                                                      r.confidence, -r.id))
+                    s.counter_claim_id = best.id
+        s.score = sum(WEIGHTS[k] * v for k, v in s.factors.items()) + c.boost
+        s.reasons = _reasons(s, len(agreeing) + 1, pro, con, end)
 
 
 def _reasons(s: Scored, agreeing_sources: int, pro: int, con: int, end: dt.datetime) -> list[str]:
