@@ -75,8 +75,8 @@ def extract_pending(kb_path: str, config_path: str | None) -> str:
 
 
 def daily_digest(kb_path: str, config_path: str | None) -> str:
-    """Build today's digest (in the digest timezone) and deliver it."""
-    from digest import build_digest, deliver_digest
+    """Build today's digest (in the digest timezone), refresh the outbox archive, deliver it."""
+    from digest import run_daily_digest
     from insightkb.settings_bridge import digest_options, smtp_options
     from kb import open_db
 
@@ -84,10 +84,9 @@ def daily_digest(kb_path: str, config_path: str | None) -> str:
     today = dt.datetime.now(ZoneInfo(settings.digest.timezone)).date()
     db = open_db(kb_path)
     try:
-        options = digest_options(settings)
-        digest_id = build_digest(db, today, options)
-        result = deliver_digest(db, digest_id, options, smtp_options(settings))
-        log.info("digest %s for %s: %s", digest_id, today, result)
-        return f"digest {digest_id} for {today}"
+        result = run_daily_digest(db, today, digest_options(settings), smtp_options(settings))
+        summary = result.summary() if hasattr(result, "summary") else str(result)
+        log.info("digest for %s: %s", today, summary)
+        return f"digest for {today}: {summary}"
     finally:
         db.conn.close()
