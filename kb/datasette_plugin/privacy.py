@@ -47,6 +47,7 @@ def protect_connection(conn: sqlite3.Connection) -> None:
     """Install the authorizer on a read connection (and make reads faster while at it)."""
     if called_for_write_connection():
         conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA busy_timeout = 30000")  # wait out an extraction's write transaction
         return
     conn.set_authorizer(deny_private_reads)
     conn.execute("PRAGMA cache_size = -65536")

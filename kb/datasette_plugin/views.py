@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from typing import Any, Callable
 
 import sqlite_utils
@@ -96,7 +97,10 @@ async def claim_action(request, datasette) -> Response:
         form = await _form(request)
         state = await _write(datasette, lambda db: apply_claim_action(db, claim_id, actor, form))
     except curation.UnknownClaim as exc:
-        return _error(request, datasette, 404, str(exc))
+        return _error(request, datasette, 404, exc.args[0])
+    except sqlite3.OperationalError as exc:
+        log.warning("curation write failed: %s", exc)
+        return _error(request, datasette, 503, f"the knowledge base is busy ({exc}); nothing was changed, try again")
     except (curation.BadCuration, curation.UnknownTopic) as exc:
         return _error(request, datasette, 400, exc.args[0] if exc.args else str(exc))
     log.info("%s: %s claim %s", actor, form.get("action"), claim_id)

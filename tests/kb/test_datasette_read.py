@@ -176,3 +176,29 @@ async def test_search_page_count_comes_from_the_index_and_matches_datasettes(ds)
     assert f"{exact:,} rows where search matches" in html
     filtered = (await ds.client.get("/kb/claims?_search=models&status=pending")).text  # Datasette counts itself
     assert "rows where search matches" in filtered
+
+
+async def test_every_visible_column_is_described(ds) -> None:
+    meta = build_metadata("kb")[0]["databases"]["kb"]["tables"]
+    db = ds.get_database("kb")
+    hidden = set(await db.hidden_table_names())
+    missing = []
+    for name in await db.table_names() + await db.view_names():
+        if name in hidden or meta.get(name, {}).get("hidden"):
+            continue
+        described = meta.get(name, {}).get("columns") or {}
+        missing += [f"{name}.{c}" for c in await db.table_columns(name) if c not in described]
+    assert missing == []
+
+
+async def test_json_and_csv_exports_work_for_every_visible_table_and_view(ds) -> None:
+    db = ds.get_database("kb")
+    hidden = set(await db.hidden_table_names())
+    names = [n for n in await db.table_names() + await db.view_names() if n not in hidden]
+    assert "claims" in names and "claims_detail" in names
+    for name in names:
+        for ext in ("json", "csv"):
+            r = await ds.client.get(f"/kb/{name}.{ext}?_size=5")
+            assert r.status_code == 200, (name, ext, r.text[:200])
+        streamed = await ds.client.get(f"/kb/{name}.csv?_stream=on")
+        assert streamed.status_code == 200, name

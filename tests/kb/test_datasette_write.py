@@ -240,3 +240,21 @@ async def test_editor_switches_shipped_patterns_off_but_cannot_delete_them(ds, s
     page = (await ds.client.get("/-/curation/taxonomy", cookies=editor_cookies)).text
     assert "low latency" in page and "Switch on" in page
     assert [r[0] for r in db.execute("SELECT action FROM curation_log")] == ["disable_pattern"]
+
+
+async def test_a_locked_database_is_a_clear_503_and_changes_nothing(ds, seeded, editor_cookies) -> None:
+    import sqlite3
+
+    blocker = sqlite3.connect(seeded[0], timeout=0)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        db = ds.get_database("kb")
+        conn = await db.execute_write_fn(lambda c: c, block=True)
+        conn.execute("PRAGMA busy_timeout = 100")  # instead of 30 s, to keep the test short
+        r = await ds.client.post("/-/curation/claims/1", content=json.dumps({"action": "approve"}), cookies=editor_cookies,
+                                 headers={"content-type": "application/json", "x-csrftoken": editor_cookies["ds_csrftoken"]})
+        assert r.status_code == 503 and "busy" in r.json()["error"]
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert _counts(seeded[0])[1] == 0
