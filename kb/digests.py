@@ -40,17 +40,7 @@ def save_digest(
         if cur.rowcount == 0:
             return digest_id_for(db, date)  # type: ignore[return-value]
         digest_id = cur.lastrowid
-        db.conn.executemany(
-            "INSERT INTO digest_items (digest_id, rank, claim_id, score, reason) VALUES (?,?,?,?,?)",
-            [(digest_id, i["rank"], i["claim_id"], i["score"], i.get("reason")) for i in items],
-        )
-        db.conn.executemany(
-            "INSERT OR IGNORE INTO digest_pool (digest_id, claim_id, score, reason, factors) VALUES (?,?,?,?,?)",
-            [
-                (digest_id, p["claim_id"], p["score"], p.get("reason"), json.dumps(p.get("factors", {})))
-                for p in pool
-            ],
-        )
+        _insert_items(db, digest_id, items, pool)
     return digest_id
 
 
@@ -77,18 +67,25 @@ def fill_empty_digest(
             [subject, text_body, html_body, digest_id],
         )
         db.execute("DELETE FROM digest_pool WHERE digest_id = ?", [digest_id])
-        db.conn.executemany(
-            "INSERT INTO digest_items (digest_id, rank, claim_id, score, reason) VALUES (?,?,?,?,?)",
-            [(digest_id, i["rank"], i["claim_id"], i["score"], i.get("reason")) for i in items],
-        )
-        db.conn.executemany(
-            "INSERT OR IGNORE INTO digest_pool (digest_id, claim_id, score, reason, factors) VALUES (?,?,?,?,?)",
-            [
-                (digest_id, p["claim_id"], p["score"], p.get("reason"), json.dumps(p.get("factors", {})))
-                for p in pool
-            ],
-        )
+        _insert_items(db, digest_id, items, pool)
     return True
+
+
+def _insert_items(
+    db: sqlite_utils.Database, digest_id: int, items: list[dict[str, Any]], pool: list[dict[str, Any]]
+) -> None:
+    """Write a digest's picked items and its ranked candidate pool (inside the caller's transaction)."""
+    db.conn.executemany(
+        "INSERT INTO digest_items (digest_id, rank, claim_id, score, reason) VALUES (?,?,?,?,?)",
+        [(digest_id, i["rank"], i["claim_id"], i["score"], i.get("reason")) for i in items],
+    )
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO digest_pool (digest_id, claim_id, score, reason, factors) VALUES (?,?,?,?,?)",
+        [
+            (digest_id, p["claim_id"], p["score"], p.get("reason"), json.dumps(p.get("factors", {})))
+            for p in pool
+        ],
+    )
 
 
 def load_digest(db: sqlite_utils.Database, digest_id: int) -> dict[str, Any]:
