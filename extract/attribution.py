@@ -18,6 +18,7 @@ from extract.focus import PARSES, parse_of
 from extract.lexicon import FastMatcher, expand_first_token, read_jsonl
 
 NUMERIC_LABELS = {"CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY", "DATE", "TIME"}
+_QUANTIFIERS = {"many", "some", "several", "few", "most", "all", "other", "one"}
 _NOT_SPEAKERS = {"i", "we", "you", "he", "she", "they", "it", "this", "that", "some", "many", "most",
                  "others", "people", "everyone", "nobody", "who", "which", "what"}
 
@@ -115,8 +116,8 @@ def _clean(head: Token) -> str | None:
     cut = {t.i for child in head.children if child.dep_ in ("appos", "relcl", "acl", "punct")
            for t in child.subtree}
     words = [t for t in head.subtree if t.i not in cut]
-    while words and words[0].i != head.i and (words[0].dep_ in ("det", "poss", "nummod", "amod") and
-                                               (words[0].is_stop or words[0].like_num)):
+    while words and words[0].i != head.i and (words[0].dep_ in ("det", "poss", "nummod", "predet")
+                                               or words[0].dep_ == "amod" and words[0].lower_ in _QUANTIFIERS):
         words = words[1:]
     if not words:
         return None

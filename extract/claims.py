@@ -110,7 +110,6 @@ class ClaimDetector:
         body = [t for t in sent if not t.is_space]
         if sum(1 for t in body if t.text in ("<", ">", "/>", "</", "{", "}", "=", "&", ";")) * 4 > len(body):
             return "markup"
-        last = body[-1]
         k = len(body) - 1
         while k > 0 and body[k].text in _CLOSERS:
             k -= 1
@@ -125,7 +124,6 @@ class ClaimDetector:
             return "run-on"
         if boilerplate:
             return boilerplate
-        del last
         return None
 
     def elaborates(self, sent: Span, topic_tokens: set[int], previous: Span) -> bool:

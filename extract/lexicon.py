@@ -49,56 +49,102 @@ _ATTR_IDS = {"lemma": LEMMA, "lower": LOWER, "orth": ORTH}
 
 
 class FastMatcher:
-    """spaCy's Matcher, with one-token patterns on a single LEMMA/LOWER/ORTH value served from a
-    hash index instead (most lexicon entries are single words; the Matcher tries every pattern
-    at every token, the index costs one lookup per token and attribute). Same matches."""
+    """spaCy's Matcher, made cheap on long texts by indexing first tokens.
+
+    The Matcher tries every pattern at every token. Here one-word patterns on a single
+    LEMMA/LOWER/ORTH value are answered from a hash index, and longer patterns whose first
+    token is such a value run only on short windows that start where that value occurs.
+    Patterns of any other shape go to a plain Matcher over the whole text. Same matches.
+    """
 
     def __init__(self, vocab: Any, validate: bool = True) -> None:
         from spacy.matcher import Matcher
 
         self.vocab = vocab
-        self.matcher = Matcher(vocab, validate=validate)
+        self.matcher = Matcher(vocab, validate=validate)  # patterns that need a full scan
+        self.anchored = Matcher(vocab, validate=validate)  # patterns that start with an exact value
         self.index: dict[str, dict[int, list[int]]] = {}
-        self._has_matcher = False
-        self._keys: dict[str, Any] = {}
+        self.starts: dict[str, set[int]] = {}
+        self.longest = 1
+        self._has_matcher = self._has_anchored = False
+        self._keys: dict[tuple[str, str], Any] = {}
 
     def add(self, key: str, patterns: list[list[dict[str, Any]]]) -> None:
         key_id = self.vocab.strings.add(key)
-        rest = []
+        full, anchored = [], []
         for pattern in patterns:
             for p in expand_first_token(pattern):
-                spec = p[0] if len(p) == 1 else None
-                if spec and len(spec) == 1:
-                    (attr, value), = spec.items()
-                    if attr.upper() in _INDEXABLE and isinstance(value, str):
-                        value = value.lower() if attr.upper() in ("LEMMA", "LOWER") else value
-                        table = self.index.setdefault(_INDEXABLE[attr.upper()], {})
-                        table.setdefault(self.vocab.strings.add(value), []).append(key_id)
-                        self._keys.pop(_INDEXABLE[attr.upper()], None)
-                        continue
-                rest.append(p)
-        if rest:
-            self.matcher.add(key, rest)
+                exact = _exact(p[0]) if p else None
+                if exact and len(p) == 1 and len(p[0]) == 1:
+                    attr, value = exact
+                    self.index.setdefault(attr, {}).setdefault(value, []).append(key_id)
+                elif exact and all(t.get("OP") in (None, "?", "!") for t in p):
+                    self.starts.setdefault(exact[0], set()).add(exact[1])
+                    self.longest = max(self.longest, len(p))
+                    anchored.append(p)
+                else:
+                    full.append(p)
+        self._keys.clear()
+        if full:
+            self.matcher.add(key, full)
             self._has_matcher = True
+        if anchored:
+            self.anchored.add(key, anchored)
+            self._has_anchored = True
+
+    def _exact(self, attr: str, which: str, table: Any) -> Any:
+        keys = self._keys.get((attr, which))
+        if keys is None:
+            keys = self._keys[(attr, which)] = numpy.fromiter(table, dtype="uint64")
+        return keys
 
     def __call__(self, doclike: Any) -> list[tuple[int, int, int]]:
         found: list[tuple[int, int, int]] = list(self.matcher(doclike)) if self._has_matcher else []
-        if self.index and len(doclike):
+        if (self.index or self._has_anchored) and len(doclike):
             is_doc = hasattr(doclike, "vocab")
             doc = doclike if is_doc else doclike.doc
-            offset = 0 if is_doc else doclike.start
-            attrs = list(self.index)
-            array = doc.to_array([_ATTR_IDS[a] for a in attrs])
-            if not is_doc:
-                array = array[doclike.start:doclike.end]
-            if array.ndim == 1:
-                array = array.reshape(-1, 1)
+            lo = 0 if is_doc else doclike.start
+            hi = len(doc) if is_doc else doclike.end
+            attrs = sorted(set(self.index) | set(self.starts))
+            array = doc.to_array([_ATTR_IDS[a] for a in attrs]).reshape(len(doc), len(attrs))[lo:hi]
+            candidates: set[int] = set()
             for col, attr in enumerate(attrs):
-                table = self.index[attr]
-                keys = self._keys.get(attr)
-                if keys is None:
-                    keys = self._keys[attr] = numpy.fromiter(table, dtype="uint64")
-                for i in numpy.nonzero(numpy.isin(array[:, col], keys))[0].tolist():
-                    found.extend((k, offset + i, offset + i + 1) for k in table[int(array[i, col])])
-        found.sort(key=lambda m: (m[1], m[2]))
+                column = array[:, col]
+                table = self.index.get(attr)
+                if table:
+                    for i in numpy.nonzero(numpy.isin(column, self._exact(attr, "index", table)))[0].tolist():
+                        found.extend((k, lo + i, lo + i + 1) for k in table[int(column[i])])
+                if attr in self.starts:
+                    candidates.update(
+                        numpy.nonzero(numpy.isin(column, self._exact(attr, "starts", self.starts[attr])))[0].tolist())
+            windows: list[list[int]] = []
+            for i in sorted(candidates):  # merge [i, i + longest) windows that overlap
+                if windows and lo + i < windows[-1][1]:
+                    windows[-1][1] = min(hi, max(windows[-1][1], lo + i + self.longest))
+                else:
+                    windows.append([lo + i, min(hi, lo + i + self.longest)])
+            for start, end in windows:
+                for match_id, a, b in self.anchored(doc[start:end]):
+                    found.append((match_id, start + a, start + b))
+        found = sorted(set(found), key=lambda m: (m[1], m[2], m[0]))
         return found
+
+
+def _exact(spec: dict[str, Any]) -> tuple[str, int] | None:
+    """(attribute, hashed value) when a token spec tests one LEMMA/LOWER/ORTH value (and at most
+    IS_SENT_START, which the anchored Matcher still checks)."""
+    rest = {k: v for k, v in spec.items() if k.upper() != "IS_SENT_START"}
+    if len(rest) != 1:
+        return None
+    (attr, value), = rest.items()
+    if attr.upper() not in _INDEXABLE or not isinstance(value, str):
+        return None
+    if attr.upper() in ("LEMMA", "LOWER"):
+        value = value.lower()
+    return _INDEXABLE[attr.upper()], _hash(value)
+
+
+def _hash(value: str) -> int:
+    from spacy.strings import get_string_id
+
+    return get_string_id(value)

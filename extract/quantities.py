@@ -127,7 +127,7 @@ class QuantityParser:
         ):
             value *= self._is("fraction", doc[k])["value"]
             j = k + 1
-            unit = self._reference(doc, j, end)
+            unit, _ref_end = self._reference(doc, j, end)
             return self._make(doc, first, j, value, None, unit or "x", "ratio"), j
         if flags.get("weak") and not flags.get("scaled"):
             return None
@@ -145,8 +145,8 @@ class QuantityParser:
         if flags.get("ratio") or (j < end and self._is("ratio", doc[j])):
             if not flags.get("ratio"):
                 j += 1
-            unit = self._reference(doc, j, end) or "x"
-            return self._make(doc, first, j if unit == "x" else self._ref_end, value, value_max, unit, "ratio"), j
+            unit, ref_end = self._reference(doc, j, end)
+            return self._make(doc, first, ref_end if unit else j, value, value_max, unit or "x", "ratio"), j
         if j < end and self._is("figures", doc[j]) and not flags.get("digits"):
             n = int(value)
             return self._make(doc, first, j + 1, 10.0 ** (n - 1), 10.0 ** n, currency or "USD", "money"), j + 1
@@ -170,7 +170,7 @@ class QuantityParser:
                     kind = comp["quantity_kind"]
                     stop += 1
                 return self._make(doc, first, stop, value, value_max, unit, kind), stop
-            if not (cand.is_alpha or cand.text == "-") or cand.lower_ in ("of", "and", "or", "to", "in", "the", "a"):
+            if not (cand.is_alpha or cand.text == "-") or cand.is_stop:
                 break
             look += 1
         # a plain count of something: "two key reasons", "5 insights"
@@ -187,22 +187,20 @@ class QuantityParser:
                 return self._make(doc, first, j, value, value_max, None, "count"), j
         return None
 
-    _ref_end = 0
-
-    def _reference(self, doc: Doc, j: int, end: int) -> str | None:
+    def _reference(self, doc: Doc, j: int, end: int) -> tuple[str | None, int]:
         """The thing a ratio is of: "the cost", "the Chinchilla optimum" -> "cost", "chinchilla optimum"."""
         k = j
         if k < end and doc[k].lower_ in ("of",):
             k += 1
-        if k < end and doc[k].lower_ in ("the", "their", "its", "a"):
-            k += 1
+        if not (k < end and doc[k].lower_ in ("the", "their", "its", "a", "our", "your")):
+            return None, j  # "3x year over year": a bare ratio, not a ratio of something
+        k += 1
         words = []
         while (k < end and doc[k].is_alpha and doc[k].lower_ not in STOP_WORDS and len(words) < 3
                and not self._is("not_reference", doc[k])):
             words.append(doc[k].lower_)
             k += 1
-        self._ref_end = k
-        return " ".join(words) or None
+        return " ".join(words) or None, k
 
     @staticmethod
     def _make(doc: Doc, start: int, end: int, value: float, value_max: float | None, unit: str | None,

@@ -80,10 +80,11 @@ def extract_pending(
     started = time.perf_counter()
     patterns, version = extractor_setup(db)
     report = ExtractReport(version=version)
-    todo = list(documents_to_extract(db, version, reextract=reextract))
-    if not todo:
+    total = _pending_count(db, version, reextract)
+    if not total:
         report.seconds = time.perf_counter() - started
         return report
+    todo = documents_to_extract(db, version, reextract=reextract)  # loaded one at a time
     if nlp is None:
         nlp = build_nlp(topic_patterns=patterns)
     nlp.set_error_handler(_record_error)
@@ -91,7 +92,7 @@ def extract_pending(
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(todo), unit="doc", desc="extract", leave=False)
+        bar = tqdm(total=total, unit="doc", desc="extract", leave=False)
     screened: dict[int, Screened] = {}
     expected: dict[int, int] = {}
     collected: dict[int, list[tuple[int, Doc]]] = {}
@@ -110,17 +111,18 @@ def extract_pending(
                     bar.update(1)
                 continue
             screened[document.id] = result
+            by_id[document.id] = document
             chunks = result.chunks()
             expected[document.id] = len(chunks)
             for start, end in chunks:
                 yield result.text[start:end], (document.id, start)
 
-    by_id = {d.id: d for d in todo}
+    by_id: dict[int, Document] = {}
     def finish(doc_id: int, failure: str | None) -> None:
         parts = sorted(collected.pop(doc_id, []), key=lambda part: part[0])
         result = screened.pop(doc_id)
         try:
-            _store(db, by_id[doc_id], parts, result, version, failure, report)
+            _store(db, by_id.pop(doc_id), parts, result, version, failure, report)
         except Exception as exc:  # a bad document never stops the batch
             log.exception("document %s failed", doc_id)
             reason = f"{type(exc).__name__}: {exc}"[:500]
@@ -144,6 +146,13 @@ def extract_pending(
         bar.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _pending_count(db: sqlite_utils.Database, version: str, reextract: bool) -> int:
+    """How many documents `documents_to_extract` will yield (for the progress bar)."""
+    where = "(extracted_version IS NULL OR extracted_version != ?)" if reextract else "extracted_version IS NULL"
+    params = [version] if reextract else []
+    return db.execute(f"SELECT count(*) FROM documents WHERE {where} AND duplicate_of IS NULL", params).fetchone()[0]
 
 
 def _store(db: sqlite_utils.Database, document: Document, parts: list[tuple[int, Doc]], result: Screened,

@@ -121,6 +121,8 @@ class StanceDetector:
             in_sent.sort(key=lambda c: _PRIORITY.get(c.kind, 9))
             for cue in in_sent:
                 if cue.kind == "cue" and cue.topic == topic:
+                    if cue.start in counted:
+                        continue
                     polarity, weight = cue.polarity, 1.0
                 elif cue.kind == "evaluative" and sent_topic and topic in self.evaluative:
                     if cue.start in counted:
@@ -134,7 +136,7 @@ class StanceDetector:
                     ):
                         continue  # "should avoid", "should adopt": the verb decides
                     reach = scope.of(cue, cue.kind)
-                    if not (reach & sent_topic) and not (reach & anaphors and earlier_topic):
+                    if not (reach & sent_topic) and not (cue.kind == "reject" and reach & anaphors and earlier_topic):
                         continue
                     polarity, weight = (-anchor if cue.kind == "reject" else anchor), 1.0
                 else:
@@ -207,8 +209,12 @@ class Scopes:
             head = tok.head
         else:
             head = tok
-        if tok.dep_ == "det" and head.dep_ in _SUBJECTS:
-            head = head.head
+        if kind == "negator":  # "Nobody ...", "not one of them switched", "no team ...": the verb is negated
+            node = tok
+            while node.dep_ not in _SUBJECTS and node.head is not node and node.dep_ in ("det", "neg", "advmod", "nsubj", "amod", "nummod", "pobj", "prep"):
+                node = node.head
+            if node.dep_ in _SUBJECTS:
+                head = node.head
         covered = {t.i for t in head.subtree}
         for child in head.children:
             if child.dep_ in _SUBJECTS and kind in ("negator", "reject") and child.i != tok.i \

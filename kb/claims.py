@@ -85,22 +85,23 @@ def save_claims(
 
 
 def _write_children(db: sqlite_utils.Database, claim_id: int, claim: Claim) -> None:
-    for tag in claim.topics:
-        db.execute(
+    if claim.topics:
+        db.conn.executemany(
             "INSERT OR IGNORE INTO claim_topics (claim_id, topic, stance, score, cues, origin)"
             " VALUES (?,?,?,?,?, 'extractor')",
-            [claim_id, tag.topic, tag.stance, tag.score, json.dumps(tag.cues)],
+            [[claim_id, tag.topic, tag.stance, tag.score, json.dumps(tag.cues)] for tag in claim.topics],
         )
-    for q in claim.quantities:
-        db.execute(
+    if claim.quantities:
+        db.conn.executemany(
             "INSERT INTO quantities (claim_id, text, value, value_max, unit, kind, start_char, end_char)"
             " VALUES (?,?,?,?,?,?,?,?)",
-            [claim_id, q.text, q.value, q.value_max, q.unit, q.kind, q.start_char, q.end_char],
+            [[claim_id, q.text, q.value, q.value_max, q.unit, q.kind, q.start_char, q.end_char]
+             for q in claim.quantities],
         )
-    for e in claim.entities:
-        db.execute(
+    if claim.entities:
+        db.conn.executemany(
             "INSERT INTO entities (claim_id, text, label, start_char, end_char) VALUES (?,?,?,?,?)",
-            [claim_id, e.text, e.label, e.start_char, e.end_char],
+            [[claim_id, e.text, e.label, e.start_char, e.end_char] for e in claim.entities],
         )
 
 
