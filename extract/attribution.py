@@ -15,7 +15,7 @@ from spacy.tokens import Doc, Span, Token
 
 from extract.claims import claims_of
 from extract.focus import PARSES, parse_of
-from extract.lexicon import FastMatcher, expand_first_token, read_jsonl
+from extract.cues import cues_of
 
 NUMERIC_LABELS = {"CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY", "DATE", "TIME"}
 _QUANTIFIERS = {"many", "some", "several", "few", "most", "all", "other", "one"}
@@ -23,28 +23,21 @@ _NOT_SPEAKERS = {"i", "we", "you", "he", "she", "they", "it", "this", "that", "s
                  "others", "people", "everyone", "nobody", "who", "which", "what"}
 
 
-@Language.factory("insightkb_attribution", default_config={"lexicon": "attribution.jsonl"})
-def make_attribution(nlp: Language, name: str, lexicon: str) -> "Attribution":
-    return Attribution(nlp, lexicon)
+@Language.factory("insightkb_attribution")
+def make_attribution(nlp: Language, name: str) -> "Attribution":
+    return Attribution()
 
 
 class Attribution:
     """Fill `entities` and `speaker` of every claim, then drop the per-sentence parses."""
 
-    def __init__(self, nlp: Language, lexicon: str) -> None:
-        self.matcher = FastMatcher(nlp.vocab, validate=True)
-        for row in read_jsonl(lexicon):
-            if row.get("kind") in ("speech", "role"):
-                self.matcher.add(row["kind"], expand_first_token(row["pattern"]))
-        self.strings = nlp.vocab.strings
-
     def __call__(self, doc: Doc) -> Doc:
         claims = claims_of(doc)
         speech, roles = [], set()
-        for match_id, s, e in self.matcher(doc):
-            if self.strings[match_id] == "speech":
+        for kind, _topic, _polarity, s, e in cues_of(doc):
+            if kind == "speech":
                 speech.append((s, e))
-            else:
+            elif kind == "role":
                 roles.update(range(s, e))
         self.roles = roles
         ents = [e for e in doc.ents if e.label_ not in NUMERIC_LABELS]

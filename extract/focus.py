@@ -1,11 +1,12 @@
 """`insightkb_focus`: run the statistical components only where a claim needs them.
 
-The parser (negation scope, contrast, speaker) runs on claim sentences that hold a
-negation, rejection, concession or speech cue; NER runs on claim sentences that name
-something (a capitalised word that is not the sentence's first common word, not a model
-name already found, not a common acronym). Each selected sentence is analysed as its own
-small Doc, in batches; entities go back onto the document, parses are kept for the steps
-after this one and dropped at the end of the pipeline.
+The parser (negation scope, contrast, speaker) runs on the claim sentences that carry a
+topic and a negation, rejection or concession cue, or a speech cue. NER runs on windows of
+a few tokens around name-like words (capitalised, not a common word opening the sentence,
+not a model name already found, not a common acronym such as AI), wider than the NER
+model's receptive field. The selected pieces of one document go through the components as
+one Doc with preset sentence starts; entities go back onto the document, parses are kept
+for the steps after this one and dropped at the end of the pipeline.
 """
 from __future__ import annotations
 
@@ -18,11 +19,12 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from extract.claims import claims_of
-from extract.lexicon import FastMatcher, expand_first_token, read_jsonl
+from extract.cues import cues_of
 
 PARSES = "insightkb_parses"
 MODELS = "insightkb_models"
 TOPICS = "insightkb_topics"
+_SCOPED = {"cue", "evaluative", "endorse", "reject", "recommend"}
 
 
 @Language.factory(
@@ -30,18 +32,17 @@ TOPICS = "insightkb_topics"
     default_config={
         "parse_with": ["tok2vec", "parser"],
         "ner_with": ["ner"],
-        "lexicons": ["stance_lexicon.jsonl", "attribution.jsonl"],
-        "parse_kinds": ["negator", "reject", "contrast", "speech"],
+        "parse_kinds": ["negator", "reject", "contrast", "ends", "distance"],
         "common_caps": ["AI", "I"],
         "batch_size": 64,
         "margin": 6,
     },
 )
 def make_focus(
-    nlp: Language, name: str, parse_with: list[str], ner_with: list[str], lexicons: list[str],
+    nlp: Language, name: str, parse_with: list[str], ner_with: list[str],
     parse_kinds: list[str], common_caps: list[str], batch_size: int, margin: int,
 ) -> "Focus":
-    return Focus(nlp, parse_with, ner_with, lexicons, parse_kinds, common_caps, batch_size, margin)
+    return Focus(nlp, parse_with, ner_with, parse_kinds, common_caps, batch_size, margin)
 
 
 def parse_of(doc: Doc, sent_start: int) -> Span | None:
@@ -52,7 +53,7 @@ def parse_of(doc: Doc, sent_start: int) -> Span | None:
 class Focus:
     """Select claim sentences, analyse them with the disabled statistical components."""
 
-    def __init__(self, nlp: Language, parse_with: list[str], ner_with: list[str], lexicons: list[str],
+    def __init__(self, nlp: Language, parse_with: list[str], ner_with: list[str],
                  parse_kinds: list[str], common_caps: list[str], batch_size: int, margin: int = 6) -> None:
         self.nlp = nlp
         self.parse_with = parse_with
@@ -61,11 +62,7 @@ class Focus:
         self.common_caps = set(common_caps)
         self.margin = margin
         self.strings = nlp.vocab.strings
-        self.triggers = FastMatcher(nlp.vocab, validate=True)
-        for path in lexicons:
-            for row in read_jsonl(path):
-                if row.get("kind") in parse_kinds and "pattern" in row:
-                    self.triggers.add(row["kind"], expand_first_token(row["pattern"]))
+        self.parse_kinds = set(parse_kinds)
         self.parse_all = False  # the benchmark's quality check turns these on
         self.ner_all = False
         self._known: set[str] | None = None
@@ -108,10 +105,20 @@ class Focus:
             topic_sents = {sent_of[span.start] for span in doc.spans.get(TOPICS, [])}
             trigger_starts: set[int] = set()
             if not self.parse_all:
-                for match_id, s, _e in self.triggers(doc):
-                    # negation and contrast matter only where there is a topic to take a stance on
-                    if sent_of[s] in topic_sents or self.strings[match_id] == "speech":
-                        trigger_starts.add(sent_of[s])
+                triggers: dict[int, set[int]] = {}
+                relevant: dict[int, set[int]] = {}
+                for kind, _topic, _polarity, s, _e in cues_of(doc):
+                    sent = sent_of[s]
+                    if kind == "speech":
+                        trigger_starts.add(sent)
+                    if kind in self.parse_kinds and sent in topic_sents:
+                        triggers.setdefault(sent, set()).add(s)
+                    if kind in _SCOPED:
+                        relevant.setdefault(sent, set()).add(s)
+                for sent, where in triggers.items():
+                    # a scope matters only if some other cue of the sentence could fall in it
+                    if relevant.get(sent, set()) - where or len(where) > 1:
+                        trigger_starts.add(sent)
             model_tokens = {t for span in doc.spans.get(MODELS, []) for t in range(span.start, span.end)}
             parse_spans: list[Span] = []
             ner_spans: list[Span] = []

@@ -11,7 +11,7 @@ from spacy.language import Language
 from thinc.api import Config
 
 # Importing the component modules registers their factories (no E002 on load).
-from extract import attribution, claims, focus, lemmas, quantities, rulers, segment, stance  # noqa: F401
+from extract import attribution, claims, cues, focus, lemmas, quantities, rulers, segment, stance  # noqa: F401
 from extract.lexicon import data_path, read_jsonl
 
 CONFIG_PATH = Path(__file__).resolve().parent / "pipeline.cfg"

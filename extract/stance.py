@@ -22,7 +22,8 @@ from spacy.tokens import Doc, Span, Token
 
 from extract.claims import claims_of
 from extract.focus import parse_of
-from extract.lexicon import FastMatcher, expand_first_token, read_jsonl
+from extract.cues import cues_of
+from extract.lexicon import read_jsonl
 
 TOPICS = "insightkb_topics"
 _SUBJECTS = {"nsubj", "nsubjpass", "csubj", "csubjpass", "expl"}
@@ -51,34 +52,21 @@ class StanceDetector:
     """Score supports/opposes/neutral per (claim, topic) from scoped cues."""
 
     def __init__(self, nlp: Language, lexicon: str, threshold: float) -> None:
-        self.strings = nlp.vocab.strings
-        self.matcher = FastMatcher(nlp.vocab, validate=True)
-        self.meta: dict[str, dict[str, Any]] = {}
         self.anchor: dict[str, int] = {}
         self.evaluative: set[str] = set()
         self.threshold = threshold
-        for i, row in enumerate(read_jsonl(lexicon)):
-            kind = row["kind"]
-            if kind == "anchor":
+        for row in read_jsonl(lexicon):
+            if row["kind"] == "anchor":
                 self.anchor[row["topic"]] = SIGN[row["pro"]]
                 if row.get("evaluative"):
                     self.evaluative.add(row["topic"])
-                continue
-            key = f"{kind}:{i}"
-            polarity = SIGN.get(row.get("stance", ""), 0)
-            if kind == "evaluative":
-                polarity = 1 if row.get("valence") == "positive" else -1
-            self.meta[key] = {"kind": kind, "topic": row.get("topic"), "polarity": polarity}
-            self.matcher.add(key, expand_first_token(row["pattern"]))
 
     def __call__(self, doc: Doc) -> Doc:
         claims = claims_of(doc)
         if not claims:
             return doc
-        cues: list[Cue] = []
-        for match_id, start, end in self.matcher(doc):
-            meta = self.meta[self.strings[match_id]]
-            cues.append(Cue(meta["kind"], start, end, meta["topic"], meta["polarity"]))
+        cues = [Cue(kind, start, end, topic, polarity) for kind, topic, polarity, start, end in cues_of(doc)
+                if kind not in ("speech", "role")]
         cues.sort(key=lambda c: c.start)
         cue_starts = [c.start for c in cues]
         hits = sorted((span.start, span.end, span.id_) for span in doc.spans.get(TOPICS, []))
