@@ -15,7 +15,7 @@ from spacy.tokens import Doc, Span, Token
 
 from extract.claims import claims_of
 from extract.focus import PARSES, parse_of
-from extract.cues import cues_of
+from extract.cues import CUES, cues_of
 
 NUMERIC_LABELS = {"CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY", "DATE", "TIME"}
 _QUANTIFIERS = {"many", "some", "several", "few", "most", "all", "other", "one"}
@@ -53,6 +53,7 @@ class Attribution:
                         {"text": e.text, "label": e.label_, "start_char": e.start_char, "end_char": e.end_char})
             claim["speaker"] = self.speaker(doc, claim, speech)
         doc.user_data.pop(PARSES, None)
+        doc.user_data.pop(CUES, None)  # used up; not worth sending back from worker processes
         return doc
 
     def speaker(self, doc: Doc, claim: dict[str, Any], speech: list[tuple[int, int]]) -> str | None:
