@@ -193,6 +193,11 @@ def endpoints(claims: int) -> list[tuple[str, list[str]]]:
             "/bench.json?" + urllib.parse.urlencode({"sql": "select topic, stance, sum(claims) as claims from"
                                                      " topic_stance_weekly group by topic, stance order by topic",
                                                      "_shape": "objects"})]),
+        ("dashboard: contested topics", [
+            "/bench.json?" + urllib.parse.urlencode({"sql": "select label as topic, supporting_sources, opposing_sources,"
+                                                     " supporting_claims, opposing_claims from contested_topics"
+                                                     " order by opposing_claims + supporting_claims desc",
+                                                     "_shape": "objects"})]),
     ]
 
 
