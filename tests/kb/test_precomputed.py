@@ -148,3 +148,18 @@ async def test_cached_search_count_follows_writes(ds, seeded) -> None:
     db.conn.close()
     after = (await ds.client.get("/kb/claims?_search=models")).text
     assert f"{exact + 1:,} rows where search matches" in after
+
+
+async def test_static_plugin_config_is_remembered_login_accounts_are_not(ds, seeded) -> None:
+    from kb.datasette_plugin.accounts import forget_cache
+    from kb.editors import set_editor
+
+    dashboards = ds.plugin_config("datasette-dashboards")
+    assert "stance" in dashboards and ds.plugin_config("datasette-dashboards") is dashboards
+    assert not any("bob" in key for key in ds.plugin_config("datasette-auth-passwords") or {})
+    db = open_db(seeded[0])
+    set_editor(db, "bob", "another long password")
+    db.conn.commit()
+    db.conn.close()
+    forget_cache()
+    assert any("bob" in key for key in ds.plugin_config("datasette-auth-passwords"))
