@@ -147,6 +147,19 @@ def generate(path: Path, claims: int, documents: int) -> float:
     return time.perf_counter() - start
 
 
+def spellings(word: str, n: int) -> list[str]:
+    """`n` distinct upper/lower-case spellings of `word` (FTS matches them all the same)."""
+    letters = [i for i, ch in enumerate(word) if ch.isalpha()]
+    out = []
+    for k in range(1, n + 1):
+        chars = list(word)
+        for bit, i in enumerate(letters):
+            if k >> bit & 1:
+                chars[i] = chars[i].upper()
+        out.append("".join(chars))
+    return out
+
+
 def endpoints(claims: int) -> list[tuple[str, list[str]]]:
     """(label, URLs to cycle through) for each measured page."""
     q = lambda name, **kw: f"/bench/{name}?{urllib.parse.urlencode(kw)}"
@@ -155,9 +168,13 @@ def endpoints(claims: int) -> list[tuple[str, list[str]]]:
         ("baseline /-/versions.json", ["/-/versions.json"]),
         ("claims by topic + 6 facets", [f"/bench/claims_by_topic?topic={t}" for t in
                                         ("latency", "finetuning-obsolescence", "gpu-supply", "open-weights")]),
+        ("  ... and narrowed by stance", [f"/bench/claims_by_topic?topic={t}&stance={s}" for t, s in
+                                         (("latency", "supports"), ("gpu-supply", "opposes"), ("open-weights", "neutral"))]),
         ("claims table, FTS (1-2% match)", ["/bench/claims?_search=BloombergGPT", "/bench/claims?_search=voice+bots",
                                             "/bench/claims?_search=distillation"]),
         ("claims table, FTS (17% match)", ["/bench/claims?_search=fine-tuning"]),
+        # The same search spelt differently each time: a count nobody asked for before (no cache hit).
+        ("  ... first time asked", [f"/bench/claims?_search={w}" for w in spellings("fine-tuning", 200)]),
         ("claim row page", rows),
         ("canned: stance_over_time", [q("stance_over_time", topic="latency"), q("stance_over_time", topic="gpu-supply")]),
         ("canned: who_says_what", [q("who_says_what", topic="latency", stance=""),
@@ -175,6 +192,11 @@ def endpoints(claims: int) -> list[tuple[str, list[str]]]:
                                                      "topic": "latency", "_shape": "objects"}),
             "/bench.json?" + urllib.parse.urlencode({"sql": "select topic, stance, sum(claims) as claims from"
                                                      " topic_stance_weekly group by topic, stance order by topic",
+                                                     "_shape": "objects"})]),
+        ("dashboard: contested topics", [
+            "/bench.json?" + urllib.parse.urlencode({"sql": "select label as topic, supporting_sources, opposing_sources,"
+                                                     " supporting_claims, opposing_claims from contested_topics"
+                                                     " order by opposing_claims + supporting_claims desc",
                                                      "_shape": "objects"})]),
     ]
 

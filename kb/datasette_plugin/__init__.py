@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datasette import hookimpl
 
-from kb.datasette_plugin import accounts, guard, privacy, views
+from kb.datasette_plugin import accounts, facets, guard, privacy, views
 
 
 @hookimpl
@@ -32,6 +32,11 @@ def permission_allowed(datasette, actor, action, resource):
     if action == "insightkb-curate":
         return accounts.is_editor(datasette, actor)
     return None
+
+
+@hookimpl
+def register_facet_classes():
+    return [facets.CountedFacet]
 
 
 @hookimpl

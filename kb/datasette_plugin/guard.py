@@ -13,6 +13,7 @@ import re
 import urllib.parse
 from typing import Any, Callable
 
+from kb.datasette_plugin import search_count
 from kb.datasette_plugin.accounts import insightkb_config
 from kb.datasette_plugin.privacy import READ_ONLY_METHODS
 
@@ -116,15 +117,16 @@ async def respond_error(datasette, scope: dict[str, Any], send: Callable, status
     await _send(send, status, html.encode(), "text/html; charset=utf-8")
 
 
-def count_search_from_index(scope: dict[str, Any], table: str) -> dict[str, Any]:
-    """For an HTML page that only searches `table`, skip Datasette's count (we supply it, see views)."""
+def count_search_from_index(datasette, database: str, scope: dict[str, Any], table: str) -> dict[str, Any]:
+    """For an HTML page that only searches `table`, skip Datasette's count: ours starts now (search_count)."""
     pairs = urllib.parse.parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
     keys = {k for k, _ in pairs}
     search = dict(pairs).get("_search", "").strip()
     if not search or not keys <= FTS_COUNT_ARGS:
         return scope
     query = urllib.parse.urlencode(pairs + [("_nocount", "1")]).encode("latin-1")
-    return {**scope, "query_string": query, FTS_COUNT_KEY: (FTS_COUNT_TABLES[table], search)}
+    count = search_count.start_count(datasette, database, FTS_COUNT_TABLES[table], search)
+    return {**scope, "query_string": query, FTS_COUNT_KEY: count}
 
 
 def wrap(datasette, app: Callable) -> Callable:
@@ -148,7 +150,7 @@ def wrap(datasette, app: Callable) -> Callable:
                 datasette, scope, send, 403,
                 "This database is read-only over the web; editors curate at /-/curation.", ext)
         if q and q.group("ext") is None and q.group("name") in FTS_COUNT_TABLES:
-            scope = count_search_from_index(scope, q.group("name"))
+            scope = count_search_from_index(datasette, database, scope, q.group("name"))
         if q:
             args = dict(urllib.parse.parse_qsl(scope.get("query_string", b"").decode("latin-1"),
                                                keep_blank_values=True))

@@ -234,8 +234,6 @@ async def claim_page_vars(request, datasette, database: str) -> dict[str, Any]:
 async def search_count_vars(request, datasette, database: str) -> dict[str, Any]:
     """The match count of a search-only table page, from the FTS index (see guard.count_search_from_index)."""
     from kb.datasette_plugin.guard import FTS_COUNT_KEY
+    from kb.datasette_plugin.search_count import match_count
 
-    fts_table, search = request.scope[FTS_COUNT_KEY]
-    rows = await datasette.get_database(database).execute(
-        f"SELECT count(*) FROM [{fts_table}] WHERE [{fts_table}] MATCH escape_fts(:search)", {"search": search})
-    return {"filtered_table_rows_count": rows.first()[0]}
+    return await match_count(request.scope, FTS_COUNT_KEY)
