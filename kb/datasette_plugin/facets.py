@@ -50,9 +50,10 @@ def counts_sql(sql: str, params: Any, column: str, limit: int) -> tuple[str, dic
     if "topic" in filters:
         args["topic"] = filters["topic"]
         return ("select value, claims as count from topic_facet_counts where topic = :topic"
-                " and stance = :stance and facet = :facet order by count desc, value limit :limit", args)
+                " and stance = :stance and facet = :facet and claims > 0"
+                " order by count desc, value limit :limit", args)
     return ("select value, sum(claims) as count from topic_facet_counts where stance = :stance"
-            " and facet = :facet group by value order by count desc, value limit :limit", args)
+            " and facet = :facet and claims > 0 group by value order by count desc, value limit :limit", args)
 
 
 class CountedFacet(ColumnFacet):

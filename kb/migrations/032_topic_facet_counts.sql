@@ -8,30 +8,35 @@ CREATE TABLE IF NOT EXISTS topic_facet_counts (
     stance TEXT NOT NULL,     -- '*' counts every stance; else the rows with this stance only
     facet TEXT NOT NULL,      -- a column of claims_by_topic: topic, stance, source_id, kind, status, month
     value NOT NULL,           -- its value, stored with the column's own type (source_id stays an integer)
-    claims INTEGER NOT NULL,  -- rows of claims_by_topic with this topic, stance and value (always > 0)
+    claims INTEGER NOT NULL,  -- rows of claims_by_topic with this topic, stance and value; a row that
+                              -- drops to 0 stays (writes stay one primary-key step each): readers skip it
     PRIMARY KEY (topic, stance, facet, value)
 ) WITHOUT ROWID;
 
+-- Each trigger adds 1 (or -1) to 12 rows, each an upsert by primary key: (every stance, the
+-- row's stance) x six columns.
 CREATE TRIGGER IF NOT EXISTS tfc_after_insert AFTER INSERT ON claims_by_topic BEGIN
     INSERT INTO topic_facet_counts (topic, stance, facet, value, claims)
-    SELECT new.topic, s.stance, f.facet, f.value, 1
-    FROM (SELECT '*' AS stance UNION ALL SELECT new.stance) AS s, (
-        SELECT 'topic' AS facet, new.topic AS value UNION ALL SELECT 'stance', new.stance
-        UNION ALL SELECT 'source_id', new.source_id UNION ALL SELECT 'kind', new.kind
-        UNION ALL SELECT 'status', new.status UNION ALL SELECT 'month', new.month) AS f
-    WHERE f.value IS NOT NULL
-    ON CONFLICT (topic, stance, facet, value) DO UPDATE SET claims = claims + 1;
+    SELECT new.topic, k.stance, k.facet, k.value, 1 FROM (SELECT s.stance, f.facet, f.value
+        FROM (SELECT '*' AS stance UNION ALL SELECT new.stance) AS s, (
+            SELECT 'topic' AS facet, new.topic AS value UNION ALL SELECT 'stance', new.stance
+            UNION ALL SELECT 'source_id', new.source_id UNION ALL SELECT 'kind', new.kind
+            UNION ALL SELECT 'status', new.status UNION ALL SELECT 'month', new.month) AS f
+        WHERE f.value IS NOT NULL) AS k
+    WHERE true
+    ON CONFLICT (topic, stance, facet, value) DO UPDATE SET claims = claims + excluded.claims;
 END;
 
 CREATE TRIGGER IF NOT EXISTS tfc_after_delete AFTER DELETE ON claims_by_topic BEGIN
-    UPDATE topic_facet_counts SET claims = claims - 1
-    WHERE topic = old.topic AND stance IN ('*', old.stance) AND (facet, value) IN (
-        VALUES ('topic', old.topic), ('stance', old.stance), ('source_id', old.source_id),
-               ('kind', old.kind), ('status', old.status), ('month', old.month));
-    DELETE FROM topic_facet_counts
-    WHERE topic = old.topic AND stance IN ('*', old.stance) AND claims <= 0 AND (facet, value) IN (
-        VALUES ('topic', old.topic), ('stance', old.stance), ('source_id', old.source_id),
-               ('kind', old.kind), ('status', old.status), ('month', old.month));
+    INSERT INTO topic_facet_counts (topic, stance, facet, value, claims)
+    SELECT old.topic, k.stance, k.facet, k.value, -1 FROM (SELECT s.stance, f.facet, f.value
+        FROM (SELECT '*' AS stance UNION ALL SELECT old.stance) AS s, (
+            SELECT 'topic' AS facet, old.topic AS value UNION ALL SELECT 'stance', old.stance
+            UNION ALL SELECT 'source_id', old.source_id UNION ALL SELECT 'kind', old.kind
+            UNION ALL SELECT 'status', old.status UNION ALL SELECT 'month', old.month) AS f
+        WHERE f.value IS NOT NULL) AS k
+    WHERE true
+    ON CONFLICT (topic, stance, facet, value) DO UPDATE SET claims = claims + excluded.claims;
 END;
 
 CREATE TRIGGER IF NOT EXISTS tfc_after_update AFTER UPDATE OF topic, stance, source_id, kind, status, month
@@ -39,22 +44,24 @@ ON claims_by_topic
 WHEN old.topic IS NOT new.topic OR old.stance IS NOT new.stance OR old.source_id IS NOT new.source_id
   OR old.kind IS NOT new.kind OR old.status IS NOT new.status OR old.month IS NOT new.month
 BEGIN
-    UPDATE topic_facet_counts SET claims = claims - 1
-    WHERE topic = old.topic AND stance IN ('*', old.stance) AND (facet, value) IN (
-        VALUES ('topic', old.topic), ('stance', old.stance), ('source_id', old.source_id),
-               ('kind', old.kind), ('status', old.status), ('month', old.month));
     INSERT INTO topic_facet_counts (topic, stance, facet, value, claims)
-    SELECT new.topic, s.stance, f.facet, f.value, 1
-    FROM (SELECT '*' AS stance UNION ALL SELECT new.stance) AS s, (
-        SELECT 'topic' AS facet, new.topic AS value UNION ALL SELECT 'stance', new.stance
-        UNION ALL SELECT 'source_id', new.source_id UNION ALL SELECT 'kind', new.kind
-        UNION ALL SELECT 'status', new.status UNION ALL SELECT 'month', new.month) AS f
-    WHERE f.value IS NOT NULL
-    ON CONFLICT (topic, stance, facet, value) DO UPDATE SET claims = claims + 1;
-    DELETE FROM topic_facet_counts
-    WHERE topic = old.topic AND stance IN ('*', old.stance) AND claims <= 0 AND (facet, value) IN (
-        VALUES ('topic', old.topic), ('stance', old.stance), ('source_id', old.source_id),
-               ('kind', old.kind), ('status', old.status), ('month', old.month));
+    SELECT old.topic, k.stance, k.facet, k.value, -1 FROM (SELECT s.stance, f.facet, f.value
+        FROM (SELECT '*' AS stance UNION ALL SELECT old.stance) AS s, (
+            SELECT 'topic' AS facet, old.topic AS value UNION ALL SELECT 'stance', old.stance
+            UNION ALL SELECT 'source_id', old.source_id UNION ALL SELECT 'kind', old.kind
+            UNION ALL SELECT 'status', old.status UNION ALL SELECT 'month', old.month) AS f
+        WHERE f.value IS NOT NULL) AS k
+    WHERE true
+    ON CONFLICT (topic, stance, facet, value) DO UPDATE SET claims = claims + excluded.claims;
+    INSERT INTO topic_facet_counts (topic, stance, facet, value, claims)
+    SELECT new.topic, k.stance, k.facet, k.value, 1 FROM (SELECT s.stance, f.facet, f.value
+        FROM (SELECT '*' AS stance UNION ALL SELECT new.stance) AS s, (
+            SELECT 'topic' AS facet, new.topic AS value UNION ALL SELECT 'stance', new.stance
+            UNION ALL SELECT 'source_id', new.source_id UNION ALL SELECT 'kind', new.kind
+            UNION ALL SELECT 'status', new.status UNION ALL SELECT 'month', new.month) AS f
+        WHERE f.value IS NOT NULL) AS k
+    WHERE true
+    ON CONFLICT (topic, stance, facet, value) DO UPDATE SET claims = claims + excluded.claims;
 END;
 
 -- Backfill (a no-op on a new KB): count what claims_by_topic already holds.

@@ -29,7 +29,7 @@ def recount(db) -> dict[tuple, int]:
 
 def stored(db) -> dict[tuple, int]:
     return {(t, s, f, v): n for t, s, f, v, n in db.execute(
-        "SELECT topic, stance, facet, value, claims FROM topic_facet_counts")}
+        "SELECT topic, stance, facet, value, claims FROM topic_facet_counts WHERE claims != 0")}
 
 
 # contested_topics as migration 030 computed it, from claims_by_topic directly.
@@ -93,7 +93,7 @@ def test_facet_counts_follow_inserts_curation_and_reextraction(seeded) -> None:
     db.execute("UPDATE documents SET source_id = ?, published = '2025-01-02T00:00:00Z' WHERE id = ?", [source, doc])
     db.conn.commit()
     assert in_step(db)
-    assert not db.execute("SELECT count(*) FROM topic_facet_counts WHERE claims <= 0").fetchone()[0]
+    assert not db.execute("SELECT count(*) FROM topic_facet_counts WHERE claims < 0").fetchone()[0]
     db.conn.close()
     # Re-extraction replaces extractor topics (editor decisions stay).
     reextract(path)
