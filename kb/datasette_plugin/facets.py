@@ -2,9 +2,9 @@
 
 The claims-by-topic page facets six columns. Counting them with GROUP BY costs ~8-10 ms each over
 a topic's ~100k rows; the counts kept by triggers (migration 032) answer in well under a
-millisecond. Used for `claims_by_topic` unfiltered or filtered only by `topic=`; any other filter,
-search or page cursor falls back to exactly Datasette's own column facet SQL, so results never
-differ from stock Datasette. Results are reported as type "column", as Datasette's would be.
+millisecond. Used for `claims_by_topic` unfiltered or filtered only by `topic=` and/or `stance=`;
+any other filter, search or page cursor falls back to exactly Datasette's own column facet SQL, so
+results never differ from stock Datasette. Results are reported as type "column", as Datasette's would be.
 """
 from __future__ import annotations
 
@@ -17,24 +17,43 @@ from datasette.utils import escape_sqlite, path_with_added_args, path_with_remov
 
 COUNTED_TABLE = "claims_by_topic"
 COUNTED_COLUMNS = frozenset({"topic", "stance", "source_id", "kind", "status", "month"})
-# The SQL Datasette hands facets for the table unfiltered, or filtered by topic alone.
-_UNFILTERED = re.compile(r"^select [\w\", ]+ from claims_by_topic\s*$")
-_BY_TOPIC = re.compile(r"^select [\w\", ]+ from claims_by_topic where \"topic\" = :p0\s*$")
+ALL_STANCES = "*"  # topic_facet_counts.stance of the rows that count every stance
+# The SQL Datasette hands facets: every column, then the filters, `"column" = :pN` joined by and.
+_SQL = re.compile(r'^select [\w", ]+ from claims_by_topic\s*(?:where (?P<where>.*?))?\s*$', re.S)
+_EQUALS = re.compile(r'^"(?P<column>topic|stance)" = :(?P<param>p\d+)$')
+
+
+def _filters(sql: str, params: Any) -> dict[str, str] | None:
+    """{column: value} when the page is filtered by topic and/or stance equality alone, else None."""
+    m = _SQL.match(sql)
+    if not m or (params and not isinstance(params, dict)):
+        return None
+    filters: dict[str, str] = {}
+    for term in (m.group("where") or "").split(" and ") if m.group("where") else []:
+        eq = _EQUALS.match(term.strip())
+        if not eq or eq.group("column") in filters or eq.group("param") not in params:
+            return None
+        filters[eq.group("column")] = params[eq.group("param")]
+    if len(filters) != len(params or {}) or filters.get("stance") == ALL_STANCES:
+        return None
+    return filters
 
 
 def counts_sql(sql: str, params: Any, column: str, limit: int) -> tuple[str, dict[str, Any]] | None:
     """SQL reading `column`'s facet counts from topic_facet_counts, or None if they don't apply."""
     if column not in COUNTED_COLUMNS:
         return None
-    if _BY_TOPIC.match(sql) and isinstance(params, dict) and set(params) == {"p0"}:
-        return ("select value, claims as count from topic_facet_counts"
-                " where topic = :topic and facet = :facet order by count desc, value limit :limit",
-                {"topic": params["p0"], "facet": column, "limit": limit})
-    if _UNFILTERED.match(sql) and not params:
-        return ("select value, sum(claims) as count from topic_facet_counts where facet = :facet"
-                " group by value order by count desc, value limit :limit",
-                {"facet": column, "limit": limit})
-    return None
+    filters = _filters(sql, params)
+    if filters is None:
+        return None
+    args = {"facet": column, "limit": limit, "stance": filters.get("stance", ALL_STANCES)}
+    if "topic" in filters:
+        args["topic"] = filters["topic"]
+        return ("select value, claims as count from topic_facet_counts where topic = :topic"
+                " and stance = :stance and facet = :facet and claims > 0"
+                " order by count desc, value limit :limit", args)
+    return ("select value, sum(claims) as count from topic_facet_counts where stance = :stance"
+            " and facet = :facet and claims > 0 group by value order by count desc, value limit :limit", args)
 
 
 class CountedFacet(ColumnFacet):

@@ -19,12 +19,17 @@ def recount(db) -> dict[tuple, int]:
         for topic, value, n in db.execute(
                 f"SELECT topic, {column}, count(*) FROM claims_by_topic WHERE {column} IS NOT NULL"
                 f" GROUP BY topic, {column}").fetchall():
-            truth[(topic, column, value)] = n
+            truth[(topic, "*", column, value)] = n
+        for topic, stance, value, n in db.execute(
+                f"SELECT topic, stance, {column}, count(*) FROM claims_by_topic WHERE {column} IS NOT NULL"
+                f" GROUP BY topic, stance, {column}").fetchall():
+            truth[(topic, stance, column, value)] = n
     return truth
 
 
 def stored(db) -> dict[tuple, int]:
-    return {(t, f, v): n for t, f, v, n in db.execute("SELECT topic, facet, value, claims FROM topic_facet_counts")}
+    return {(t, s, f, v): n for t, s, f, v, n in db.execute(
+        "SELECT topic, stance, facet, value, claims FROM topic_facet_counts WHERE claims != 0")}
 
 
 # contested_topics as migration 030 computed it, from claims_by_topic directly.
@@ -88,7 +93,7 @@ def test_facet_counts_follow_inserts_curation_and_reextraction(seeded) -> None:
     db.execute("UPDATE documents SET source_id = ?, published = '2025-01-02T00:00:00Z' WHERE id = ?", [source, doc])
     db.conn.commit()
     assert in_step(db)
-    assert not db.execute("SELECT count(*) FROM topic_facet_counts WHERE claims <= 0").fetchone()[0]
+    assert not db.execute("SELECT count(*) FROM topic_facet_counts WHERE claims < 0").fetchone()[0]
     db.conn.close()
     # Re-extraction replaces extractor topics (editor decisions stay).
     reextract(path)
@@ -113,7 +118,8 @@ async def test_precomputed_facets_equal_datasettes_own_after_an_edit(ds, seeded)
                      " AND stance = 'supports' LIMIT 1").fetchone()[0]
     curation.set_stance(db, cid, "finetuning-obsolescence", "opposes", "alice")
     db.conn.close()
-    for query in ("topic=finetuning-obsolescence", "", "topic=latency"):
+    for query in ("topic=finetuning-obsolescence", "", "topic=latency", "topic=finetuning-obsolescence&stance=opposes",
+                  "stance=supports", "stance=opposes&topic=finetuning-obsolescence&_sort=claim_id"):
         counted = await _facets(ds, query)
         assert set(counted) == set(FACETS)
         # The same rows with a no-op `_where`: the fast path steps aside, Datasette's GROUP BYs count.
