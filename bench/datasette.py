@@ -226,10 +226,21 @@ def verify(base: str, claims: int) -> None:
     facets = sorted(data["facet_results"])
     if len(facets) < 6 or data.get("facets_timed_out"):
         raise RuntimeError(f"facets incomplete: {facets}, timed out: {data.get('facets_timed_out')}")
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{OUTPUT / 'bench.db'}?mode=ro", uri=True)
+    for column in ("stance", "month", "source_id"):  # the precomputed counts equal a GROUP BY
+        truth = sorted(conn.execute(f"SELECT {column}, count(*) FROM claims_by_topic WHERE topic = 'latency'"
+                                    f" GROUP BY {column} ORDER BY 2 DESC, 1 LIMIT 12").fetchall())
+        shown = sorted((r["value"], r["count"]) for r in data["facet_results"][column]["results"])
+        if [tuple(t) for t in truth] != shown:
+            raise RuntimeError(f"facet {column} differs from a fresh count: {shown} != {truth}")
+    conn.close()
     with urllib.request.urlopen(f"{base}/bench/claims/{claims // 2}", timeout=60) as resp:
         if "In its paragraph" not in resp.read().decode():
             raise RuntimeError("claim page lacks its paragraph")
-    print(f"checked: topic page computes {len(facets)} facets ({', '.join(facets)}), none timed out;"
+    print(f"checked: topic page computes {len(facets)} facets ({', '.join(facets)}), none timed out,"
+          " counts equal a GROUP BY;"
           " claim page shows its paragraph")
 
 

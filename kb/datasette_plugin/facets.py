@@ -8,12 +8,16 @@ results never differ from stock Datasette. Results are reported as type "column"
 """
 from __future__ import annotations
 
+import logging
 import re
+import sqlite3
 from typing import Any
 
 from datasette.database import QueryInterrupted
 from datasette.facets import ColumnFacet
 from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
+
+log = logging.getLogger(__name__)
 
 COUNTED_TABLE = "claims_by_topic"
 COUNTED_COLUMNS = frozenset({"topic", "stance", "source_id", "kind", "status", "month"})
@@ -64,7 +68,10 @@ class CountedFacet(ColumnFacet):
     async def _facet_rows(self, column: str, limit: int) -> list[Any]:
         fast = counts_sql(self.sql, self.params, column, limit) if self.table == COUNTED_TABLE else None
         if fast:
-            return list((await self.ds.execute(self.database, fast[0], fast[1])).rows)
+            try:
+                return list((await self.ds.execute(self.database, fast[0], fast[1])).rows)
+            except sqlite3.OperationalError as exc:  # counts table missing or of another shape
+                log.warning("precomputed facet counts unusable, counting with GROUP BY: %s", exc)
         facet_sql = f"""
             select {escape_sqlite(column)} as value, count(*) as count from (
                 {self.sql}

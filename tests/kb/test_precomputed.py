@@ -169,3 +169,25 @@ async def test_static_plugin_config_is_remembered_login_accounts_are_not(ds, see
     db.conn.close()
     forget_cache()
     assert any("bob" in key for key in ds.plugin_config("datasette-auth-passwords"))
+
+
+def test_a_kb_with_the_first_shape_of_the_facet_counts_is_rebuilt(seeded) -> None:
+    """Migration 036 rebuilds topic_facet_counts for KBs that applied 032 before it had stances."""
+    path = seeded[0]
+    db = open_db(path)
+    db.conn.executescript("""
+        DROP TRIGGER tfc_after_insert; DROP TRIGGER tfc_after_delete; DROP TRIGGER tfc_after_update;
+        DROP TABLE topic_facet_counts;
+        CREATE TABLE topic_facet_counts (topic TEXT NOT NULL, facet TEXT NOT NULL, value NOT NULL,
+            claims INTEGER NOT NULL, PRIMARY KEY (topic, facet, value)) WITHOUT ROWID;
+        CREATE TRIGGER tfc_after_insert AFTER INSERT ON claims_by_topic BEGIN
+            INSERT INTO topic_facet_counts VALUES (new.topic, 'topic', new.topic, 1)
+            ON CONFLICT (topic, facet, value) DO UPDATE SET claims = claims + 1;
+        END;
+        DELETE FROM schema_migrations WHERE version = 36;
+    """)
+    db.conn.close()
+    db = open_db(path)
+    assert "stance" in {c.name for c in db["topic_facet_counts"].columns}
+    assert in_step(db)
+    db.conn.close()
