@@ -32,7 +32,6 @@ from ingest.state import backing_off, record_failure, record_success
 from ingest.transcripts import TranscriptError, cues_to_text, parse_transcript
 from kb.documents import save_document
 from kb.records import Document, Source
-from kb.sources import update_source
 
 log = logging.getLogger(__name__)
 

@@ -7,14 +7,13 @@ import json
 import sqlite3
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import running_server
 
 SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
 
@@ -139,22 +138,7 @@ def test_missing_source_file_is_one_line_error_and_others_still_ingested(tmp_pat
 
 def test_datasette_serves_the_claims_over_http(demo_kb, tmp_path) -> None:
     kb, work = demo_kb
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "insightkb", "--kb", str(kb), "serve", "--port", str(port)],
-        cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(base + "/-/versions.json", timeout=2)
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise AssertionError("Datasette did not start")
-                time.sleep(0.3)
+    with running_server(kb, cwd=work) as base:
         db_name = kb.stem
         query = urllib.parse.urlencode({"_shape": "array", "_size": "max"})
         with urllib.request.urlopen(f"{base}/{db_name}/claims.json?{query}", timeout=10) as resp:
@@ -162,6 +146,3 @@ def test_datasette_serves_the_claims_over_http(demo_kb, tmp_path) -> None:
         texts = [r["text"] for r in rows]
         for fragment in (BLOOMBERG, TOKENS, VOICE_BOTS):
             assert any(fragment in t for t in texts), fragment
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)

@@ -10,7 +10,7 @@ import sqlite_utils
 from datasette.utils.asgi import Forbidden, NotFound, Response
 
 from kb import curation
-from kb.datasette_plugin.accounts import is_editor, kb_file
+from kb.datasette_plugin.accounts import kb_file
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import mailbox
 from email.message import EmailMessage
-from pathlib import Path
 
 from ingest import ingest_sources
 from insightkb.samples import SAMPLES_DIR

@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 from werkzeug import Request, Response
 
-from ingest import IngestOptions, ingest_sources
+from ingest import ingest_sources
 from kb.sources import get_source
 
 

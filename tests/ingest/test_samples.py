@@ -1,7 +1,6 @@
 """The bundled samples ingest into four documents carrying the seed sentences; a second run adds nothing."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest

@@ -10,7 +10,6 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
 from werkzeug import Request, Response
 
 from insightkb.config import Settings

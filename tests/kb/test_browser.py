@@ -5,13 +5,11 @@ import os
 import re
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import free_port
+from tests.conftest import running_server
 from tests.kb.kbfactory import build_kb, claim_id, reextract
 
 CHROMIUM = "/usr/bin/chromium"
@@ -34,24 +32,9 @@ def server(tmp_path: Path):
     ids = build_kb(kb)
     added = insightkb(kb, "editors", "add", "alice", input="s3cret-pass\ns3cret-pass\n")
     assert added.returncode == 0, added.stderr
-    port = free_port()
     env = {**os.environ, "INSIGHTKB_SECRET": ""}
-    proc = subprocess.Popen([sys.executable, "-m", "insightkb", "--kb", str(kb), "serve", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=tmp_path)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(base + "/-/versions.json", timeout=2)
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise AssertionError("insightkb serve did not start: " + proc.stdout.read().decode()[-2000:])
-            time.sleep(0.3)
-    yield base, kb, ids
-    proc.terminate()
-    proc.wait(timeout=20)
+    with running_server(kb, cwd=tmp_path, env=env) as base:
+        yield base, kb, ids
 
 
 def test_researcher_and_editor_in_the_browser(server, output_dir: Path) -> None:
