@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8001
 KB ?= insightkb.db
 
-.PHONY: run test bench venv clean browser
+.PHONY: run test bench venv clean test-services
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,10 +21,12 @@ venv: $(VENV)/.installed
 run: venv
 	$(BIN)/insightkb --kb $(KB) demo --host $(HOST) --port $(PORT)
 
-browser:
+# Debian packages the tests drive for real: chromium (browser tests), dovecot (IMAP tests).
+test-services:
 	bash tests/setup-browser.sh
+	bash tests/ingest/setup-dovecot.sh
 
-test: venv browser
+test: venv test-services
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: venv

@@ -22,6 +22,12 @@ class IngestSettings:
     concurrency: int = 16
     per_host: int = 2
     user_agent: str = "insightkb/0.1 (+https://github.com/insightkb/insightkb)"
+    total_timeout: float = 120.0
+    backoff_base: int = 300
+    backoff_cap: int = 86400
+    respect_backoff: bool = True
+    near_duplicate_threshold: float = 0.8
+    imap_password: str | None = None  # or INSIGHTKB_IMAP_PASSWORD
 
 
 @dataclass
@@ -33,6 +39,11 @@ class SmtpSettings:
     starttls: bool = True
     ssl: bool = False
     timeout: float = 30.0
+    max_attempts: int = 6  # per message, for transient errors (4xx, refused or dropped connection)
+    backoff_seconds: float = 1.0  # first retry delay, doubling up to backoff_max
+    backoff_max: float = 60.0
+    local_hostname: str | None = None
+    ca_file: str | None = None  # extra CA bundle to verify the server's certificate (a private CA)
 
 
 @dataclass
@@ -44,6 +55,13 @@ class DigestSettings:
     sender: str = "insightkb digest <digest@localhost>"
     outbox: str = "outbox"
     base_url: str = "http://127.0.0.1:8001"  # where `insightkb serve` is reachable, for links
+    context_days: int = 7  # corroboration and disagreement look this far back
+    novelty_digests: int = 14  # near-duplicates of the items of this many earlier digests are excluded
+    pool_size: int = 100  # ranked candidates kept per digest for per-subscriber topic re-ranking
+    fallback_limit: int = 2000  # older unsent claims considered on a quiet day
+    max_candidates: int = 20000  # cap on claims loaded from the window and its context
+    kb_name: str | None = None  # Datasette database name for claim links; default: the KB file's stem
+    list_name: str = "insightkb daily digest"
 
 
 @dataclass

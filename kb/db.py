@@ -28,6 +28,10 @@ def _migration_files() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
+class MigrationFailed(Exception):
+    "A migration could not be applied; nothing of it was kept"
+
+
 SCHEMA_VERSION = max(n for n, _, _ in _migration_files())
 
 
@@ -60,9 +64,16 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
         if number in done:
             continue
         log.info("applying migration %s", name)
-        with db.conn:
-            db.conn.executescript(sql)
-            db.execute("INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [number, name])
+        # One transaction per migration (SQLite DDL is transactional): a crash halfway
+        # leaves nothing applied, so the migration simply runs again next time.
+        try:
+            db.conn.executescript(
+                f"BEGIN;\n{sql}\n;INSERT INTO schema_migrations (version, name) VALUES ({number}, '{name}');\nCOMMIT;"
+            )
+        except sqlite3.Error as exc:
+            if db.conn.in_transaction:
+                db.conn.rollback()
+            raise MigrationFailed(f"migration {name} failed: {exc}") from exc
         applied.append(name)
     seed_topics(db)
     return applied

@@ -19,8 +19,14 @@ class SaveResult:
     duplicate_of: int | None = None
 
 
-def save_document(db: sqlite_utils.Database, doc: Document) -> SaveResult:
-    """Store `doc` unless (source, guid) is already there; link exact-content duplicates."""
+def save_document(
+    db: sqlite_utils.Database, doc: Document, *, duplicate_of: int | None = None
+) -> SaveResult:
+    """Store `doc` unless (source, guid) is already there; link exact-content duplicates.
+
+    `duplicate_of` links a near-duplicate the caller recognised (same issue from another source)
+    when no exact-content duplicate exists.
+    """
     row = db.execute(
         "SELECT id FROM documents WHERE source_id = ? AND guid = ?", [doc.source_id, doc.guid]
     ).fetchone()
@@ -31,6 +37,8 @@ def save_document(db: sqlite_utils.Database, doc: Document) -> SaveResult:
         "SELECT id FROM documents WHERE content_hash = ? AND duplicate_of IS NULL ORDER BY id LIMIT 1",
         [chash],
     ).fetchone()
+    if not dup and duplicate_of is not None:
+        dup = (duplicate_of,)
     with db.conn:
         cur = db.execute(
             "INSERT INTO documents (source_id, guid, url, title, author, published, text,"

@@ -1,1 +1,186 @@
-"""Datasette plugin module for the digest's one-click unsubscribe route (RFC 8058)."""
+"""Datasette plugin: RFC 8058 one-click unsubscribe, plus the web archive of digests.
+
+Routes (served by `insightkb serve`, which loads this module through its entry point):
+
+- `GET  /-/unsubscribe/<token>`: a confirm page; never unsubscribes (link scanners fetch GETs).
+- `POST /-/unsubscribe/<token>`: unsubscribes (the one-click POST mail clients send, body
+  `List-Unsubscribe=One-Click`); exempt from CSRF, the signed token is the proof.
+- `GET  /-/digests`, `/-/digests/<YYYY-MM-DD>`, `/-/digests.atom`: the archive and its feed.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+from xml.sax.saxutils import escape as xml_escape
+
+import sqlite_utils
+from datasette import hookimpl
+from datasette.utils.asgi import Response
+from markupsafe import escape
+
+from kb.secrets import secret_path
+from kb.subscribers import unsubscribe_with_nonce
+from kb.tokens import read_unsubscribe_token
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/-/unsubscribe"
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex"><title>{title}</title>
+<style>body{{margin:0;background:#f3f1ec;font-family:-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1d1d1f}}
+main{{max-width:520px;margin:40px auto;background:#fff;border:1px solid #e4e0d8;border-radius:10px;padding:24px 28px}}
+h1{{font-size:21px;color:#1f3a5f;margin-top:0}}button{{font-size:16px;padding:10px 18px;border:0;border-radius:6px;background:#1f3a5f;color:#fff;cursor:pointer}}
+a{{color:#1f5fa8}}</style></head>
+<body><main><h1>{title}</h1>{body}</main></body></html>"""
+
+
+def _page(title: str, body: str, status: int = 200) -> Response:
+    return Response.html(_PAGE.format(title=escape(title), body=body), status=status,
+                         headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"})
+
+
+def _mask(email: str) -> str:
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}{'•' * max(1, len(local) - 1)}@{domain}"
+
+
+async def _kb(datasette) -> Any | None:
+    """The Datasette database that holds `subscribers` (the KB)."""
+    for db in datasette.databases.values():
+        if db.name.startswith("_"):
+            continue
+        if await db.table_exists("subscribers"):
+            return db
+    return None
+
+
+def _secrets(datasette, db) -> list[str]:
+    keys = []
+    if os.environ.get("INSIGHTKB_SECRET"):
+        keys.append(os.environ["INSIGHTKB_SECRET"])
+    if db is not None and db.path:
+        try:
+            keys.append(secret_path(db.path).read_text(encoding="utf-8").strip())
+        except OSError:
+            pass
+    secret = getattr(datasette, "_secret", None)
+    if secret:
+        keys.append(secret)
+    return [k for k in dict.fromkeys(keys) if k]
+
+
+def _resolve(conn, keys: list[str], token: str, *, unsubscribe: bool) -> dict[str, Any] | None:
+    """Check the token against the subscriber row; unsubscribe if asked. Runs on the write connection.
+
+    Subscribers are private: Datasette's read connections may not see them at all, so the
+    lookup runs on the (trusted) write connection through `execute_write_fn`.
+    """
+    parsed = read_unsubscribe_token(keys, token)
+    if parsed is None:
+        return None
+    subscriber_id, nonce = parsed
+    row = conn.execute(
+        "SELECT id, email, active, unsubscribe_token FROM subscribers WHERE id = ?", [subscriber_id]
+    ).fetchone()
+    if row is None or (row[3] or "") != nonce:
+        return None
+    found = {"id": row[0], "email": row[1], "was_active": bool(row[2])}
+    if unsubscribe and row[2]:
+        unsubscribe_with_nonce(sqlite_utils.Database(conn), subscriber_id, nonce)
+        log.info("subscriber %d unsubscribed by one-click link", subscriber_id)
+    return found
+
+
+_INVALID = ("This link is not valid",
+            "<p>The unsubscribe link is incomplete or no longer valid. Use the link in your latest digest.</p>")
+
+
+async def unsubscribe(request, datasette) -> Response:
+    """GET: confirm page. POST: unsubscribe (one click, no CSRF token needed)."""
+    token = request.url_vars.get("token", "")
+    db = await _kb(datasette)
+    if db is None:
+        return _page(*_INVALID, status=404)
+    keys = _secrets(datasette, db)
+    post = request.method == "POST"
+    sub = await db.execute_write_fn(lambda conn: _resolve(conn, keys, token, unsubscribe=post))
+    if sub is None:
+        return _page(*_INVALID, status=404)
+    who = escape(_mask(sub["email"]))
+    if post:
+        return _page("You are unsubscribed", f"<p>{who} will get no more digests.</p>")
+    if not sub["was_active"]:
+        return _page("You are already unsubscribed", f"<p>{who} gets no digests.</p>")
+    return _page(
+        "Unsubscribe from the daily digest?",
+        f"<p>Stop sending the digest to {who}?</p>"
+        f'<form method="post" action="{escape(PREFIX + "/" + token)}">'
+        '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
+        '<button type="submit">Unsubscribe</button></form>',
+    )
+
+
+async def unsubscribe_help(request, datasette) -> Response:
+    return _page("Unsubscribe", "<p>Use the unsubscribe link at the bottom of your digest e-mail.</p>")
+
+
+async def archive_page(request, datasette) -> Response:
+    db = await _kb(datasette)
+    rows = (await db.execute("SELECT html_body FROM digests WHERE date = ?", [request.url_vars["date"]])).rows if db else []
+    if not rows:
+        return _page("No digest for that date", "<p><a href='/-/digests'>All digests</a></p>", status=404)
+    return Response.html(rows[0]["html_body"])
+
+
+async def archive_index(request, datasette) -> Response:
+    db = await _kb(datasette)
+    rows = (await db.execute("SELECT date, subject FROM digests ORDER BY date DESC LIMIT 365")).rows if db else []
+    items = "".join(
+        f'<li><a href="/-/digests/{escape(r["date"])}">{escape(r["date"])}</a>: {escape(r["subject"])}</li>'
+        for r in rows
+    ) or "<li>No digests yet.</li>"
+    return _page("Digest archive", f'<p><a href="/-/digests.atom">Atom feed</a></p><ul>{items}</ul>')
+
+
+async def archive_feed(request, datasette) -> Response:
+    db = await _kb(datasette)
+    rows = (await db.execute(
+        "SELECT date, subject, html_body, created_at FROM digests ORDER BY date DESC LIMIT 30"
+    )).rows if db else []
+    base = f"{request.scheme}://{request.host}"
+    updated = rows[0]["created_at"] if rows else "1970-01-01T00:00:00Z"
+    entries = "".join(
+        f"<entry><title>{xml_escape(r['subject'])}</title><id>urn:insightkb:digest:{xml_escape(r['date'])}</id>"
+        f"<updated>{xml_escape(r['created_at'])}</updated>"
+        f'<link rel="alternate" type="text/html" href="{xml_escape(base)}/-/digests/{xml_escape(r["date"])}"/>'
+        f'<content type="html">{xml_escape(r["html_body"])}</content></entry>'
+        for r in rows
+    )
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        "<title>insightkb daily digest</title><author><name>insightkb</name></author>"
+        f"<id>urn:insightkb:digests:{xml_escape(request.host)}</id>"
+        f'<updated>{xml_escape(updated)}</updated><link rel="self" href="{xml_escape(base)}/-/digests.atom"/>'
+        f"{entries}</feed>"
+    )
+    return Response(body, content_type="application/atom+xml; charset=utf-8")
+
+
+@hookimpl
+def register_routes(datasette):
+    return [
+        (r"^/-/unsubscribe/(?P<token>[A-Za-z0-9_.\-]+)$", unsubscribe),
+        (r"^/-/unsubscribe/?$", unsubscribe_help),
+        (r"^/-/digests/(?P<date>\d{4}-\d{2}-\d{2})$", archive_page),
+        (r"^/-/digests/?$", archive_index),
+        (r"^/-/digests\.atom$", archive_feed),
+    ]
+
+
+@hookimpl
+def skip_csrf(datasette, scope):
+    """Mail clients POST the one-click unsubscribe without any cookie or CSRF token (RFC 8058)."""
+    return scope.get("type") == "http" and scope.get("path", "").startswith(PREFIX + "/")

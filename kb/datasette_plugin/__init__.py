@@ -1,1 +1,80 @@
-"""insightkb's Datasette plugin: curation UI, login, metadata. Hooks are registered here."""
+"""insightkb's Datasette plugin: editors' login accounts, privacy, curation pages, claim pages.
+
+Each hook is a few lines; the work is in the modules beside this one.
+"""
+from __future__ import annotations
+
+from datasette import hookimpl
+
+from kb.datasette_plugin import accounts, facets, guard, privacy, views
+
+
+@hookimpl
+def prepare_connection(conn, database, datasette):
+    privacy.protect_connection(conn)
+
+
+@hookimpl
+def get_metadata(datasette, key, database, table):
+    # Login accounts for datasette-auth-passwords come from the (private) editors table. They are
+    # only handed out when the "plugins" key is asked for, never in the whole-metadata dump.
+    if key == "plugins" and database is None and table is None:
+        return {"plugins": {"datasette-auth-passwords": accounts.login_config(datasette)}}
+    return None
+
+
+@hookimpl
+def permission_allowed(datasette, actor, action, resource):
+    if action == "view-table" and isinstance(resource, (tuple, list)) and privacy.is_private(resource[1]):
+        return False
+    if action == "view-database-download":
+        return False  # the file holds subscribers' emails
+    if action == "insightkb-curate":
+        return accounts.is_editor(datasette, actor)
+    return None
+
+
+@hookimpl
+def register_facet_classes():
+    return [facets.CountedFacet]
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    return lambda app: guard.wrap(datasette, app)
+
+
+@hookimpl
+def register_routes():
+    return [
+        (r"^/-/curation$", views.queue_page),
+        (r"^/-/curation/claims/(?P<claim_id>\d+)$", views.claim_action),
+        (r"^/-/curation/taxonomy$", views.taxonomy_page),
+        (r"^/-/curation/taxonomy/edit$", views.taxonomy_action),
+        (r"^/[^/]+/[^/]+/-/(insert|upsert|update|delete|drop|alter)$", views.refuse_write_api),
+        (r"^/[^/]+/-/(create|query|insert)$", views.refuse_write_api),
+    ]
+
+
+@hookimpl
+def extra_template_vars(template, database, table, view_name, request, datasette):
+    if request is None:
+        return None
+    if view_name == "row" and table == "claims":
+        return views.claim_page_vars(request, datasette, database)
+    if view_name == "table" and guard.FTS_COUNT_KEY in request.scope:
+        return views.search_count_vars(request, datasette, database)
+    return None
+
+
+@hookimpl
+def menu_links(datasette, actor):
+    async def inner():
+        if await datasette.permission_allowed(actor, "insightkb-curate", default=False):
+            return [
+                {"href": datasette.urls.path("/-/curation"), "label": "Curation queue"},
+                {"href": datasette.urls.path("/-/curation/taxonomy"), "label": "Taxonomy"},
+            ]
+        return []
+
+    return inner

@@ -1,0 +1,135 @@
+"""Build and store the digest for a date, once; choose each subscriber's five from its pool."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from typing import Any
+
+import sqlite_utils
+
+from digest.candidates import Candidate
+from digest.options import DigestOptions
+from digest.ranking import Scored, rank_claims, select_diverse
+from digest.render import ItemView, MessageTemplate, UNSUBSCRIBE_PLACEHOLDER, load_items, render_bodies, unsubscribe_url
+from digest.similarity import terms
+from kb.digests import digest_id_for, digest_items, digest_pool, fill_empty_digest, load_digest, save_digest
+
+log = logging.getLogger(__name__)
+
+
+def build_digest(db: sqlite_utils.Database, day: dt.date, options: DigestOptions) -> int:
+    """The id of the digest for `day`, ranking and storing it the first time (later calls change nothing).
+
+    Only a stored digest that came out empty (no claims yet) and went to nobody is filled in later.
+    """
+    existing = digest_id_for(db, day.isoformat())
+    if existing is not None and (digest_items(db, existing) or _has_deliveries(db, existing)):
+        log.info("digest for %s already built (#%d)", day, existing)
+        return existing
+    ranking = rank_claims(db, day, options)
+    picks = [
+        {"claim_id": s.claim_id, "reason": s.reason, "counter_claim_id": s.counter_claim_id} for s in ranking.items
+    ]
+    views = load_items(db, picks, options)
+    rendered = render_bodies(day, views, options, unsubscribe=unsubscribe_url(options, None))
+    items = [
+        {"rank": i, "claim_id": s.claim_id, "score": round(s.score, 6), "reason": s.reason}
+        for i, s in enumerate(ranking.items, 1)
+    ]
+    pool = [s.pool_row() for s in ranking.pool]
+    if existing is not None:
+        if fill_empty_digest(db, existing, rendered.subject, rendered.text, rendered.html, items, pool):
+            log.info("digest %s (#%d) was empty; now %d items", day, existing, len(items))
+        return existing
+    digest_id = save_digest(db, day.isoformat(), rendered.subject, rendered.text, rendered.html, items, pool)
+    log.info("digest %s (#%d): %d items from %d candidates (%d quiet-day fallbacks)",
+             day, digest_id, len(items), ranking.considered, ranking.fallback)
+    return digest_id
+
+
+def _has_deliveries(db: sqlite_utils.Database, digest_id: int) -> bool:
+    return db.execute("SELECT 1 FROM deliveries WHERE digest_id = ? LIMIT 1", [digest_id]).fetchone() is not None
+
+
+def _scored_from_pool(row: dict[str, Any], text: str) -> Scored:
+    f = row["factors"]
+    primary = f.get("topic")
+    topics = [(t, "neutral", 1.0 if t == primary else 0.5) for t in f.get("topics") or []]
+    cand = Candidate(
+        id=row["claim_id"], text=text, confidence=0.0, status="", boost=0.0, document_id=0,
+        source_id=f.get("source_id") or 0, published=None, topics=topics,
+    )
+    s = Scored(cand, terms(text), score=row["score"], factors=f)
+    s.reasons = [row["reason"]] if row["reason"] else []
+    s.counter_claim_id = f.get("counter_claim_id")
+    return s
+
+
+class Personaliser:
+    """Renders each subscriber's digest: the shared five, or five re-ranked for its topics.
+
+    Bodies are rendered once per distinct topic list, with a placeholder for the unsubscribe
+    link that each message fills in.
+    """
+
+    def __init__(self, db: sqlite_utils.Database, digest_id: int, options: DigestOptions) -> None:
+        self.db = db
+        self.options = options
+        self.digest = load_digest(db, digest_id)
+        self.day = dt.date.fromisoformat(self.digest["date"])
+        self._pool = digest_pool(db, digest_id)
+        self._items = digest_items(db, digest_id)
+        self._cache: dict[tuple[str, ...], Any] = {}
+        self._labels = dict(db.execute("SELECT slug, label FROM topics").fetchall())
+        self._sent_at = dt.datetime.now(dt.timezone.utc)
+
+    @property
+    def has_items(self) -> bool:
+        return bool(self._items)
+
+    def picks_for(self, topics: list[str]) -> list[dict[str, Any]]:
+        """The claims (with reasons) a subscriber with these topic preferences gets."""
+        pool_by_id = {p["claim_id"]: p for p in self._pool}
+        if not topics or not self._pool:
+            return [
+                {"claim_id": i["claim_id"], "reason": i["reason"],
+                 "counter_claim_id": (pool_by_id.get(i["claim_id"]) or {}).get("factors", {}).get("counter_claim_id")}
+                for i in self._items
+            ]
+        texts = dict(self.db.execute(
+            "SELECT id, text FROM claims WHERE id IN (SELECT value FROM json_each(?))",
+            [json.dumps([p["claim_id"] for p in self._pool])],
+        ).fetchall())
+        ranked = [_scored_from_pool(p, texts.get(p["claim_id"], "")) for p in self._pool if p["claim_id"] in texts]
+        wanted = set(topics)
+        matching = [s for s in ranked if wanted & set(s.topics)]
+        chosen = select_diverse(matching, self.options.items)
+        if len(chosen) < self.options.items:
+            others = [s for s in ranked if s not in chosen]
+            chosen += select_diverse(others, self.options.items - len(chosen), chosen=chosen)
+        return [
+            {"claim_id": s.claim_id, "reason": s.reason, "counter_claim_id": s.counter_claim_id,
+             "on_topic": bool(wanted & set(s.topics))}
+            for s in chosen
+        ]
+
+    def template(self, topics: list[str]) -> MessageTemplate:
+        """The message template for subscribers with these topic preferences (rendered once)."""
+        key = tuple(sorted(topics))
+        if key not in self._cache:
+            picks = self.picks_for(list(key))
+            views: list[ItemView] = load_items(self.db, picks, self.options)
+            note = ""
+            if key:
+                labels = ", ".join(self._labels.get(t, t) for t in key)
+                matched = sum(1 for p in picks if p.get("on_topic"))
+                if not matched:
+                    note = f"Nothing new on your topics ({labels}) today, so here are the day's top insights."
+                elif matched < len(picks):
+                    note = f"Picked for your topics: {labels} ({matched} of {len(picks)}); the rest are the day's top insights."
+                else:
+                    note = f"Picked for your topics: {labels}."
+            rendered = render_bodies(self.day, views, self.options, unsubscribe=UNSUBSCRIBE_PLACEHOLDER, topics_note=note)
+            self._cache[key] = MessageTemplate(rendered, self.options, sent_at=self._sent_at, personal=True)
+        return self._cache[key]

@@ -1,0 +1,77 @@
+"""Write a digest to the outbox: a multipart `.eml`, the HTML archive (page + index) and an Atom feed."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import sqlite_utils
+
+from digest.options import DigestOptions
+from digest.render import MessageTemplate, Rendered, message_id, render_archive_index, render_feed
+from kb.digests import load_digest, recent_digests
+
+log = logging.getLogger(__name__)
+
+FEED_ENTRIES = 30
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write `data` to `path` via a temporary file and a rename: readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _created(row: dict) -> dt.datetime:
+    try:
+        return dt.datetime.fromisoformat(row["created_at"].replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        return dt.datetime.now(dt.timezone.utc)
+
+
+def write_outbox(db: sqlite_utils.Database, digest_id: int, options: DigestOptions) -> list[Path]:
+    """Write the digest's `.eml`, its archive page, the archive index and the Atom feed; return the paths."""
+    row = load_digest(db, digest_id)
+    outbox = Path(options.outbox)
+    date = row["date"]
+    rendered = Rendered(row["subject"], row["text_body"], row["html_body"])
+    template = MessageTemplate(rendered, options, sent_at=_created(row), personal=False)
+    eml = outbox / f"digest-{date}.eml"
+    atomic_write(eml, template.message(to="undisclosed-recipients:;", msg_id=message_id(date, None, options)))
+    page = outbox / "archive" / f"{date}.html"
+    atomic_write(page, row["html_body"].encode("utf-8"))
+
+    digests = recent_digests(db, limit=FEED_ENTRIES)
+    index = outbox / "archive" / "index.html"
+    atomic_write(index, render_archive_index(
+        [{**d, "href": f"{d['date']}.html"} for d in digests], options, feed_href="../digests.atom"
+    ).encode("utf-8"))
+
+    full = {d["id"]: load_digest(db, d["id"]) for d in digests}
+    entries = [
+        {
+            "id": f"urn:insightkb:digest:{d['date']}",
+            "title": d["subject"],
+            "updated": _created(d).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "href": f"{options.base_url.rstrip('/')}/-/digests/{d['date']}",
+            "summary": " ".join(full[d["id"]]["text_body"].split())[:400],
+            "html": full[d["id"]]["html_body"],
+        }
+        for d in digests
+    ]
+    updated = entries[0]["updated"] if entries else dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    feed = outbox / "digests.atom"
+    atomic_write(feed, render_feed(
+        entries, options, self_href=f"{options.base_url.rstrip('/')}/-/digests.atom", updated=updated
+    ).encode("utf-8"))
+    log.info("digest %s written to %s", date, outbox)
+    return [eml, page, index, feed]

@@ -1,0 +1,310 @@
+"""Choose the day's five: score candidates with named factors, then pick a diverse set (MMR).
+
+Factors, each in [0, 1], weighted by `WEIGHTS` (an editor's boost is added as is):
+
+- recency: 0.5 ** (age / half the window); quiet-day fallbacks are old, so they score low here.
+- confidence: the extractor's confidence in the claim.
+- editor: 1 when an editor approved the claim.
+- novelty: 1 - the highest similarity to a claim of the last `novelty_digests` digests; a
+  near-duplicate (or the same claim) is excluded outright.
+- corroboration: other sources making the same claim in the last `context_days` (2 or more: 1).
+- disagreement: other sources taking the opposite stance on the claim's topic ("show both sides");
+  0.5 + 0.5 * balance, where balance = min(for, against) / max(for, against).
+- numbers: 1 for a number not quoted in recent digests, 0.5 for a number already seen.
+
+Diversity: items are picked greedily by score minus a redundancy penalty (MMR), never a
+near-duplicate of a picked item, and from a new source on a new topic first; the constraints
+relax (topic first, then source) only when nothing else is left.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlite_utils
+
+from digest.candidates import Candidate, iso, load_fallback, load_window, quantities_of, texts_of
+from digest.options import DigestOptions
+from digest.similarity import CORROBORATES, NEAR_DUPLICATE, TermIndex, jaccard, terms
+from kb.digests import claims_in_recent_digests
+
+log = logging.getLogger(__name__)
+
+WEIGHTS: dict[str, float] = {
+    "recency": 1.0,
+    "confidence": 1.0,
+    "editor": 1.5,
+    "novelty": 1.0,
+    "corroboration": 1.0,
+    "disagreement": 0.8,
+    "numbers": 0.6,
+}
+#: How strongly similarity to an already picked item lowers a candidate (MMR).
+REDUNDANCY_PENALTY = 2.0
+#: Candidates fully scored after a cheap first pass (the rest cannot catch up in practice).
+SHORTLIST = 400
+
+
+@dataclass(eq=False)
+class Scored:
+    """A candidate with its score, factor values and the human reasons it was picked."""
+
+    candidate: Candidate
+    terms: frozenset[str]
+    score: float = 0.0
+    factors: dict[str, float] = field(default_factory=dict)
+    reasons: list[str] = field(default_factory=list)
+    counter_claim_id: int | None = None
+    new_number: str | None = None
+
+    @property
+    def claim_id(self) -> int:
+        return self.candidate.id
+
+    @property
+    def source_id(self) -> int:
+        return self.candidate.source_id
+
+    @property
+    def topic(self) -> str | None:
+        return self.candidate.primary_topic
+
+    @property
+    def topics(self) -> list[str]:
+        return [t[0] for t in self.candidate.topics]
+
+    @property
+    def reason(self) -> str:
+        return " · ".join(self.reasons)
+
+    def pool_row(self) -> dict[str, Any]:
+        """What `kb.digests.save_digest` keeps of this candidate for per-subscriber re-ranking."""
+        return {
+            "claim_id": self.claim_id,
+            "score": round(self.score, 6),
+            "reason": self.reason,
+            "factors": {
+                **{k: round(v, 4) for k, v in self.factors.items()},
+                "source_id": self.source_id,
+                "topic": self.topic,
+                "topics": self.topics,
+                "counter_claim_id": self.counter_claim_id,
+            },
+        }
+
+
+@dataclass
+class Ranking:
+    """The outcome of ranking one day: the picked items, the pool, and what was considered."""
+
+    day: dt.date
+    window_start: dt.datetime
+    window_end: dt.datetime
+    items: list[Scored]
+    pool: list[Scored]
+    considered: int = 0
+    fallback: int = 0
+    excluded_repeats: int = 0
+
+
+def window_for(day: dt.date, options: DigestOptions, now: dt.datetime | None = None) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end): the `window_hours` before the end of `day` in the digest's timezone (or before now)."""
+    try:
+        tz = ZoneInfo(options.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown timezone in [digest] timezone: {options.timezone!r}") from None
+    day_end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tz)
+    now = now or dt.datetime.now(dt.timezone.utc)
+    day_start = dt.datetime.combine(day, dt.time(0), tz)
+    end = now.astimezone(tz) if day_start <= now < day_end else day_end
+    return end - dt.timedelta(hours=options.window_hours), end
+
+
+def _parse(ts: str | None) -> dt.datetime | None:
+    if not ts:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(ts.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+
+
+def _fmt_number(value: float | None, text: str) -> str:
+    return " ".join(text.split()) or (f"{value:g}" if value is not None else "")
+
+
+def rank_claims(
+    db: sqlite_utils.Database, day: dt.date, options: DigestOptions, *, now: dt.datetime | None = None
+) -> Ranking:
+    """Score the candidates for `day` and pick `options.items` diverse ones (nothing is stored)."""
+    start, end = window_for(day, options, now)
+    context_start = end - dt.timedelta(hours=max(options.window_hours, options.context_days * 24))
+    context = load_window(db, context_start, end, limit=options.max_candidates)
+    lo = iso(start)
+    recent_ids = set(claims_in_recent_digests(db, day.isoformat(), options.novelty_digests))
+    recent_terms = [terms(t) for t in texts_of(db, sorted(recent_ids)).values()]
+    seen_numbers = quantities_of(db, sorted(recent_ids))
+
+    window = [c for c in context if (c.published or "") >= lo and c.id not in recent_ids]
+    repeats = sum(1 for c in context if (c.published or "") >= lo and c.id in recent_ids)
+    fallback: list[Candidate] = []
+    if len(window) < options.items:
+        fallback = load_fallback(
+            db, start, limit=options.fallback_limit, exclude=recent_ids | {c.id for c in window}, day=day.isoformat()
+        )
+        log.info("quiet day %s: %d candidates in the window, %d older unsent claims added",
+                 day, len(window), len(fallback))
+    candidates = window + fallback
+
+    half_life = max(1.0, options.window_hours / 2)
+    scored = [_base_scored(c, end, half_life, seen_numbers, options.window_hours) for c in candidates]
+    scored.sort(key=lambda s: (-s.score, s.claim_id))
+    shortlist = scored[: max(SHORTLIST, options.pool_size)]
+
+    term_of = {s.claim_id: s.terms for s in scored}
+    for c in context:
+        if c.id not in term_of:
+            term_of[c.id] = terms(c.text)
+    debate = _Debate(context, fallback, term_of)
+    kept: list[Scored] = []
+    excluded = repeats
+    for s in shortlist:
+        max_sim = max((jaccard(s.terms, t) for t in recent_terms), default=0.0)
+        if max_sim >= NEAR_DUPLICATE:
+            excluded += 1
+            continue
+        s.factors["novelty"] = 1.0 - max_sim
+        debate.score(s, end)
+        kept.append(s)
+    kept.sort(key=lambda s: (-s.score, s.claim_id))
+    items = select_diverse(kept, options.items)
+    pool = list(items) + [s for s in kept if s not in items][: max(0, options.pool_size - len(items))]
+    return Ranking(day, start, end, items, pool, considered=len(candidates), fallback=len(fallback),
+                   excluded_repeats=excluded)
+
+
+def _base_scored(
+    c: Candidate, end: dt.datetime, half_life: float, seen_numbers: set[tuple[float, str | None]], window_hours: int
+) -> Scored:
+    """The cheap factors: recency, confidence, editor, numbers (enough to shortlist)."""
+    s = Scored(c, terms(c.text))
+    published = _parse(c.published)
+    age_h = max(0.0, (end - published).total_seconds() / 3600) if published else window_hours
+    s.factors["recency"] = 0.5 ** (age_h / half_life)
+    s.factors["confidence"] = min(1.0, max(0.0, c.confidence))
+    s.factors["editor"] = 1.0 if c.status == "approved" else 0.0
+    s.factors["numbers"] = 0.0
+    for text, value, unit in c.quantities:
+        if value is None:
+            continue
+        if (value, unit) not in seen_numbers:
+            s.factors["numbers"] = 1.0
+            s.new_number = _fmt_number(value, text)
+            break
+        s.factors["numbers"] = 0.5
+    s.score = sum(WEIGHTS[k] * v for k, v in s.factors.items()) + c.boost
+    return s
+
+
+class _Debate:
+    """Who says what in the context window: corroborating sources and the other side of a topic."""
+
+    def __init__(self, context: list[Candidate], fallback: list[Candidate], term_of: dict[int, frozenset[str]]) -> None:
+        self.term_of = term_of
+        self.index = TermIndex((c.id, term_of[c.id]) for c in context)
+        self.source_of = {c.id: c.source_id for c in context}
+        self.by_side: dict[tuple[str, str], list[Candidate]] = defaultdict(list)
+        self.sources: dict[tuple[str, str], set[int]] = defaultdict(set)
+        for c in context + fallback:
+            for slug, stance, _ in c.topics:
+                if stance in ("supports", "opposes"):
+                    self.by_side[(slug, stance)].append(c)
+                    self.sources[(slug, stance)].add(c.source_id)
+
+    def score(self, s: Scored, end: dt.datetime) -> None:
+        """Set corroboration and disagreement, the counterpoint, the final score and the reasons."""
+        c = s.candidate
+        similar = self.index.similar(s.terms, CORROBORATES, exclude=c.id)
+        agreeing = {self.source_of[k] for k, _ in similar} - {c.source_id}
+        s.factors["corroboration"] = min(1.0, len(agreeing) / 2)
+        s.factors["disagreement"] = 0.0
+        topic, stance = c.primary_topic, c.stance
+        pro = con = 0
+        if topic and stance in ("supports", "opposes"):
+            other = "opposes" if stance == "supports" else "supports"
+            if self.sources[(topic, other)] - {c.source_id}:
+                pro = len(self.sources[(topic, "supports")])
+                con = len(self.sources[(topic, "opposes")])
+                s.factors["disagreement"] = 0.5 + 0.5 * min(pro, con) / max(pro, con)
+                rivals = [r for r in self.by_side[(topic, other)] if r.source_id != c.source_id][:500]
+                if rivals:
+                    best = max(rivals, key=lambda r: (jaccard(s.terms, self.term_of.get(r.id) or terms(r.text)),
+                                                      r.confidence, -r.id))
+                    s.counter_claim_id = best.id
+        s.score = sum(WEIGHTS[k] * v for k, v in s.factors.items()) + c.boost
+        s.reasons = _reasons(s, len(agreeing) + 1, pro, con, end)
+
+
+def _reasons(s: Scored, agreeing_sources: int, pro: int, con: int, end: dt.datetime) -> list[str]:
+    c = s.candidate
+    out = []
+    if c.status == "approved" or c.boost > 0:
+        out.append("editor's pick")
+    if agreeing_sources >= 2:
+        out.append(f"{agreeing_sources} sources agree")
+    if s.factors.get("disagreement"):
+        out.append(f"contested: {pro} for, {con} against")
+    if s.new_number:
+        out.append(f"new number: {s.new_number}")
+    published = _parse(c.published)
+    if not c.in_window:
+        out.append("from the archive, not sent before")
+    elif published:
+        hours = max(0, int((end - published).total_seconds() // 3600))
+        out.append("fresh: published in the last hour" if hours < 1 else f"fresh: published {hours} h ago")
+    if len(out) < 2 and c.confidence >= 0.8:
+        out.append("high confidence")
+    return out[:3]
+
+
+def select_diverse(
+    ranked: Sequence[Scored], k: int, *, chosen: Sequence[Scored] = (), bonus: Callable[[Scored], float] | None = None
+) -> list[Scored]:
+    """Greedy MMR: the best remaining item from a new source on a new topic, relaxing only if needed."""
+    picked = list(chosen)
+    rest = [s for s in ranked if s not in picked]
+    out: list[Scored] = []
+    while rest and len(out) < k:
+        used_sources = {p.source_id for p in picked}
+        used_topics = {p.topic for p in picked if p.topic}
+        usable = [s for s in rest if all(jaccard(s.terms, p.terms) < NEAR_DUPLICATE for p in picked)]
+        if not usable:
+            break
+        tiers = (
+            lambda s: s.source_id not in used_sources and s.topic not in used_topics,
+            lambda s: s.source_id not in used_sources,
+            lambda s: s.topic not in used_topics,
+            lambda s: True,
+        )
+        for tier in tiers:
+            eligible = [s for s in usable if tier(s)]
+            if eligible:
+                break
+
+        def mmr(s: Scored) -> tuple[float, int]:
+            redundancy = max((jaccard(s.terms, p.terms) for p in picked), default=0.0)
+            value = s.score + (bonus(s) if bonus else 0.0) - REDUNDANCY_PENALTY * redundancy
+            return (value if math.isfinite(value) else -1e9, -s.claim_id)
+
+        best = max(eligible, key=mmr)
+        picked.append(best)
+        out.append(best)
+        rest.remove(best)
+    return out

@@ -1,0 +1,336 @@
+"""Render a digest: Jinja2 templates to text and HTML (CSS inlined by css-inline), and the e-mail.
+
+Every piece of feed-supplied text goes through autoescaping; links from feeds are kept only when
+they are http(s); header values are single-lined and built with the `email` package.
+"""
+from __future__ import annotations
+
+import binascii
+import datetime as dt
+import json
+import secrets
+import textwrap
+from dataclasses import dataclass, field
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email import policy
+from email.utils import format_datetime
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import css_inline
+import jinja2
+import sqlite_utils
+
+from digest.options import DigestOptions
+
+#: Stands in for a subscriber's unsubscribe URL in a body rendered once for many subscribers.
+UNSUBSCRIBE_PLACEHOLDER = "https://unsubscribe.invalid/insightkb-placeholder"
+#: SMTP line endings; lines fold only past 998 characters, so a long unsubscribe URL stays one
+#: raw token (folding it would turn it into RFC 2047 encoded words that mail clients ignore).
+_POLICY = policy.SMTP.clone(max_line_length=998)
+
+
+@dataclass
+class ItemView:
+    """One digest item as the templates show it."""
+
+    rank: int
+    claim_id: int
+    text: str
+    reason: str = ""
+    topics: list[dict[str, str]] = field(default_factory=list)
+    numbers: list[str] = field(default_factory=list)
+    source_label: str = ""
+    source_url: str | None = None
+    published: str | None = None
+    kb_url: str = ""
+    counter: dict[str, str] | None = None
+
+    @property
+    def topics_text(self) -> str:
+        return ", ".join(t["label"] + (f" ({t['stance']})" if t["stance"] != "neutral" else "") for t in self.topics)
+
+
+@dataclass
+class Rendered:
+    """A rendered digest body pair and its subject."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def one_line(value: str | None, limit: int = 300) -> str:
+    """Collapse all whitespace (CR, LF, tabs) to single spaces: safe in any header."""
+    text = " ".join((value or "").split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def claim_text(value: str | None, limit: int = 1200) -> str:
+    """A claim for display: its text on one line (as stored, so it can be searched for)."""
+    return one_line(value, limit)
+
+
+def safe_url(url: str | None) -> str | None:
+    """`url` if it is an absolute http(s) URL without whitespace, else None."""
+    if not url or any(ch.isspace() for ch in url):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return url if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def para(text: str, first: str = "", rest: str = "   ", width: int = 76) -> str:
+    """Wrap plain text at `width` for the text part; never breaks a word or a URL."""
+    return textwrap.fill(text, width=width, initial_indent=first, subsequent_indent=rest,
+                         break_long_words=False, break_on_hyphens=False)
+
+
+@lru_cache(maxsize=1)
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("digest", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2", "atom.j2"), default=False),
+        trim_blocks=False,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    env.filters["para"] = para
+    return env
+
+
+@lru_cache(maxsize=1)
+def _css() -> str:
+    return resources.files("digest").joinpath("templates/digest.css").read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def _inliner() -> css_inline.CSSInliner:
+    return css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+
+
+def kb_name(db: sqlite_utils.Database, options: DigestOptions) -> str:
+    """The Datasette database name of the KB: configured, else the file's stem."""
+    if options.kb_name:
+        return options.kb_name
+    for _, name, path in db.execute("PRAGMA database_list").fetchall():
+        if name == "main" and path:
+            return Path(path).stem
+    return "insightkb"
+
+
+def claim_url(options: DigestOptions, name: str, claim_id: int) -> str:
+    """The claim's row page in Datasette."""
+    return f"{options.base_url.rstrip('/')}/{quote(name)}/claims/{claim_id}"
+
+
+def archive_url(options: DigestOptions, date: str) -> str:
+    """The digest's archive page as served by `insightkb serve`."""
+    return f"{options.base_url.rstrip('/')}/-/digests/{date}"
+
+
+def unsubscribe_url(options: DigestOptions, token: str | None) -> str:
+    """The one-click unsubscribe URL (RFC 8058) for a signed token."""
+    base = f"{options.base_url.rstrip('/')}/-/unsubscribe"
+    return f"{base}/{token}" if token else base
+
+
+def load_items(
+    db: sqlite_utils.Database, picks: list[dict[str, Any]], options: DigestOptions
+) -> list[ItemView]:
+    """ItemViews for picks (dicts: claim_id, reason, counter_claim_id), in the given order."""
+    ids = [p["claim_id"] for p in picks] + [p["counter_claim_id"] for p in picks if p.get("counter_claim_id")]
+    if not ids:
+        return []
+    arg = json.dumps(ids)
+    rows = {
+        r["id"]: r for r in db.query(
+            "SELECT c.id, c.text, d.title AS doc_title, d.url AS doc_url, COALESCE(d.published, d.fetched_at) AS published,"
+            " s.title AS source_title, s.url AS source_url"
+            " FROM claims c JOIN documents d ON d.id = c.document_id JOIN sources s ON s.id = d.source_id"
+            " WHERE c.id IN (SELECT value FROM json_each(?))",
+            [arg],
+        )
+    }
+    labels = dict(db.execute("SELECT slug, label FROM topics").fetchall())
+    topics: dict[int, list[dict[str, str]]] = {}
+    for claim_id, slug, stance in db.execute(
+        "SELECT claim_id, topic, stance FROM claim_topics WHERE claim_id IN (SELECT value FROM json_each(?))"
+        " ORDER BY claim_id, score DESC, topic",
+        [arg],
+    ):
+        stance = stance if stance in ("supports", "opposes") else "neutral"
+        topics.setdefault(claim_id, []).append({"slug": slug, "label": labels.get(slug, slug), "stance": stance})
+    numbers: dict[int, list[str]] = {}
+    for claim_id, text in db.execute(
+        "SELECT claim_id, text FROM quantities WHERE claim_id IN (SELECT value FROM json_each(?)) ORDER BY claim_id, id",
+        [arg],
+    ):
+        if one_line(text) and one_line(text) not in numbers.get(claim_id, []):
+            numbers.setdefault(claim_id, []).append(one_line(text, 80))
+    name = kb_name(db, options)
+    out = []
+    for rank, pick in enumerate(picks, 1):
+        row = rows.get(pick["claim_id"])
+        if row is None:
+            continue
+        source = one_line(row["source_title"], 120) or "source"
+        title = one_line(row["doc_title"], 160)
+        link = safe_url(row["doc_url"]) or safe_url(row["source_url"])
+        counter = None
+        other = rows.get(pick.get("counter_claim_id") or -1)
+        if other is not None:
+            counter = {"text": claim_text(other["text"], 600), "source": one_line(other["source_title"], 120) or "another source"}
+        out.append(ItemView(
+            rank=rank,
+            claim_id=row["id"],
+            text=claim_text(row["text"]),
+            reason=one_line(pick.get("reason"), 200),
+            topics=topics.get(row["id"], []),
+            numbers=numbers.get(row["id"], []),
+            source_label=f"{source}: {title}" if title and title != source else source,
+            source_url=link,
+            published=(row["published"] or "")[:10] or None,
+            kb_url=claim_url(options, name, row["id"]),
+            counter=counter,
+        ))
+    return out
+
+
+def subject_for(date: dt.date, items: list[ItemView]) -> str:
+    """"Top 5 insights, 25 Nov 2026: <the first claim, shortened>", on one line."""
+    label = f"{date.day} {date:%b %Y}"
+    if not items:
+        return f"No new insights, {label}"
+    lead = one_line(items[0].text, 70)
+    return one_line(f"Top {len(items)} insight{'s' if len(items) != 1 else ''}, {label}: {lead}", 200)
+
+
+def render_bodies(
+    date: dt.date, items: list[ItemView], options: DigestOptions, *, unsubscribe: str = UNSUBSCRIBE_PLACEHOLDER,
+    topics_note: str = "",
+) -> Rendered:
+    """The subject, plain text and CSS-inlined HTML of one digest."""
+    subject = subject_for(date, items)
+    ctx = {
+        "subject": subject,
+        "list_name": one_line(options.list_name, 80),
+        "date_label": f"{date:%A} {date.day} {date:%B %Y}",
+        "items": items,
+        "preheader": " · ".join(one_line(i.text, 60) for i in items[1:3]),
+        "unsubscribe_url": unsubscribe,
+        "archive_url": archive_url(options, date.isoformat()),
+        "feed_url": f"{options.base_url.rstrip('/')}/-/digests.atom",
+        "topics_note": topics_note,
+        "window_hours": options.window_hours,
+        "css": _css(),
+    }
+    env = _env()
+    html = _inliner().inline(env.get_template("digest.html.j2").render(ctx))
+    text = env.get_template("digest.txt.j2").render(ctx)
+    return Rendered(subject, text, html)
+
+
+def message_id(date: str, subscriber_id: int | None, options: DigestOptions) -> str:
+    """Deterministic Message-ID: the same (digest, subscriber) always gets the same one."""
+    who = f"s{subscriber_id}" if subscriber_id is not None else "archive"
+    return f"<insightkb.digest.{date}.{who}@{options.sender_address.domain}>"
+
+
+class MessageTemplate:
+    """A rendered digest turned into multipart/alternative message bytes, many times over.
+
+    The shared headers are built once and each recipient's To, Message-ID and List-Unsubscribe
+    each time, all with the `email` package (header values are single-lined first); the two
+    bodies (text, then HTML) are quoted-printable by binascii after the recipient's unsubscribe
+    URL is put in. Building the message bytes takes a fraction of a millisecond.
+    """
+
+    def __init__(self, rendered: Rendered, options: DigestOptions, *, sent_at: dt.datetime, personal: bool) -> None:
+        self.rendered = rendered
+        self.personal = personal
+        bodies = rendered.text + rendered.html
+        self.boundary = "=_insightkb_" + secrets.token_hex(12)
+        while self.boundary in bodies:  # pragma: no cover - 96 random bits
+            self.boundary = "=_insightkb_" + secrets.token_hex(12)
+        head = EmailMessage(policy=_POLICY)
+        head["Subject"] = one_line(rendered.subject, 200)
+        head["From"] = options.sender_address
+        head["Date"] = format_datetime(sent_at.astimezone(dt.timezone.utc))
+        name = one_line(options.list_name, 80).replace("<", "").replace(">", "")
+        head["List-Id"] = f"{name} <digest.{options.sender_address.domain}>"
+        if personal:
+            head["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        head["Auto-Submitted"] = "auto-generated"
+        head["MIME-Version"] = "1.0"
+        head["Content-Type"] = f'multipart/alternative; boundary="{self.boundary}"'
+        self._head = _header_block(head)
+        if not personal:
+            self._body = self._bodies(rendered.text, rendered.html)
+
+    def _bodies(self, text: str, html: str) -> bytes:
+        b = self.boundary.encode("ascii")
+        out = []
+        for subtype, body in (("plain", text), ("html", html)):
+            data = body.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n").encode("utf-8")
+            if not data.endswith(b"\r\n"):
+                data += b"\r\n"
+            out += [
+                b"--" + b + b"\r\n",
+                f'Content-Type: text/{subtype}; charset="utf-8"\r\n'.encode("ascii"),
+                b"Content-Transfer-Encoding: quoted-printable\r\n\r\n",
+                binascii.b2a_qp(data, istext=True),
+            ]
+        out.append(b"--" + b + b"--\r\n")
+        return b"".join(out)
+
+    def message(self, *, to: Address | str, msg_id: str, unsubscribe: str | None = None) -> bytes:
+        """The whole message for one recipient, CRLF line endings, ready for SMTP or a .eml file."""
+        mine = EmailMessage(policy=_POLICY)
+        mine["To"] = to
+        mine["Message-ID"] = one_line(msg_id, 200)
+        if self.personal:
+            if not unsubscribe or safe_url(unsubscribe) is None:
+                raise ValueError("a personal digest needs an http(s) unsubscribe URL")
+            mine["List-Unsubscribe"] = f"<{unsubscribe}>"
+            body = self._bodies(
+                self.rendered.text.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe),
+                self.rendered.html.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe),
+            )
+        else:
+            body = self._body
+        return self._head + _header_block(mine) + b"\r\n" + body
+
+
+def _header_block(msg: EmailMessage) -> bytes:
+    """The folded header lines of `msg` (no blank line after them)."""
+    return b"".join(
+        _POLICY.fold_binary(name, value) for name, value in msg.items()
+    )
+
+
+def recipient(email: str, name: str | None) -> Address:
+    """The To address, with a display name that cannot carry a newline."""
+    username, domain = email.rsplit("@", 1)
+    return Address(display_name=one_line(name, 80), username=username, domain=domain)
+
+
+def render_archive_index(digests: list[dict[str, Any]], options: DigestOptions, *, feed_href: str) -> str:
+    """The archive's index page: every digest, newest first."""
+    return _env().get_template("archive_index.html.j2").render(
+        list_name=one_line(options.list_name, 80), digests=digests, feed_href=feed_href
+    )
+
+
+def render_feed(entries: list[dict[str, Any]], options: DigestOptions, *, self_href: str, updated: str) -> str:
+    """An Atom feed of digests (entries: id, title, updated, href, summary, html)."""
+    return _env().get_template("feed.atom.j2").render(
+        list_name=one_line(options.list_name, 80), entries=entries, self_href=self_href, updated=updated,
+        feed_id=f"urn:insightkb:digests:{options.sender_address.domain}",
+    )

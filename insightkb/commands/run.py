@@ -1,0 +1,34 @@
+"""`insightkb run`: the long-running scheduler (ingest per source, extract, daily digest)."""
+from __future__ import annotations
+
+import click
+
+from insightkb.cli import AppContext, pass_app
+
+
+@click.command(name="run")
+@click.option("--no-extract", is_flag=True, help="Do not schedule claim extraction.")
+@click.option("--no-digest", is_flag=True, help="Do not schedule the daily digest.")
+@pass_app
+def run(app: AppContext, no_extract: bool, no_digest: bool) -> None:
+    """Keep ingesting every source on its interval, extract claims and send the daily digest.
+
+    Jobs are kept in KB.jobs.sqlite beside the knowledge base. The digest runs at
+    [digest] send_at in [digest] timezone. Stop with Ctrl-C or SIGTERM: the running
+    jobs finish and commit first.
+
+    \b
+    Example:
+        insightkb --kb insightkb.db -c insightkb.toml run
+    """
+    from insightkb.scheduler import job_store_path, run_forever
+
+    app.db  # create / migrate the KB before the jobs open it
+    config_path = click.get_current_context().find_root().params.get("config_path")
+    click.echo(f"scheduler running; jobs in {job_store_path(app.kb_path)} (Ctrl-C to stop)")
+    run_forever(str(app.kb_path.resolve()), config_path, app.settings, with_extract=not no_extract,
+                with_digest=not no_digest)
+    click.echo("stopped")
+
+
+COMMANDS = [run]

@@ -1,0 +1,332 @@
+"""Editors' decisions on claims and the taxonomy, each logged in `curation_log`.
+
+Every claim decision sets `claims.editor_locked = 1` (and `claim_topics.origin = 'editor'` for
+topics an editor set), so `kb.claims.save_claims` never overwrites it on re-extraction.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import sqlite_utils
+
+STANCES = ("supports", "opposes", "neutral")
+STATUSES = ("pending", "approved", "rejected")
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+class UnknownClaim(LookupError):
+    "No claim with that id"
+
+
+class UnknownTopic(LookupError):
+    "No topic with that slug"
+
+
+class BadCuration(ValueError):
+    "A curation request with a missing or malformed value"
+
+
+def _now(db: sqlite_utils.Database) -> str:
+    return db.execute("SELECT strftime('%Y-%m-%dT%H:%M:%SZ', 'now')").fetchone()[0]
+
+
+def claim_state(db: sqlite_utils.Database, claim_id: int) -> dict[str, Any]:
+    """What an editor can change on a claim: status, boost, topics {slug: stance}."""
+    row = db.execute("SELECT status, boost FROM claims WHERE id = ?", [claim_id]).fetchone()
+    if row is None:
+        raise UnknownClaim(f"no claim {claim_id}")
+    topics = {
+        r[0]: r[1]
+        for r in db.execute("SELECT topic, stance FROM claim_topics WHERE claim_id = ? ORDER BY topic", [claim_id])
+    }
+    return {"status": row[0], "boost": row[1], "topics": topics}
+
+
+def _log(db: sqlite_utils.Database, claim_id: int | None, actor: str, action: str,
+         before: Any, after: Any) -> int:
+    return db.execute(
+        "INSERT INTO curation_log (claim_id, actor, action, before, after) VALUES (?,?,?,?,?)",
+        [claim_id, actor, action, json.dumps(before, sort_keys=True), json.dumps(after, sort_keys=True)],
+    ).lastrowid
+
+
+def _check_actor(actor: str) -> str:
+    if not actor or not isinstance(actor, str):
+        raise BadCuration("every curation needs an actor (the editor's name)")
+    return actor
+
+
+def _check_topic(db: sqlite_utils.Database, topic: str) -> str:
+    if not db.execute("SELECT 1 FROM topics WHERE slug = ?", [topic]).fetchone():
+        raise UnknownTopic(f"no topic {topic!r}")
+    return topic
+
+
+def _check_stance(stance: str) -> str:
+    if stance not in STANCES:
+        raise BadCuration(f"bad stance {stance!r}: expected one of {', '.join(STANCES)}")
+    return stance
+
+
+def _decide(db: sqlite_utils.Database, claim_id: int, actor: str, action: str, change) -> dict[str, Any]:
+    """Run `change(db)` on one claim in a transaction, lock the claim and log before/after."""
+    _check_actor(actor)
+    with db.conn:
+        before = claim_state(db, claim_id)
+        change(db)
+        db.execute(
+            "UPDATE claims SET editor_locked = 1, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
+            [claim_id],
+        )
+        after = claim_state(db, claim_id)
+        _log(db, claim_id, actor, action, before, after)
+    return after
+
+
+def approve(db: sqlite_utils.Database, claim_id: int, actor: str) -> dict[str, Any]:
+    """Mark the claim approved."""
+    return _decide(db, claim_id, actor, "approve",
+                   lambda d: d.execute("UPDATE claims SET status = 'approved' WHERE id = ?", [claim_id]))
+
+
+def reject(db: sqlite_utils.Database, claim_id: int, actor: str) -> dict[str, Any]:
+    """Mark the claim rejected: it stays (for the record) but leaves counts and digests."""
+    return _decide(db, claim_id, actor, "reject",
+                   lambda d: d.execute("UPDATE claims SET status = 'rejected' WHERE id = ?", [claim_id]))
+
+
+def reset(db: sqlite_utils.Database, claim_id: int, actor: str) -> dict[str, Any]:
+    """Put the claim back in the queue (pending); it stays locked against re-extraction."""
+    return _decide(db, claim_id, actor, "reset",
+                   lambda d: d.execute("UPDATE claims SET status = 'pending' WHERE id = ?", [claim_id]))
+
+
+def set_stance(db: sqlite_utils.Database, claim_id: int, topic: str, stance: str, actor: str) -> dict[str, Any]:
+    """Set the claim's stance toward `topic` (adding the topic if the claim lacked it)."""
+    _check_stance(stance)
+    _check_topic(db, topic)
+
+    def change(d: sqlite_utils.Database) -> None:
+        d.execute(
+            "INSERT INTO claim_topics (claim_id, topic, stance, score, origin) VALUES (?, ?, ?, 1.0, 'editor')"
+            " ON CONFLICT (claim_id, topic) DO UPDATE SET stance = excluded.stance, score = 1.0, origin = 'editor'",
+            [claim_id, topic, stance],
+        )
+
+    return _decide(db, claim_id, actor, "set_stance", change)
+
+
+def add_topic(db: sqlite_utils.Database, claim_id: int, topic: str, actor: str,
+              stance: str = "neutral") -> dict[str, Any]:
+    """Tag the claim with `topic` (stance `stance`)."""
+    _check_stance(stance)
+    _check_topic(db, topic)
+
+    def change(d: sqlite_utils.Database) -> None:
+        d.execute(
+            "INSERT INTO claim_topics (claim_id, topic, stance, score, origin) VALUES (?, ?, ?, 1.0, 'editor')"
+            " ON CONFLICT (claim_id, topic) DO UPDATE SET origin = 'editor'",
+            [claim_id, topic, stance],
+        )
+
+    return _decide(db, claim_id, actor, "add_topic", change)
+
+
+def remove_topic(db: sqlite_utils.Database, claim_id: int, topic: str, actor: str) -> dict[str, Any]:
+    """Untag the claim from `topic`."""
+    if topic not in claim_state(db, claim_id)["topics"]:
+        raise BadCuration(f"claim {claim_id} has no topic {topic!r}")
+    return _decide(db, claim_id, actor, "remove_topic",
+                   lambda d: d.execute("DELETE FROM claim_topics WHERE claim_id = ? AND topic = ?", [claim_id, topic]))
+
+
+def boost(db: sqlite_utils.Database, claim_id: int, value: float, actor: str) -> dict[str, Any]:
+    """Set the digest boost (-10..10; the digest ranks boosted claims higher)."""
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise BadCuration(f"bad boost {value!r}: expected a number") from None
+    if not -10 <= value <= 10:
+        raise BadCuration(f"bad boost {value}: expected a number from -10 to 10")
+    return _decide(db, claim_id, actor, "boost",
+                   lambda d: d.execute("UPDATE claims SET boost = ? WHERE id = ?", [value, claim_id]))
+
+
+def save_topic(db: sqlite_utils.Database, slug: str, label: str, proposition: str, actor: str,
+               description: str | None = None) -> dict[str, Any]:
+    """Create or edit a taxonomy topic (stance is always toward its proposition)."""
+    _check_actor(actor)
+    if not _SLUG.match(slug or ""):
+        raise BadCuration(f"bad topic slug {slug!r}: lower-case letters, digits and '-'")
+    label, proposition = (label or "").strip(), (proposition or "").strip()
+    if not label or not proposition:
+        raise BadCuration("a topic needs a label and a proposition")
+    with db.conn:
+        rows = list(db.query("SELECT slug, label, description, proposition FROM topics WHERE slug = ?", [slug]))
+        before = rows[0] if rows else None
+        after = {"slug": slug, "label": label, "description": (description or "").strip() or None,
+                 "proposition": proposition}
+        db.execute(
+            "INSERT INTO topics (slug, label, description, proposition) VALUES (:slug, :label, :description, :proposition)"
+            " ON CONFLICT (slug) DO UPDATE SET label = excluded.label, description = excluded.description,"
+            " proposition = excluded.proposition",
+            after,
+        )
+        _log(db, None, actor, "edit_topic" if before else "add_topic_to_taxonomy", before, after)
+    return after
+
+
+def add_pattern(db: sqlite_utils.Database, topic: str, pattern: str, actor: str, kind: str = "phrase") -> int:
+    """Add an editor's topic pattern (a phrase, or a spaCy token pattern as JSON); return its id.
+
+    Stored in the extractor's `topic_patterns` table as JSON with origin 'editor'; the next
+    extraction uses it.
+    """
+    _check_actor(actor)
+    _check_topic(db, topic)
+    pattern = (pattern or "").strip()
+    if not pattern:
+        raise BadCuration("empty pattern")
+    if kind == "phrase":
+        stored = json.dumps(pattern)
+    elif kind == "token":
+        try:
+            parsed = json.loads(pattern)
+        except json.JSONDecodeError as exc:
+            raise BadCuration(f"token pattern is not JSON: {exc.msg}") from None
+        if not isinstance(parsed, list) or not parsed or not all(isinstance(t, dict) for t in parsed):
+            raise BadCuration('token pattern must be a JSON list of objects, e.g. [{"LOWER": "latency"}]')
+        stored = json.dumps(parsed, sort_keys=True)
+    else:
+        raise BadCuration(f"bad pattern kind {kind!r}: expected phrase or token")
+    with db.conn:
+        if db.execute("SELECT 1 FROM topic_patterns WHERE topic = ? AND pattern = ?", [topic, stored]).fetchone():
+            raise BadCuration(f"topic {topic!r} already has that pattern")
+        pid = db.execute(
+            "INSERT INTO topic_patterns (topic, pattern, origin, active, note) VALUES (?, ?, 'editor', 1, ?)",
+            [topic, stored, f"added by {actor}"],
+        ).lastrowid
+        _log(db, None, actor, "add_pattern", None, {"id": pid, "topic": topic, "pattern": json.loads(stored)})
+    return pid
+
+
+def _pattern(db: sqlite_utils.Database, pattern_id: int) -> dict[str, Any]:
+    rows = list(db.query("SELECT id, topic, pattern, origin, active FROM topic_patterns WHERE id = ?", [pattern_id]))
+    if not rows:
+        raise BadCuration(f"no pattern {pattern_id}")
+    return rows[0]
+
+
+def set_pattern_active(db: sqlite_utils.Database, pattern_id: int, active: bool, actor: str) -> None:
+    """Switch a topic pattern (shipped or editor's) on or off for the next extraction."""
+    _check_actor(actor)
+    with db.conn:
+        before = _pattern(db, pattern_id)
+        db.execute("UPDATE topic_patterns SET active = ? WHERE id = ?", [int(bool(active)), pattern_id])
+        _log(db, None, actor, "enable_pattern" if active else "disable_pattern", before, _pattern(db, pattern_id))
+
+
+def remove_pattern(db: sqlite_utils.Database, pattern_id: int, actor: str) -> None:
+    """Delete an editor-added pattern (shipped ones can only be switched off: seeding would bring them back)."""
+    _check_actor(actor)
+    with db.conn:
+        before = _pattern(db, pattern_id)
+        if before["origin"] != "editor":
+            raise BadCuration(f"pattern {pattern_id} is shipped with the extractor: switch it off instead")
+        db.execute("DELETE FROM topic_patterns WHERE id = ?", [pattern_id])
+        _log(db, None, actor, "remove_pattern", before, None)
+
+
+def patterns(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Every topic pattern, by topic, with a readable form of the pattern."""
+    out = []
+    for r in db.query("SELECT id, topic, pattern, origin, active, note FROM topic_patterns ORDER BY topic, origin, id"):
+        try:
+            value = json.loads(r["pattern"])
+        except json.JSONDecodeError:
+            value = r["pattern"]
+        r["display"] = value if isinstance(value, str) else json.dumps(value)
+        out.append(r)
+    return out
+
+
+def history(db: sqlite_utils.Database, claim_id: int) -> list[dict[str, Any]]:
+    """The claim's curation log, oldest first, with before/after decoded."""
+    out = []
+    for r in db.query(
+        "SELECT id, actor, action, before, after, at FROM curation_log WHERE claim_id = ? ORDER BY id", [claim_id]
+    ):
+        r["before"] = json.loads(r["before"]) if r["before"] else None
+        r["after"] = json.loads(r["after"]) if r["after"] else None
+        out.append(r)
+    return out
+
+
+def queue(db: sqlite_utils.Database, *, limit: int = 20, offset: int = 0,
+          topic: str | None = None) -> list[dict[str, Any]]:
+    """Claims awaiting review, lowest extractor confidence first, with their topics."""
+    if topic:
+        rows = list(db.query(
+            "SELECT c.id, c.text, c.confidence, c.speaker, c.document_id FROM claims c"
+            " WHERE c.status = 'pending' AND c.id IN (SELECT claim_id FROM claim_topics WHERE topic = ?)"
+            " ORDER BY c.confidence, c.id LIMIT ? OFFSET ?", [topic, limit, offset]))
+    else:
+        rows = list(db.query(
+            "SELECT id, text, confidence, speaker, document_id FROM claims WHERE status = 'pending'"
+            " ORDER BY confidence, id LIMIT ? OFFSET ?", [limit, offset]))
+    for r in rows:
+        r["topics"] = list(db.query(
+            "SELECT topic, stance, score, origin FROM claim_topics WHERE claim_id = ? ORDER BY topic", [r["id"]]))
+        doc = db.execute(
+            "SELECT d.title, d.url, coalesce(s.title, s.url) FROM documents d LEFT JOIN sources s ON s.id = d.source_id"
+            " WHERE d.id = ?", [r["document_id"]]).fetchone()
+        r["document_title"], r["document_url"], r["source"] = doc if doc else (None, None, None)
+    return rows
+
+
+def pending_count(db: sqlite_utils.Database, topic: str | None = None) -> int:
+    """How many claims await review (on `topic`, if given)."""
+    if topic:
+        return db.execute("SELECT count(*) FROM claims_by_topic WHERE topic = ? AND status = 'pending'",
+                          [topic]).fetchone()[0]
+    return db.execute("SELECT count(*) FROM claims WHERE status = 'pending'").fetchone()[0]
+
+
+def claim_context(db: sqlite_utils.Database, claim_id: int) -> dict[str, Any]:
+    """The claim with its paragraph (passage) split around the sentence, its document and source."""
+    rows = list(db.query(
+        "SELECT c.id, c.text, c.start_char, c.end_char, c.status, c.confidence, c.speaker, c.editor_locked,"
+        " c.boost, d.id AS document_id, d.title, d.url, d.published, d.text AS doc_text,"
+        " coalesce(s.title, s.url) AS source, s.kind, s.url AS source_url"
+        " FROM claims c JOIN documents d ON d.id = c.document_id LEFT JOIN sources s ON s.id = d.source_id"
+        " WHERE c.id = ?", [claim_id]))
+    if not rows:
+        raise UnknownClaim(f"no claim {claim_id}")
+    r = rows[0]
+    text = r.pop("doc_text")
+    passage = db.execute(
+        "SELECT start_char, end_char, section, speaker, start_seconds, end_seconds FROM passages"
+        " WHERE document_id = ? AND start_char <= ? AND end_char >= ? ORDER BY start_char DESC LIMIT 1",
+        [r["document_id"], r["start_char"], r["end_char"]],
+    ).fetchone()
+    if passage:
+        p_start, p_end, r["section"], p_speaker, r["start_seconds"], r["end_seconds"] = passage
+        r["speaker"] = r["speaker"] or p_speaker
+    else:
+        p_start = text.rfind("\n", 0, r["start_char"]) + 1
+        p_end = text.find("\n", r["end_char"])
+        p_end = len(text) if p_end == -1 else p_end
+        r["section"] = r["start_seconds"] = r["end_seconds"] = None
+    s, e = max(r["start_char"], p_start), min(r["end_char"], p_end)
+    r["before_text"], r["sentence"], r["after_text"] = text[p_start:s], text[s:e], text[e:p_end]
+    r["link"] = _timestamped(r["url"], r["start_seconds"])
+    return r
+
+
+def _timestamped(url: str | None, seconds: float | None) -> str | None:
+    """`url` with a media-fragment start time (`#t=754`) for podcast passages."""
+    if not url or seconds is None:
+        return url
+    return f"{url.split('#', 1)[0]}#t={int(seconds)}"

@@ -1,0 +1,1 @@
+"""Datasette configuration files (YAML) read by kb.serve."""

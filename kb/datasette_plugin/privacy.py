@@ -1,0 +1,55 @@
+"""What Datasette must never serve: subscribers' emails, deliveries, editors' password hashes.
+
+Two layers: `permission_allowed` refuses the table pages, and a SQLite authorizer on every
+connection Datasette reads through denies any read of those tables, so arbitrary SQL, views,
+canned queries and dashboards cannot reach them either. Datasette's write connection (used
+by trusted plugin code through `execute_write_fn`) is left alone.
+"""
+from __future__ import annotations
+
+import sqlite3
+import sys
+from typing import Any
+
+PRIVATE_TABLES = frozenset({"subscribers", "deliveries", "editors"})
+# Datasette views that read the database; every write path goes through /-/curation.
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def is_private(table: str | None) -> bool:
+    """True for a table Datasette must never show."""
+    return bool(table) and table.lower() in PRIVATE_TABLES
+
+
+def deny_private_reads(action: int, arg1: Any, arg2: Any, dbname: Any, source: Any) -> int:
+    """SQLite authorizer: refuse to compile any statement that reads a private table."""
+    if action == sqlite3.SQLITE_READ and isinstance(arg1, str) and arg1.lower() in PRIVATE_TABLES:
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
+
+
+def called_for_write_connection() -> bool:
+    """True when Datasette is preparing its (single, trusted) write connection.
+
+    Datasette's `prepare_connection` hook is not told which kind of connection it gets, so we
+    look at the caller: the write connection is opened in `Database._execute_writes` (threaded)
+    or `Database.execute_write_fn` (non-threaded mode).
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name in ("_execute_writes", "execute_write_fn"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def protect_connection(conn: sqlite3.Connection) -> None:
+    """Install the authorizer on a read connection (and make reads faster while at it)."""
+    if called_for_write_connection():
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA busy_timeout = 30000")  # wait out an extraction's write transaction
+        return
+    conn.set_authorizer(deny_private_reads)
+    conn.execute("PRAGMA cache_size = -65536")
+    conn.execute("PRAGMA mmap_size = 268435456")
+    conn.execute("PRAGMA temp_store = MEMORY")

@@ -1,0 +1,53 @@
+"""Settings: the example file is valid, bad keys are one-line errors, the secret is shared."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from insightkb.cli import cli
+from insightkb.config import ConfigError, Settings, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_example_config_loads_and_matches_the_defaults() -> None:
+    loaded = load_settings(ROOT / "insightkb.example.toml")
+    assert loaded == Settings()
+
+
+def test_unknown_key_names_the_file_and_the_key(tmp_path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[digest]\nsend_time = '07:00'\n")
+    with pytest.raises(ConfigError, match=r"bad.toml.digest: unknown setting 'send_time'"):
+        load_settings(path)
+
+
+def test_cli_reports_config_errors_in_one_line(tmp_path) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text("[digest\n")
+    result = CliRunner().invoke(cli, ["-c", str(path), "--kb", str(tmp_path / "k.db"), "init"])
+    assert result.exit_code == 1
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and "broken.toml" in lines[0]
+
+
+def test_environment_overrides_secrets(tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("INSIGHTKB_SMTP_HOST", "mail.example.org")
+    monkeypatch.setenv("INSIGHTKB_SMTP_PORT", "2525")
+    settings = load_settings()
+    assert (settings.smtp.host, settings.smtp.port) == ("mail.example.org", 2525)
+
+
+def test_configured_secret_is_the_one_kb_uses(tmp_path, monkeypatch) -> None:
+    from kb.secrets import get_secret
+
+    monkeypatch.delenv("INSIGHTKB_SECRET", raising=False)
+    path = tmp_path / "c.toml"
+    path.write_text("[serve]\nsecret = 's3cret-from-config'\n")
+    kb = tmp_path / "k.db"
+    result = CliRunner().invoke(cli, ["-c", str(path), "--kb", str(kb), "init"])
+    assert result.exit_code == 0, result.output
+    assert get_secret(kb) == "s3cret-from-config"
+    assert not (tmp_path / "k.db.secret").exists()
