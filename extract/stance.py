@@ -113,7 +113,7 @@ class StanceDetector:
                         continue
                     polarity, weight = cue.polarity, 1.0
                 elif cue.kind == "evaluative" and sent_topic and topic in self.evaluative:
-                    if cue.start in counted:
+                    if cue.start in counted or not scope.evaluates(cue, sent_topic):
                         continue
                     polarity, weight = cue.polarity * anchor, 0.5
                 elif cue.kind in ("endorse", "reject", "recommend"):
@@ -131,6 +131,9 @@ class StanceDetector:
                     continue
                 text = doc[cue.start:cue.end].text
                 negated_by = [n for n in negators if n is not cue and cue.start in scope.of(n, n.kind)]
+                if scope.left_behind(cue):  # "moving money from pilots to production"
+                    polarity = -polarity
+                    text = f"from … {text}"
                 if negated_by:
                     polarity = -polarity
                     text = f"{doc[negated_by[0].start:negated_by[0].end].text} … {text}"
@@ -197,6 +200,8 @@ class Scopes:
             head = tok.head
         else:
             head = tok
+        if kind == "negator" and tok.lower_ == "no" and tok.head.lower_ in ("longer", "more"):
+            head = tok.head.head  # "Fine-tuning is no longer a science project": the clause is negated
         if kind == "negator":  # "Nobody ...", "not one of them switched", "no team ...": the verb is negated
             node = tok
             while node.dep_ not in _SUBJECTS and node.head is not node and node.dep_ in ("det", "neg", "advmod", "nsubj", "amod", "nummod", "pobj", "prep"):
@@ -219,6 +224,36 @@ class Scopes:
                         covered -= {t.i for t in grand.subtree}
         covered.discard(tok.i)
         return self._back(covered)
+
+    def evaluates(self, cue: Cue, topic: set[int]) -> bool:
+        """Whether an evaluative word judges the topic, not a noun beside it.
+
+        "the best closed models" praises the closed models, not open weights: an adjective
+        counts only when the noun it modifies holds the topic words.
+        """
+        if self.parsed is None:
+            return True
+        tok = self._tok(cue.start)
+        if tok.dep_ in ("amod", "compound") and tok.head.pos_ in ("NOUN", "PROPN"):
+            return bool(self._back({t.i for t in tok.head.subtree}) & topic)
+        return True
+
+    def left_behind(self, cue: Cue) -> bool:
+        """Whether the cue sits in the "from X" of a move "from X to Y": X is what is left."""
+        if self.parsed is None:
+            back = [self.doc[i].lower_ for i in range(max(self.start, cue.start - 3), cue.start)]
+            ahead = [self.doc[i].lower_ for i in range(cue.end, min(self.end, cue.end + 4))]
+            return "from" in back and not set(back[back.index("from"):]) & _BREAKS \
+                and bool({"to", "into"} & set(ahead))
+        tok = self._tok(cue.start)
+        for node in [tok, *tok.ancestors]:
+            if node.dep_ == "pobj" and node.head.lower_ == "from":
+                verb = node.head.head
+                return any(c.dep_ in ("prep", "dative") and c.lower_ in ("to", "into", "toward", "towards")
+                           for c in verb.children)
+            if node.dep_ in ("ROOT", "ccomp", "advcl", "relcl", "xcomp"):
+                return False
+        return False
 
     def clause(self, cue: Cue) -> set[int]:
         """The concessive clause a contrast cue opens ("Despite ...", "Although ...")."""
