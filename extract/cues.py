@@ -40,7 +40,7 @@ class CueFinder:
                 if "pattern" not in row:
                     continue
                 polarity = SIGN.get(row.get("stance", ""), 0)
-                if row["kind"] == "evaluative":
+                if row["kind"] in ("evaluative", "trend"):
                     polarity = 1 if row.get("valence") == "positive" else -1
                 key = f"{path}:{i}"
                 self.meta[key] = [row["kind"], row.get("topic"), polarity]

@@ -1,7 +1,8 @@
 """`insightkb_stance`: stance of each claim toward the proposition of each topic it is tagged with.
 
 Cues come from data/stance_lexicon.jsonl: topic-specific cues (this word supports or
-opposes that topic's proposition), evaluative words (good/bad, applied through the topic's
+opposes that topic's proposition), trends ("growing", "stalled") read through the direction
+the topic's proposition claims (`rising` on its anchor), evaluative words (good/bad, applied through the topic's
 anchor: for `finetuning-obsolescence` praising fine-tuning opposes the proposition),
 endorsing and rejecting verbs ("adopt", "favor" / "avoid", "resist") that act on the topic
 words in their scope, negators that flip what they scope over, concessions ("Despite ...",
@@ -30,7 +31,12 @@ _SUBJECTS = {"nsubj", "nsubjpass", "csubj", "csubjpass", "expl"}
 _BREAKS = {",", ";", ":", "—", "–", "(", ")", "but", "which", "while", "whereas", "because", "although", "though", "unlike"}
 _STRONG_BREAKS = {";", "but", "while", "whereas", "although", "though", "unlike", "except"}
 SIGN = {"supports": 1, "opposes": -1}
-_PRIORITY = {"cue": 0, "reject": 1, "endorse": 2, "recommend": 3, "evaluative": 4}
+_PRIORITY = {"cue": 0, "reject": 1, "endorse": 2, "recommend": 3, "evaluative": 4, "trend": 5}
+_COPULAS = {"be", "become", "seem", "remain", "prove", "look", "sound", "feel", "stay"}
+_FUNCTION = {"for", "to", "at", "in", "on", "of", "with", "by", "from", "and", "or", "but", "than", "as", "if",
+             "when", "because", "so", "enough", "the", "a", "an", "that", "this", "it", "they", "we", "you",
+             "is", "are", "was", "were", "be", "not", "too", "very", "only", "also", "now", "yet", "still"}
+_DETERMINERS = {"the", "a", "an", "our", "their", "its", "your", "his", "her", "my", "this", "these", "those"}
 _ANAPHORS = {"it", "this", "that", "them", "these", "those"}
 
 
@@ -54,12 +60,15 @@ class StanceDetector:
     def __init__(self, nlp: Language, lexicon: str, threshold: float) -> None:
         self.anchor: dict[str, int] = {}
         self.evaluative: set[str] = set()
+        self.rising: dict[str, int] = {}
         self.threshold = threshold
         for row in read_jsonl(lexicon):
             if row["kind"] == "anchor":
                 self.anchor[row["topic"]] = SIGN[row["pro"]]
                 if row.get("evaluative"):
                     self.evaluative.add(row["topic"])
+                if row.get("rising"):
+                    self.rising[row["topic"]] = SIGN[row["rising"]]
 
     def __call__(self, doc: Doc) -> Doc:
         claims = claims_of(doc)
@@ -95,6 +104,7 @@ class StanceDetector:
             distancing = [c for c in in_sent if c.kind == "distance"]
             concessions = [c for c in in_sent if c.kind == "contrast"]
             turns = [c for c in in_sent if c.kind == "turn" and c.start > sent_start + 1]
+            in_sent = [c for c in in_sent if not _superlative(doc, c)]
             recommend = any(c.kind == "recommend" for c in in_sent)
             hedges += sum(1 for c in in_sent if c.kind == "hedge")
             sent_topic = {i for i in topic_tokens if sent_start <= i < sent_end}
@@ -116,6 +126,10 @@ class StanceDetector:
                     if cue.start in counted or not scope.evaluates(cue, sent_topic):
                         continue
                     polarity, weight = cue.polarity * anchor, 0.5
+                elif cue.kind == "trend" and sent_topic and topic in self.rising:
+                    if cue.start in counted or cue.start in topic_tokens:
+                        continue  # "adoption is growing": growth of what the proposition claims grows
+                    polarity, weight = cue.polarity * self.rising[topic], 0.75
                 elif cue.kind in ("endorse", "reject", "recommend"):
                     if cue.start in topic_tokens or cue.start in counted:
                         continue
@@ -162,6 +176,12 @@ class StanceDetector:
         if hedges:
             reasons.append(f"hedged x{hedges}")
         return {"stance": stance, "score": round(score, 3), "cues": reasons}
+
+
+def _superlative(doc: Doc, cue: Cue) -> bool:
+    """ "the best closed models" ranks, it does not recommend ("is best kept for" does)."""
+    return cue.kind == "recommend" and doc[cue.start].lower_ == "best" and cue.start > 0 \
+        and doc[cue.start - 1].lower_ in _DETERMINERS
 
 
 class Scopes:
@@ -215,6 +235,9 @@ class Scopes:
                 covered -= {t.i for t in child.subtree}
             if child.dep_ in ("relcl", "advcl") and kind in ("negator", "reject"):
                 covered -= {t.i for t in child.subtree}
+            if child.dep_ == "conj" and kind in ("negator", "reject") and child.i > tok.i \
+                    and any(g.dep_ in _SUBJECTS for g in child.children):
+                covered -= {t.i for t in child.subtree}  # "could not tell, and the bill dropped"
         for child in head.children:  # "not X but Y": Y is not negated
             if child.dep_ == "conj" and any(c.lower_ in ("but", "rather") for c in head.children if c.dep_ == "cc"):
                 covered -= {t.i for t in child.subtree}
@@ -232,7 +255,11 @@ class Scopes:
         counts only when the noun it modifies holds the topic words.
         """
         if self.parsed is None:
-            return True
+            after = self.doc[cue.end] if cue.end < self.end else None
+            if after is None or not after.is_alpha or after.lower_ in _FUNCTION or after.i in topic:
+                return True  # not a premodifier, or it modifies the topic itself
+            before = {self.doc[i].lemma_ for i in range(max(self.start, cue.start - 3), cue.start)}
+            return bool(before & _COPULAS) or any(i in topic for i in range(cue.end, min(self.end, cue.end + 3)))
         tok = self._tok(cue.start)
         if tok.dep_ in ("amod", "compound") and tok.head.pos_ in ("NOUN", "PROPN"):
             return bool(self._back({t.i for t in tok.head.subtree}) & topic)

@@ -67,3 +67,26 @@ def test_quantity_normalisation(nlp):
     assert (90, None, "%", "percent") in quantities("Teams shift 90% of workloads to small models.")
     assert (5e6, None, "USD", "money") in quantities("The startup spent $5M on training runs.")
     assert (6, None, "months", "duration") in quantities("Wait times were six months for large orders.")
+
+
+def test_stance_general_rules(nlp):
+    """Rules that are not tied to one wording: scope, moves, superlatives, trends."""
+    from extract.evaluate import predict
+
+    def stance(text: str, topic: str) -> str:
+        return predict(nlp, text)[0]["topics"][topic]["stance"]
+
+    # "from X to Y": X is what is left behind
+    assert stance("CIOs I spoke with are moving money from pilots to production.", "enterprise-adoption") == "supports"
+    # "no longer" negates the whole predicate
+    assert stance("Fine-tuning is no longer a science project for most product teams.",
+                  "finetuning-obsolescence") == "opposes"
+    # "the best closed models" ranks the rival, it recommends nothing
+    assert stance("Open-source models still trail the best closed models on complex coding tasks.",
+                  "open-weights") == "opposes"
+    # a negation does not reach into the next clause that has its own subject
+    assert stance("In blind tests, users could not tell the difference, and the serving bill dropped by roughly 60%.",
+                  "inference-cost") == "supports"
+    # trends read through the direction the proposition claims
+    assert stance("Enterprise adoption of AI is growing across every industry.", "enterprise-adoption") == "supports"
+    assert stance("Enterprise adoption of AI has stalled this year.", "enterprise-adoption") == "opposes"
