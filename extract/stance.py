@@ -151,8 +151,11 @@ class StanceDetector:
                 if negated_by:
                     polarity = -polarity
                     text = f"{doc[negated_by[0].start:negated_by[0].end].text} … {text}"
-                if any(cue.start in scope.of(d, "endorse") for d in distancing):
+                if scope.describes_subject(cue):  # "Teams that switched ... came back": who, not what
                     weight *= 0.5
+                if any(cue.start in scope.of(d, "endorse") for d in distancing):
+                    # "Many claim that X, but ...": a claim the writer then contradicts counts for nothing
+                    weight *= 0.0 if any(t.start > cue.start for t in turns) else 0.5
                 if any(cue.start in scope.clause(c) for c in concessions):
                     weight *= 0.3
                     text = f"({text})"
@@ -264,6 +267,15 @@ class Scopes:
         if tok.dep_ in ("amod", "compound") and tok.head.pos_ in ("NOUN", "PROPN"):
             return bool(self._back({t.i for t in tok.head.subtree}) & topic)
         return True
+
+    def describes_subject(self, cue: Cue) -> bool:
+        """Whether the cue sits in a relative clause that only says which subject is meant."""
+        if self.parsed is None:
+            return False
+        for node in self._tok(cue.start).ancestors:
+            if node.dep_ == "relcl":
+                return node.head.dep_ in _SUBJECTS
+        return False
 
     def left_behind(self, cue: Cue) -> bool:
         """Whether the cue sits in the "from X" of a move "from X to Y": X is what is left."""

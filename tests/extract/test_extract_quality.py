@@ -90,3 +90,8 @@ def test_stance_general_rules(nlp):
     # trends read through the direction the proposition claims
     assert stance("Enterprise adoption of AI is growing across every industry.", "enterprise-adoption") == "supports"
     assert stance("Enterprise adoption of AI has stalled this year.", "enterprise-adoption") == "opposes"
+    # a claim the writer reports and then contradicts does not count for it
+    assert stance("Many AI companies claim that proprietary data is their moat, but the evidence is thin.",
+                  "proprietary-data") == "opposes"
+    # what something lives or dies by is what decides
+    assert stance("Voice agents live or die by response time.", "latency") == "supports"
