@@ -8,8 +8,10 @@ table, which `build_nlp(topic_patterns=...)` loads instead of the shipped file.
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from spacy.attrs import ORTH
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
@@ -36,6 +38,7 @@ class PatternRuler:
 
     def clear(self) -> None:
         self.matcher = FastMatcher(self.nlp.vocab, validate=True)
+        self.matcher.matcher = WindowedMatcher(self.matcher.matcher)
         self.patterns: list[dict[str, Any]] = []
         self._labels: dict[int, tuple[str, str]] = {}
 
@@ -60,3 +63,89 @@ class PatternRuler:
             spans.append(Span(doc, start, end, label=label, span_id=span_id))
         doc.spans[self.spans_key] = spans
         return doc
+
+
+class WindowedMatcher:
+    """A spaCy Matcher run only on windows that can hold a match.
+
+    When every pattern's first token tests TEXT against a regex (no OP) and only its last token
+    may repeat (`*`/`+`, TEXT regex only), just the tokens whose text matches one of those first
+    regexes can start a match: the Matcher runs on merged windows [start, start + longest),
+    stretched over a run of tokens the repeated token accepts, instead of on every token.
+    Same matches; otherwise (or for a Span) it scans as the plain Matcher does. This is what
+    keeps the model ruler's regex patterns (a Python call per token and pattern) cheap.
+    """
+
+    def __init__(self, matcher: Any) -> None:
+        self.matcher = matcher
+        self.firsts: list[re.Pattern[str]] = []
+        self.longest = 0
+        self.windowed = True
+        self.tails: list[re.Pattern[str]] = []  # regexes of a repeated last token
+        self._starts: dict[int, bool] = {}
+        self._tail: dict[int, bool] = {}
+
+    def __len__(self) -> int:
+        return len(self.matcher)
+
+    def add(self, key: str, patterns: list[list[dict[str, Any]]]) -> None:
+        self.matcher.add(key, patterns)
+        self._starts.clear()
+        self._tail.clear()
+        for pattern in patterns:
+            first = pattern[0] if pattern else {}
+            last = pattern[-1] if pattern else {}
+            body = pattern[:-1] if last.get("OP") in ("*", "+") else pattern
+            if (len(pattern) < 2 and last.get("OP")) or not _regex_of(first) or "OP" in first \
+                    or any(t.get("OP") not in (None, "?") for t in body[1:]):
+                self.windowed = False
+                continue
+            self.firsts.append(re.compile(_regex_of(first) or ""))
+            self.longest = max(self.longest, len(body))
+            if body is not pattern:
+                tail = _regex_of(last)
+                if tail is None or set(last) != {"TEXT", "OP"}:
+                    self.windowed = False
+                    continue
+                self.tails.append(re.compile(tail))
+
+    def __call__(self, doclike: Any) -> list[tuple[int, int, int]]:
+        if not self.windowed or not hasattr(doclike, "vocab"):
+            return list(self.matcher(doclike))
+        doc = doclike
+        strings = doc.vocab.strings
+        orths = doc.to_array(ORTH).tolist()
+        n = len(orths)
+        starts, tail = self._starts, self._tail
+        windows: list[list[int]] = []
+        for i, orth in enumerate(orths):
+            may = starts.get(orth)
+            if may is None:
+                may = starts[orth] = any(r.search(strings[orth]) for r in self.firsts)
+            if not may:
+                continue
+            end = i + self.longest
+            if self.tails:  # a repeated last token: the window takes the whole run
+                j = i + 1
+                while j < n:
+                    more = tail.get(orths[j])
+                    if more is None:
+                        more = tail[orths[j]] = any(r.search(strings[orths[j]]) for r in self.tails)
+                    if not more:
+                        break
+                    j += 1
+                end = max(end, j)
+            end = min(n, end)
+            if windows and i < windows[-1][1]:
+                windows[-1][1] = max(windows[-1][1], end)
+            else:
+                windows.append([i, end])
+        found: list[tuple[int, int, int]] = []
+        for start, end in windows:
+            found.extend((m, start + a, start + b) for m, a, b in self.matcher(doc[start:end]))
+        return found
+
+
+def _regex_of(spec: dict[str, Any]) -> str | None:
+    text = spec.get("TEXT")
+    return text["REGEX"] if isinstance(text, dict) and set(text) == {"REGEX"} else None
