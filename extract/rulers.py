@@ -15,7 +15,7 @@ from spacy.attrs import ORTH
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from extract.lexicon import FastMatcher, expand_first_token, read_jsonl
+from extract.lexicon import _ATTR_IDS, FastMatcher, _exact, expand_first_token, read_jsonl
 
 
 @Language.factory(
@@ -39,6 +39,7 @@ class PatternRuler:
     def clear(self) -> None:
         self.matcher = FastMatcher(self.nlp.vocab, validate=True)
         self.matcher.matcher = WindowedMatcher(self.matcher.matcher)
+        self.matcher.anchored = AnchoredMatcher(self.nlp.vocab)
         self.patterns: list[dict[str, Any]] = []
         self._labels: dict[int, tuple[str, str]] = {}
 
@@ -143,6 +144,55 @@ class WindowedMatcher:
         found: list[tuple[int, int, int]] = []
         for start, end in windows:
             found.extend((m, start + a, start + b) for m, a, b in self.matcher(doc[start:end]))
+        return found
+
+
+class AnchoredMatcher:
+    """FastMatcher's Matcher for patterns whose first token tests one exact value, split by that value.
+
+    spaCy's Matcher tries every pattern at every position of what it is given, so one Matcher
+    holding all anchored topic patterns spends most of its time on patterns that cannot start
+    there. Here each position whose value starts some pattern runs only those patterns, on
+    [position, position + their longest). Same matches (a match found further on starts at
+    another such position and is found there too; FastMatcher drops the duplicates).
+    """
+
+    def __init__(self, vocab: Any) -> None:
+        self.vocab = vocab
+        self.groups: dict[tuple[str, int], tuple[Any, int]] = {}  # (attr, value) -> (Matcher, longest)
+
+    def __len__(self) -> int:
+        return sum(len(m) for m, _n in self.groups.values())
+
+    def add(self, key: str, patterns: list[list[dict[str, Any]]]) -> None:
+        from spacy.matcher import Matcher
+
+        for pattern in patterns:
+            exact = _exact(pattern[0])
+            assert exact is not None  # FastMatcher gives only anchored patterns here
+            matcher, longest = self.groups.get(exact) or (Matcher(self.vocab, validate=True), 0)
+            matcher.add(key, [pattern])
+            self.groups[exact] = (matcher, max(longest, len(pattern)))
+
+    def __call__(self, doclike: Any) -> list[tuple[int, int, int]]:
+        """(match id, start, end) relative to `doclike` (a Span or a Doc), as the Matcher gives them."""
+        is_doc = hasattr(doclike, "vocab")
+        doc = doclike if is_doc else doclike.doc
+        lo, hi = (0, len(doc)) if is_doc else (doclike.start, doclike.end)
+        if not self.groups or hi <= lo:
+            return []
+        attrs = sorted({attr for attr, _value in self.groups})
+        array = doc.to_array([_ATTR_IDS[a] for a in attrs]).reshape(len(doc), len(attrs))[lo:hi].tolist()
+        found: list[tuple[int, int, int]] = []
+        groups = self.groups
+        for k, row in enumerate(array):
+            for attr, value in zip(attrs, row):
+                group = groups.get((attr, value))
+                if group is None:
+                    continue
+                matcher, longest = group
+                start = lo + k
+                found.extend((m, k + a, k + b) for m, a, b in matcher(doc[start:min(hi, start + longest)]))
         return found
 
 
