@@ -56,7 +56,7 @@ class PatternRuler:
     def __call__(self, doc: Doc) -> Doc:
         spans = []
         seen = set()
-        for match_id, start, end in self.matcher(doc):
+        for match_id, start, end in self._matches(doc):
             if (match_id, start, end) in seen:
                 continue
             seen.add((match_id, start, end))
@@ -64,6 +64,15 @@ class PatternRuler:
             spans.append(Span(doc, start, end, label=label, span_id=span_id))
         doc.spans[self.spans_key] = spans
         return doc
+
+    def _matches(self, doc: Doc) -> list[tuple[int, int, int]]:
+        """What `self.matcher(doc)` gives, in one pass over the document: the anchored patterns
+        and the one-word index looked up position by position instead of window by window."""
+        fm = self.matcher
+        found: list[tuple[int, int, int]] = list(fm.matcher(doc)) if fm._has_matcher else []
+        if len(doc):
+            found += fm.anchored.scan(doc, fm.index)
+        return sorted(set(found), key=lambda m: (m[1], m[2], m[0]))
 
 
 class WindowedMatcher:
@@ -173,6 +182,27 @@ class AnchoredMatcher:
             matcher, longest = self.groups.get(exact) or (Matcher(self.vocab, validate=True), 0)
             matcher.add(key, [pattern])
             self.groups[exact] = (matcher, max(longest, len(pattern)))
+
+    def scan(self, doc: Doc, index: dict[str, dict[int, list[int]]]) -> list[tuple[int, int, int]]:
+        """The anchored matches in `doc`, plus (key, i, i + 1) for every one-word `index` entry."""
+        attrs = sorted({attr for attr, _value in self.groups} | set(index))
+        if not attrs:
+            return []
+        array = doc.to_array([_ATTR_IDS[a] for a in attrs]).reshape(len(doc), len(attrs)).tolist()
+        tables = [index.get(attr, {}) for attr in attrs]
+        groups = self.groups
+        n = len(doc)
+        found: list[tuple[int, int, int]] = []
+        for i, row in enumerate(array):
+            for attr, table, value in zip(attrs, tables, row):
+                keys = table.get(value)
+                if keys:
+                    found.extend((k, i, i + 1) for k in keys)
+                group = groups.get((attr, value))
+                if group is not None:
+                    matcher, longest = group
+                    found.extend((m, i + a, i + b) for m, a, b in matcher(doc[i:min(n, i + longest)]))
+        return found
 
     def __call__(self, doclike: Any) -> list[tuple[int, int, int]]:
         """(match id, start, end) relative to `doclike` (a Span or a Doc), as the Matcher gives them."""
