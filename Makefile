@@ -23,8 +23,7 @@ run: venv
 
 # Debian packages the tests drive for real: chromium (browser tests), dovecot (IMAP tests).
 test-services:
-	bash tests/setup-browser.sh
-	bash tests/ingest/setup-dovecot.sh
+	bash tests/setup-debian.sh /usr/bin/chromium chromium /usr/sbin/dovecot dovecot-imapd
 
 test: venv test-services
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

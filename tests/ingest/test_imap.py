@@ -1,6 +1,6 @@
 """IMAP over TLS against a real Dovecot on 127.0.0.1 (Debian's dovecot-imapd; skipped when absent).
 
-Install it with `tests/ingest/setup-dovecot.sh` (apt-get, as root).
+`make test` installs it (tests/setup-debian.sh, apt-get, as root).
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from kb.sources import add_source, get_source
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 pytestmark = pytest.mark.skipif(
     not (Path(DOVECOT).exists() and shutil.which("openssl") and os.geteuid() == 0),
-    reason="needs Debian's dovecot-imapd and openssl, run as root (tests/ingest/setup-dovecot.sh)",
+    reason="needs Debian's dovecot-imapd and openssl, run as root (make test installs it via tests/setup-debian.sh)",
 )
 NOBODY = 65534
 PASSWORD = "s3cret-pw"
