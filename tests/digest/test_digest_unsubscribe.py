@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
-import sys
+import os
 from dataclasses import replace
-from pathlib import Path
 
 import httpx
 import pytest
@@ -13,9 +11,10 @@ from datasette.app import Datasette
 
 from digest import build_digest, deliver_digest
 from digest_kbdata import NOW
-from digest_support import SECRET, free_port, smtp_options, wait_for
+from digest_support import SECRET, smtp_options
 from kb.subscribers import add_subscriber, get_subscriber, remove_subscriber
 from kb.tokens import make_unsubscribe_token
+from tests.conftest import running_server
 
 
 def _token(sub) -> str:
@@ -75,29 +74,10 @@ async def test_archive_routes(seeded, kb_path, options):
 
 
 @pytest.fixture
-def datasette_server(kb_path, seeded):
-    port = free_port()
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "datasette"), "serve", str(kb_path), "--host", "127.0.0.1",
-         "--port", str(port), "--secret", SECRET],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-
-    def up() -> bool:
-        try:
-            return httpx.get(f"http://127.0.0.1:{port}/-/versions.json", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        assert wait_for(lambda: up() or proc.poll() is not None, timeout=60) and proc.poll() is None, proc.stdout.read()
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+def datasette_server(kb_path, seeded, tmp_path):
+    """The real `insightkb serve` (which loads the unsubscribe plugin), sharing the digest's secret."""
+    with running_server(kb_path, cwd=tmp_path, env={**os.environ, "INSIGHTKB_SECRET": SECRET}) as base:
+        yield base
 
 
 def test_unsubscribe_link_works_over_http_and_stops_the_next_digest(seeded, options, smtp_server, datasette_server):
