@@ -72,7 +72,8 @@ class Focus:
         sentence is not taken for a name."""
         if self._known is None:
             table = self.nlp.get_pipe("insightkb_lemmatizer").table
-            self._known = {str(v).lower() for v in table.values()}
+            forms = {self.strings[k] for k in table.keys() if k in self.strings}
+            self._known = {str(v).lower() for v in table.values()} | {f.lower() for f in forms}
         return self._known
 
     def _components(self, names: list[str]) -> list[Any]:
@@ -107,9 +108,11 @@ class Focus:
             if not self.parse_all:
                 triggers: dict[int, set[int]] = {}
                 relevant: dict[int, set[int]] = {}
-                for kind, _topic, _polarity, s, _e in cues_of(doc):
+                cues = cues_of(doc)
+                roles = {t for kind, _tp, _p, s, e in cues if kind == "role" for t in range(s, e)}
+                for kind, _topic, _polarity, s, e in cues:
                     sent = sent_of[s]
-                    if kind == "speech":
+                    if kind == "speech" and _may_name_speaker(doc, sent, s, e, roles, self.common_caps):
                         trigger_starts.add(sent)
                     if kind in self.parse_kinds and sent in topic_sents:
                         triggers.setdefault(sent, set()).add(s)
@@ -197,8 +200,29 @@ class Focus:
                 continue
             if token.i in model_tokens or token.text in self.common_caps:
                 continue
-            if token.text != token.lower_ or (token.like_num and not token.is_digit):
+            if token.text != token.lower_:
                 yield token.i
+
+
+def _may_name_speaker(doc: Doc, sent_start: int, cue_start: int, cue_end: int, roles: set[int],
+                      common_caps: set[str]) -> bool:
+    """Whether a speech cue can have a speaker worth a parse: a role word ("CEO", "analysts")
+    or a capitalised word (not just the sentence's first one, not a common acronym such as AI)
+    before the verb, or after "according to". "We think ...", "Note that ...", "Some argue
+    ..." and "AI vendors say ..." name nobody the attribution step would keep."""
+    if doc[cue_start].lower_ == "according":
+        lo, hi = cue_end, min(len(doc), cue_end + 8)
+    else:
+        lo, hi = sent_start, cue_start
+    for i in range(lo, hi):
+        if i in roles:
+            return True
+        token = doc[i]
+        if token.text in common_caps:
+            continue
+        if token.is_title and (i > sent_start or (i + 1 < hi and doc[i + 1].is_title)):
+            return True
+    return False
 
 
 def _sentence_index(doc: Doc) -> list[int]:

@@ -17,6 +17,7 @@ from spacy.tokens import Doc
 from kb.claims import save_claims, seed_topic_patterns, topic_patterns
 from kb.documents import documents_to_extract, mark_extracted
 from kb.records import Claim, Document, Entity, Quantity, TopicTag
+from kb.transactions import atomic, write_batch
 
 from extract.claims import CLAIMS
 from extract.nlp import build_nlp, fingerprint, shipped_topic_patterns
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 EXTRACTOR_VERSION = f"1.0+{fingerprint()}"
 ERROR_KEY = "insightkb_error"
+STORE_BATCH = 32  # finished documents stored per transaction
 _SPACE = re.compile(r"\s+")
 
 
@@ -120,19 +122,30 @@ def extract_pending(
             for start, end in chunks:
                 yield result.text[start:end], (document.id, start)
 
-    def finish(doc_id: int) -> None:
+    finished: list[int] = []
+
+    def store_finished() -> None:
+        # One transaction for the finished documents, a savepoint each: a crash loses no more
+        # than these (they are not marked extracted, so the next run does them again).
+        with write_batch(db):
+            for doc_id in finished:
+                store_one(doc_id)
+        if bar:
+            bar.update(len(finished))
+        finished.clear()
+
+    def store_one(doc_id: int) -> None:
         parts = sorted(collected.pop(doc_id, []), key=lambda part: part[0])
         result = screened.pop(doc_id)
         try:
-            _store(db, by_id.pop(doc_id), parts, result, version, failures.pop(doc_id, None), report)
+            with atomic(db):
+                _store(db, by_id.pop(doc_id), parts, result, version, failures.pop(doc_id, None), report)
         except Exception as exc:  # a bad document never stops the batch
             log.exception("document %s failed", doc_id)
             reason = f"{type(exc).__name__}: {exc}"[:500]
             mark_extracted(db, doc_id, version, "error", reason)
             report.errors += 1
             report.reasons[doc_id] = reason
-        if bar:
-            bar.update(1)
 
     for doc_id, offset, tokens, claims, error in _analysed(nlp, pieces(), n_process, batch_size):
         report.tokens += tokens
@@ -140,7 +153,10 @@ def extract_pending(
             failures.setdefault(doc_id, error)
         collected.setdefault(doc_id, []).append((offset, claims))
         if len(collected[doc_id]) == expected[doc_id]:
-            finish(doc_id)
+            finished.append(doc_id)
+            if len(finished) >= STORE_BATCH:
+                store_finished()
+    store_finished()
     if bar:
         bar.close()
     report.seconds = time.perf_counter() - started

@@ -8,6 +8,7 @@ from typing import Any
 import sqlite_utils
 
 from kb.records import Claim
+from kb.transactions import atomic
 
 
 @dataclass
@@ -28,7 +29,8 @@ def topics(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 def save_claims(
     db: sqlite_utils.Database, document_id: int, claims: list[Claim], version: str
 ) -> ClaimsSaved:
-    """Replace the extractor's claims for one document with `claims`, in one transaction.
+    """Replace the extractor's claims for one document with `claims`, all or nothing (its own
+    transaction, or a savepoint inside a `kb.transactions.write_batch`).
 
     A claim an editor has decided on (`editor_locked`) is never changed. Claims that the
     new extraction no longer finds are removed unless an editor or a digest refers to them.
@@ -42,7 +44,7 @@ def save_claims(
         )
     }
     seen: set[int] = set()
-    with db.conn:
+    with atomic(db):
         for claim in claims:
             row = known.get((claim.start_char, claim.end_char))
             if row and row["editor_locked"]:

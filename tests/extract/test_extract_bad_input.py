@@ -81,3 +81,29 @@ def test_editor_topic_patterns_reach_the_extractor(db, nlp):
     assert again.documents == 1 and again.version == version
     tags = [r["topic"] for r in db.query("SELECT topic FROM claim_topics")]
     assert tags == ["switching-costs"] and doc_ids
+
+
+def test_a_storage_failure_rolls_back_that_document_only(db, nlp):
+    """Documents are stored many per transaction; one the KB refuses halfway (here a real SQLite
+    trigger aborts its quantity insert, after its claims went in) leaves none of its rows, gets
+    its reason, and the documents stored before and after it in the same batch keep theirs."""
+    db.execute("CREATE TRIGGER refuse_quantity BEFORE INSERT ON quantities WHEN new.text LIKE '%77%'"
+               " BEGIN SELECT RAISE(ABORT, 'the disk said no'); END")
+    texts = {f"good-{i}": f"Issue {chr(65 + i)}\n\n{GOOD}" for i in range(3)}  # distinct: not near-duplicates
+    texts["bad"] = "Fine-tuning wastes 77 GPU hours because base models improve every 2-3 months."
+    texts.update({f"good-{i}": f"Issue {chr(65 + i)}\n\n{GOOD}" for i in range(3, 6)})
+    ids = add_documents(db, texts)
+    report = extract_pending(db, nlp=nlp)
+    assert report.errors == 1 and report.documents == 6
+    status, reason = _status(db, ids["bad"])
+    assert status == "error" and "the disk said no" in reason
+    for table in ("claims", "claims_by_topic"):
+        assert db.execute(f"SELECT count(*) FROM {table} WHERE document_id = ?", [ids["bad"]]).fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM claims_fts WHERE claims_fts MATCH '77'").fetchone()[0] == 0
+    for guid, doc_id in ids.items():
+        if guid != "bad":
+            assert _status(db, doc_id)[0] == "ok"
+            assert db.execute("SELECT count(*) FROM claims WHERE document_id = ?", [doc_id]).fetchone()[0] == 1
+    assert not db.conn.in_transaction
+    # the refused document is done with (an error is final for this extractor version) ...
+    assert extract_pending(db, nlp=nlp).documents == 0
