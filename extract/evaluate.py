@@ -21,7 +21,7 @@ from typing import Any
 
 from spacy.language import Language
 
-from extract.claims import CLAIMS
+from extract.claims import CLAIMS, REJECTED
 from extract.screen import screen
 
 
@@ -122,12 +122,20 @@ def load_gold(path: str | Path) -> list[dict[str, Any]]:
 
 def predict(nlp: Language, text: str) -> list[dict[str, Any]]:
     """The pipeline's claims for one text, with document offsets."""
+    return analyse(nlp, text)[0]
+
+
+def analyse(nlp: Language, text: str) -> tuple[list[dict[str, Any]], list[list[Any]]]:
+    """The pipeline's claims and non-claims ([start_char, end_char, reason]) for one text, with
+    document offsets."""
     result = screen(text)
     if result.skip:
-        return []
+        return [], [[0, len(text), result.skip]]
     out = []
+    rejected = []
     for start, end in result.chunks():
         doc = nlp(result.text[start:end])
+        rejected += [[a + start, b + start, why] for a, b, why in doc.user_data.get(REJECTED, [])]
         for c in doc.user_data.get(CLAIMS, []):
             c = dict(c)
             c["start_char"] += start
@@ -135,17 +143,17 @@ def predict(nlp: Language, text: str) -> list[dict[str, Any]]:
             c["quantities"] = [{**q, "start_char": q["start_char"] + start, "end_char": q["end_char"] + start}
                                for q in c["quantities"]]
             out.append(c)
-    return out
+    return out, rejected
 
 
 def evaluate(nlp: Language, gold: list[dict[str, Any]]) -> EvalResult:
     """Score `nlp` on the gold documents."""
     result = EvalResult()
     for doc in gold:
-        claims = predict(nlp, doc["text"])
+        claims, rejected = analyse(nlp, doc["text"])
         for unit in doc["units"]:
             result.units += 1
-            _score_unit(result, doc, unit, claims)
+            _score_unit(result, doc, unit, claims, rejected)
     return result
 
 
@@ -153,7 +161,8 @@ def _overlap(a0: int, a1: int, b0: int, b1: int) -> int:
     return max(0, min(a1, b1) - max(a0, b0))
 
 
-def _score_unit(result: EvalResult, doc: dict[str, Any], unit: dict[str, Any], claims: list[dict[str, Any]]) -> None:
+def _score_unit(result: EvalResult, doc: dict[str, Any], unit: dict[str, Any], claims: list[dict[str, Any]],
+                rejected: list[list[Any]]) -> None:
     s, e = unit["start"], unit["end"]
     where = f"[{doc.get('id', '?')}] {unit['text'][:70]!r}"
     touching = [(c, _overlap(s, e, c["start_char"], c["end_char"])) for c in claims]
@@ -168,7 +177,8 @@ def _score_unit(result: EvalResult, doc: dict[str, Any], unit: dict[str, Any], c
         result.errors.append(f"claim FP {where}")
     elif gold_claim:
         result.claims.fn += 1
-        result.errors.append(f"claim FN {where}")
+        why = sorted({r for a, b, r in rejected if _overlap(s, e, a, b)})
+        result.errors.append(f"claim FN {where}" + (f" (not a claim: {', '.join(why)})" if why else ""))
     gold_topics: dict[str, str] = unit.get("topics") or {}
     pred_topics: dict[str, tuple[str, int]] = {}
     for c, o in touching:

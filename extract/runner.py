@@ -14,12 +14,12 @@ import sqlite_utils
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from kb.claims import save_claims, seed_topic_patterns, topic_patterns
+from kb.claims import save_claims, save_non_claims, seed_topic_patterns, topic_patterns
 from kb.documents import documents_to_extract, mark_extracted
-from kb.records import Claim, Document, Entity, Quantity, TopicTag
+from kb.records import Claim, Document, Entity, NonClaim, Quantity, TopicTag
 from kb.transactions import atomic, write_batch
 
-from extract.claims import CLAIMS
+from extract.claims import CLAIMS, REJECTED
 from extract.nlp import build_nlp, fingerprint, shipped_topic_patterns
 from extract.screen import MAX_CHARS, Screened, screen
 
@@ -99,7 +99,7 @@ def extract_pending(
         bar = tqdm(total=total, unit="doc", desc="extract", leave=False)
     screened: dict[int, Screened] = {}
     expected: dict[int, int] = {}
-    collected: dict[int, list[tuple[int, list[dict[str, Any]]]]] = {}
+    collected: dict[int, list[tuple[int, list[dict[str, Any]], list[list[Any]]]]] = {}
     failures: dict[int, str] = {}
     by_id: dict[int, Document] = {}
 
@@ -147,11 +147,11 @@ def extract_pending(
             report.errors += 1
             report.reasons[doc_id] = reason
 
-    for doc_id, offset, tokens, claims, error in _analysed(nlp, pieces(), n_process, batch_size):
+    for doc_id, offset, tokens, claims, non_claims, error in _analysed(nlp, pieces(), n_process, batch_size):
         report.tokens += tokens
         if error:
             failures.setdefault(doc_id, error)
-        collected.setdefault(doc_id, []).append((offset, claims))
+        collected.setdefault(doc_id, []).append((offset, claims, non_claims))
         if len(collected[doc_id]) == expected[doc_id]:
             finished.append(doc_id)
             if len(finished) >= STORE_BATCH:
@@ -163,13 +163,14 @@ def extract_pending(
     return report
 
 
-Result = tuple[int, int, int, list[dict[str, Any]], Optional[str]]
+# (document id, offset, tokens, claims, non-claims [start_char, end_char, reason], error)
+Result = tuple[int, int, int, list[dict[str, Any]], list[list[Any]], Optional[str]]
 _WORKER_NLP: Language | None = None
 
 
 def _analysed(nlp: Language, pieces: Iterable[tuple[str, tuple[int, int]]], n_process: int,
               batch_size: int) -> Iterator[Result]:
-    """(document id, offset, tokens, claims, error) per piece, in order; workers when n_process > 1.
+    """(document id, offset, tokens, claims, non-claims, error) per piece, in order; workers when n_process > 1.
 
     Workers are forked with the pipeline already built and send back only the claims (plain
     data), not spaCy Docs, so the parent spends its time storing, not deserialising.
@@ -218,13 +219,13 @@ def _analyse(nlp: Language, batch: list[tuple[str, tuple[int, int]]]) -> list[Re
     done: dict[tuple[int, int], Result] = {}
     for doc, (doc_id, offset) in nlp.pipe(batch, as_tuples=True, batch_size=len(batch)):
         done[(doc_id, offset)] = (doc_id, offset, len(doc), doc.user_data.get(CLAIMS, []),
-                                  doc.user_data.get(ERROR_KEY))
+                                  doc.user_data.get(REJECTED, []), doc.user_data.get(ERROR_KEY))
     out = []
     for text, (doc_id, offset) in batch:
         found = done.get((doc_id, offset))
         if found is None:  # spaCy drops a doc a component raised on
             reason = _ERRORS.get((doc_id, offset)) or "the pipeline failed on this piece (see the log)"
-            found = (doc_id, offset, 0, [], reason)
+            found = (doc_id, offset, 0, [], [], reason)
         out.append(found)
     return out
 
@@ -236,7 +237,8 @@ def _pending_count(db: sqlite_utils.Database, version: str, reextract: bool) -> 
     return db.execute(f"SELECT count(*) FROM documents WHERE {where} AND duplicate_of IS NULL", params).fetchone()[0]
 
 
-def _store(db: sqlite_utils.Database, document: Document, parts: list[tuple[int, list[dict[str, Any]]]], result: Screened,
+def _store(db: sqlite_utils.Database, document: Document, parts: list[tuple[int, list[dict[str, Any]], list[list[Any]]]],
+           result: Screened,
            version: str, failure: str | None, report: ExtractReport) -> None:
     assert document.id is not None
     if failure:
@@ -245,10 +247,15 @@ def _store(db: sqlite_utils.Database, document: Document, parts: list[tuple[int,
         report.reasons[document.id] = failure
         return
     claims: list[Claim] = []
-    for offset, found_claims in parts:
+    non_claims: list[NonClaim] = []
+    for offset, found_claims, rejected in parts:
         for found in found_claims:
             claims.append(to_claim(document, result.text, offset, found))
+        for start, end, why in rejected:
+            text = _SPACE.sub(" ", result.text[offset + start:offset + end]).strip()
+            non_claims.append(NonClaim(start_char=offset + start, end_char=offset + end, text=text, reason=why))
     saved = save_claims(db, document.id, claims, version)
+    save_non_claims(db, document.id, non_claims, version)
     reason = "; ".join(result.notes) or None
     mark_extracted(db, document.id, version, "ok", reason)
     report.documents += 1

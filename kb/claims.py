@@ -7,7 +7,7 @@ from typing import Any
 
 import sqlite_utils
 
-from kb.records import Claim
+from kb.records import Claim, NonClaim
 from kb.transactions import atomic
 
 
@@ -84,6 +84,18 @@ def save_claims(
             db.execute("DELETE FROM claims WHERE id = ?", [row["id"]])
             saved.removed += 1
     return saved
+
+
+def save_non_claims(db: sqlite_utils.Database, document_id: int, non_claims: list[NonClaim], version: str) -> int:
+    """Replace the sentences of one document that the extractor did not take as claims."""
+    with atomic(db):
+        db.execute("DELETE FROM non_claims WHERE document_id = ?", [document_id])
+        db.conn.executemany(
+            "INSERT INTO non_claims (document_id, start_char, end_char, text, reason, extractor_version)"
+            " VALUES (?,?,?,?,?,?)",
+            [[document_id, n.start_char, n.end_char, n.text[:300], n.reason, version] for n in non_claims],
+        )
+    return len(non_claims)
 
 
 def _write_children(db: sqlite_utils.Database, claim_id: int, claim: Claim) -> None:

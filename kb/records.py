@@ -99,6 +99,16 @@ class Entity:
 
 
 @dataclass
+class NonClaim:
+    """A sentence the extractor read and did not take as a claim, and why."""
+
+    start_char: int
+    end_char: int
+    text: str
+    reason: str
+
+
+@dataclass
 class Claim:
     """An assertion found in a document, with its offsets into the document text."""
 

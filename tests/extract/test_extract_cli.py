@@ -58,3 +58,14 @@ def test_eval_bad_gold_file_is_one_line_error(kb_path, tmp_path: Path):
 def test_help_ends_with_example(command):
     out = CliRunner().invoke(cli, [command, "--help"])
     assert out.exit_code == 0 and "Example:" in out.output
+
+
+def test_eval_errors_say_why_a_gold_claim_was_not_taken(kb_path, tmp_path: Path):
+    gold = tmp_path / "gold.jsonl"
+    text = "Is fine-tuning dead for good?\n\nBase models now improve every three months, so tuning pays less."
+    units = [{"text": t, "claim": True, "topics": {}, "quantities": [], "speaker": None} for t in text.split("\n\n")]
+    gold.write_text(json.dumps({"id": "why", "text": text, "units": units}) + "\n", encoding="utf-8")
+    out = CliRunner().invoke(cli, ["--kb", str(kb_path), "eval", str(gold), "--errors"])
+    assert out.exit_code == 0, out.output
+    missed = [line for line in out.output.splitlines() if line.startswith("claim FN")]
+    assert missed == ["claim FN [why] 'Is fine-tuning dead for good?' (not a claim: question)"]

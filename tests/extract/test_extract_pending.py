@@ -45,13 +45,24 @@ def test_seed_claims_topics_stance_quantities(db, nlp):
     laskin = _claim_with(db, "Misha Laskin, CEO of Reflection AI, states")
     assert laskin["speaker"] == "Misha Laskin"
 
+    # What is not a claim is kept with its reason, at offsets into the document text.
+    reasons = {r["text"]: r for r in db.query("SELECT * FROM non_claims")}
+    assert reasons["See you next week."]["reason"] == "sign-off"
+    assert any(r["reason"] == "header" for r in reasons.values())
+    for row in reasons.values():
+        text = db.execute("SELECT text FROM documents WHERE id = ?", [row["document_id"]]).fetchone()[0]
+        assert " ".join(text[row["start_char"]:row["end_char"]].split()) == row["text"]
+        assert not list(db.query("SELECT id FROM claims WHERE document_id = ? AND start_char = ?",
+                                 [row["document_id"], row["start_char"]]))
+
 
 def test_incremental_and_reextract_keep_editor_decisions(db, nlp):
     add_seeds(db)
     extract_pending(db, nlp=nlp)
-    counts = (db["claims"].count, db["claim_topics"].count, db["quantities"].count)
+    counts = (db["claims"].count, db["claim_topics"].count, db["quantities"].count, db["non_claims"].count)
     again = extract_pending(db, nlp=nlp)
-    assert again.documents == 0 and (db["claims"].count, db["claim_topics"].count, db["quantities"].count) == counts
+    assert again.documents == 0 and (db["claims"].count, db["claim_topics"].count, db["quantities"].count,
+                                      db["non_claims"].count) == counts
 
     locked = _claim_with(db, "Bloomberg spent eight figures")
     db.execute("UPDATE claims SET editor_locked = 1, status = 'approved', text = 'edited by an editor' WHERE id = ?",
@@ -63,6 +74,8 @@ def test_incremental_and_reextract_keep_editor_decisions(db, nlp):
     row = db.execute("SELECT text, status, extractor_version FROM claims WHERE id = ?", [locked["id"]]).fetchone()
     assert row == ("edited by an editor", "approved", EXTRACTOR_VERSION) or row[:2] == ("edited by an editor", "approved")
     assert db["claims"].count == counts[0]
+    assert db["non_claims"].count == counts[3]  # replaced, not added again
+    assert {r[0] for r in db.execute("SELECT DISTINCT extractor_version FROM non_claims")} == {EXTRACTOR_VERSION}
 
 
 def test_two_processes_store_the_same_claims(tmp_path, nlp):
