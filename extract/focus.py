@@ -13,6 +13,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import Any, Iterable
 
+import numpy
+from spacy.attrs import SENT_START
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -227,13 +229,11 @@ def _may_name_speaker(doc: Doc, sent_start: int, cue_start: int, cue_end: int, r
 
 def _sentence_index(doc: Doc) -> list[int]:
     """For every token, the index of the first token of its sentence."""
-    out = [0] * len(doc)
-    start = 0
-    for token in doc:
-        if token.is_sent_start:
-            start = token.i
-        out[token.i] = start
-    return out
+    if not len(doc):
+        return []
+    starts = doc.to_array([SENT_START]).reshape(-1).astype("int64")  # 1 starts a sentence
+    first = numpy.where(starts == 1, numpy.arange(len(doc)), 0)
+    return numpy.maximum.accumulate(first).tolist()
 
 
 def _combine(spans: list[Span]) -> Doc:

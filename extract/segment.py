@@ -7,7 +7,7 @@ Sentencizer (closing quotes and brackets stay with the sentence they close).
 from __future__ import annotations
 
 import numpy
-from spacy.attrs import SENT_START
+from spacy.attrs import IS_PUNCT, IS_SPACE, ORTH, SENT_START
 from spacy.language import Language
 from spacy.pipeline import Sentencizer
 from spacy.tokens import Doc
@@ -24,24 +24,33 @@ def make_segmenter(nlp: Language, name: str) -> "Segmenter":
 class Segmenter:
     """Mark sentence starts after terminal punctuation and after any line break."""
 
+    def __init__(self) -> None:
+        from spacy.strings import get_string_id
+
+        self.terminal = {get_string_id(p) for p in TERMINAL}
+
     def __call__(self, doc: Doc) -> Doc:
-        starts = numpy.zeros((len(doc), 1), dtype="uint64")
+        n = len(doc)
+        if not n:
+            return doc
+        # token attributes as plain ints: no Token objects in the loop
+        spaces, puncts, terminal = doc.to_array([IS_SPACE, IS_PUNCT, ORTH]).T.tolist()
+        starts = numpy.zeros((n, 1), dtype="uint64")
         seen_terminal = False
         new_line = True
-        for token in doc:
-            if token.is_space:
-                starts[token.i, 0] = _NOT_START if token.i else 1
-                if "\n" in token.text:
+        for i in range(n):
+            if spaces[i]:
+                starts[i, 0] = _NOT_START if i else 1
+                if "\n" in doc[i].text:
                     new_line = True
                 continue
-            text = token.text
-            begins = new_line or (seen_terminal and not token.is_punct and text not in TERMINAL)
-            starts[token.i, 0] = 1 if begins or token.i == 0 else _NOT_START
+            is_terminal = terminal[i] in self.terminal
+            begins = new_line or (seen_terminal and not puncts[i] and not is_terminal)
+            starts[i, 0] = 1 if begins or i == 0 else _NOT_START
             if begins:
                 seen_terminal = False
-            new_line = "\n" in token.whitespace_
-            if text in TERMINAL:
+            new_line = False  # a token's own trailing whitespace is one space at most
+            if is_terminal:
                 seen_terminal = True
-        if len(doc):
-            doc.from_array([SENT_START], starts)
+        doc.from_array([SENT_START], starts)
         return doc
