@@ -12,7 +12,9 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import Any
 
+from spacy.attrs import IS_ALPHA, IS_PUNCT, IS_SPACE, ORTH
 from spacy.language import Language
+from spacy.strings import get_string_id
 from spacy.tokens import Doc, Span
 
 from extract.lexicon import FastMatcher, expand_first_token, read_jsonl
@@ -22,6 +24,19 @@ REJECTED = "insightkb_rejected"
 TOPICS = "insightkb_topics"
 _CLOSERS = frozenset(['"', "'", "”", "’", ")", "]", "*", "»", "_"])
 _TERMINAL = frozenset([".", "!", "。", "…"])
+_MARKUP_IDS = frozenset(get_string_id(t) for t in ("<", ">", "/>", "</", "{", "}", "=", "&", ";"))
+_CLOSER_IDS = frozenset(get_string_id(t) for t in _CLOSERS)
+_QUESTION_ID = get_string_id("?")
+
+
+class _Attrs:
+    """Token attributes of a doc as plain lists (no Token objects in the per-sentence rules)."""
+
+    def __init__(self, doc: Doc) -> None:
+        if len(doc):
+            self.alpha, self.space, self.punct, self.orth = doc.to_array([IS_ALPHA, IS_SPACE, IS_PUNCT, ORTH]).T.tolist()
+        else:
+            self.alpha = self.space = self.punct = self.orth = []
 
 
 @Language.factory(
@@ -63,6 +78,7 @@ class ClaimDetector:
         self.strings = nlp.vocab.strings
 
     def __call__(self, doc: Doc) -> Doc:
+        attrs = _Attrs(doc)
         sents = list(doc.sents)
         starts = [sent.start for sent in sents]
         boiler: dict[int, str] = {}
@@ -73,7 +89,7 @@ class ClaimDetector:
         rejected: list[list[Any]] = []
         previous_end = -1
         for sent in sents:
-            reason = self.reject_reason(sent, boiler.get(sent.start))
+            reason = self.reject_reason(sent, boiler.get(sent.start), attrs)
             if reason:
                 if reason != "blank":
                     rejected.append([sent.start_char, sent.end_char, reason])
@@ -103,22 +119,25 @@ class ClaimDetector:
         doc.user_data[REJECTED] = rejected
         return doc
 
-    def reject_reason(self, sent: Span, boilerplate: str | None) -> str | None:
-        words = [t for t in sent if t.is_alpha]
-        if not words:
-            return "blank" if all(t.is_space or t.is_punct for t in sent) else "noise"
-        body = [t for t in sent if not t.is_space]
-        if sum(1 for t in body if t.text in ("<", ">", "/>", "</", "{", "}", "=", "&", ";")) * 4 > len(body):
+    def reject_reason(self, sent: Span, boilerplate: str | None, attrs: "_Attrs | None" = None) -> str | None:
+        a = attrs or _Attrs(sent.doc)
+        lo, hi = sent.start, sent.end
+        n_words = sum(a.alpha[lo:hi])
+        if not n_words:
+            blank = all(a.space[i] or a.punct[i] for i in range(lo, hi))
+            return "blank" if blank else "noise"
+        body = [i for i in range(lo, hi) if not a.space[i]]
+        if sum(1 for i in body if a.orth[i] in _MARKUP_IDS) * 4 > len(body):
             return "markup"
         k = len(body) - 1
-        while k > 0 and body[k].text in _CLOSERS:
+        while k > 0 and a.orth[body[k]] in _CLOSER_IDS:
             k -= 1
-        end = body[k].text
-        if end == "?" or any(t.text == "?" for t in body[-3:]):
+        end = sent.doc[body[k]].text
+        if end == "?" or any(a.orth[i] == _QUESTION_ID for i in body[-3:]):
             return "question"
         if end not in _TERMINAL and not end.endswith("."):
             return "header" if end != ":" else "lead-in"
-        if len(words) < self.min_words:
+        if n_words < self.min_words:
             return "too short"
         if len(body) > self.max_tokens:
             return "run-on"
