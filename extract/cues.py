@@ -13,6 +13,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extract.lexicon import FastMatcher, read_jsonl
+from extract.valence import valence_words
 
 CUES = "insightkb_cues"
 SIGN = {"supports": 1, "opposes": -1}
@@ -35,22 +36,57 @@ class CueFinder:
         self.strings = nlp.vocab.strings
         self.matcher = FastMatcher(nlp.vocab, validate=True)
         self.meta: dict[str, list[Any]] = {}
+        self.general: set[int] = set()  # match ids of the general valence lexicon
+        # match id -> (words that must not precede it, words that must not follow within 4 tokens):
+        # "few" is a negator, "a few" is not; "leave X" leaves it behind, "leave X in place" keeps it
+        self.guards: dict[int, tuple[set[str], set[str]]] = {}
         for path in lexicons:
             for i, row in enumerate(read_jsonl(path)):
+                if row.get("kind") == "valence_source":
+                    self._add_valence(f"{path}:{i}", row)
+                    continue
                 if "pattern" not in row:
                     continue
                 polarity = SIGN.get(row.get("stance", ""), 0)
                 if row["kind"] in ("evaluative", "trend"):
                     polarity = 1 if row.get("valence") == "positive" else -1
                 key = f"{path}:{i}"
-                self.meta[key] = [row["kind"], row.get("topic"), polarity]
+                # endorsing/rejecting predicates that judge their subject ("X pays off") say so in `role`
+                self.meta[key] = [row["kind"], row.get("topic", row.get("role")), polarity]
                 self.matcher.add(key, [row["pattern"]])
+                if row.get("not_after") or row.get("not_followed_by"):
+                    self.guards[self.strings[key]] = (
+                        {w.lower() for w in row.get("not_after", [])},
+                        {w.lower() for w in row.get("not_followed_by", [])},
+                    )
+
+    def _allowed(self, doc: Doc, match_id: int, start: int, end: int) -> bool:
+        before, after = self.guards[match_id]
+        if start > 0 and doc[start - 1].lower_ in before:
+            return False
+        return not any(t.lower_ in after for t in doc[end:end + 4])
+
+    def _add_valence(self, key: str, row: dict[str, Any]) -> None:
+        """Words of a general valence lexicon as evaluative cues (see extract.valence)."""
+        words = valence_words(row)
+        for polarity, name in ((1, "positive"), (-1, "negative")):
+            chosen = sorted(w for w, p in words.items() if p == polarity)
+            if chosen:
+                self.meta[f"{key}:{name}"] = ["evaluative", None, polarity]
+                self.matcher.add(f"{key}:{name}", [[{"LOWER": {"IN": chosen}}]])
+                self.general.add(self.strings[f"{key}:{name}"])
 
     def __call__(self, doc: Doc) -> Doc:
         if not doc.user_data.get("insightkb_claims"):
             doc.user_data[CUES] = []
             return doc
+        matches = self.matcher(doc)
+        if self.guards:
+            matches = [m for m in matches if m[0] not in self.guards or self._allowed(doc, *m)]
+        if self.general:  # a hand-kept entry on the same words says more than the general lexicon
+            taken = {i for m, s, e in matches if m not in self.general for i in range(s, e)}
+            matches = [m for m in matches if m[0] not in self.general or m[1] not in taken]
         doc.user_data[CUES] = [
-            [*self.meta[self.strings[match_id]], start, end] for match_id, start, end in self.matcher(doc)
+            [*self.meta[self.strings[match_id]], start, end] for match_id, start, end in matches
         ]
         return doc

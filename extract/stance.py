@@ -38,6 +38,9 @@ _FUNCTION = {"for", "to", "at", "in", "on", "of", "with", "by", "from", "and", "
              "is", "are", "was", "were", "be", "not", "too", "very", "only", "also", "now", "yet", "still"}
 _DETERMINERS = {"the", "a", "an", "our", "their", "its", "your", "his", "her", "my", "this", "these", "those"}
 _ANAPHORS = {"it", "this", "that", "them", "these", "those"}
+_QUANTIFIERS = {"few", "little", "nothing", "no", "none", "nobody", "neither"}
+_LEAVE_ENDS = _BREAKS | {"and", "to", "into", "for", "toward", "towards"}
+_PASSIVE_BEFORE = {"be", "get", "is", "was", "were", "are", "been", "being"}
 
 
 @dataclass
@@ -103,7 +106,11 @@ class StanceDetector:
             negators = [c for c in in_sent if c.kind in ("negator", "reject", "ends")]
             distancing = [c for c in in_sent if c.kind == "distance"]
             concessions = [c for c in in_sent if c.kind == "contrast"]
-            turns = [c for c in in_sent if c.kind == "turn" and c.start > sent_start + 1]
+            negator_starts = {c.start for c in negators}
+            turns = [c for c in in_sent if c.kind == "turn" and c.start > sent_start + 1
+                     and c.start not in negator_starts]  # "has yet to" negates, it does not turn
+            leaves = [c for c in in_sent if c.kind == "leave"]
+            scope.cuts = sorted(c.start for c in in_sent if c.topic == "alternative")
             in_sent = [c for c in in_sent if not _superlative(doc, c)]
             recommend = any(c.kind == "recommend" for c in in_sent)
             hedges += sum(1 for c in in_sent if c.kind == "hedge")
@@ -141,11 +148,19 @@ class StanceDetector:
                     if not (reach & sent_topic) and not (cue.kind == "reject" and reach & anaphors and earlier_topic):
                         continue
                     polarity, weight = (-anchor if cue.kind == "reject" else anchor), 1.0
+                elif cue.kind == "defeat" and sent_topic and topic in self.evaluative:
+                    if cue.start in counted:
+                        continue
+                    side = scope.defeat_side(cue, sent_topic)  # "X beats Y" praises X, faults Y
+                    if not side:
+                        continue
+                    polarity, weight = side * anchor, 0.75
                 else:
                     continue
                 text = doc[cue.start:cue.end].text
                 negated_by = [n for n in negators if n is not cue and cue.start in scope.of(n, n.kind)]
-                if scope.left_behind(cue):  # "moving money from pilots to production"
+                if scope.left_behind(cue) or any(cue.start in scope.of(c, "leave") for c in leaves):
+                    # "moving money from pilots to production", "never leave the pilot stage"
                     polarity = -polarity
                     text = f"from … {text}"
                 if negated_by:
@@ -153,6 +168,8 @@ class StanceDetector:
                     text = f"{doc[negated_by[0].start:negated_by[0].end].text} … {text}"
                 if scope.describes_subject(cue):  # "Teams that switched ... came back": who, not what
                     weight *= 0.5
+                if not negated_by and scope.subject_of_negated(cue, [n for n in negators if n.kind == "negator"]):
+                    weight *= 0.5  # "Shrinking the model did not lower costs": the negated predicate is the claim
                 if any(cue.start in scope.of(d, "endorse") for d in distancing):
                     # "Many claim that X, but ...": a claim the writer then contradicts counts for nothing
                     weight *= 0.0 if any(t.start > cue.start for t in turns) else 0.5
@@ -195,6 +212,7 @@ class Scopes:
         self.start = start
         self.end = end
         self.parsed = parsed
+        self.cuts: list[int] = []  # starts of "in favour of", "instead of", "rather than"
 
     def _tok(self, i: int) -> Token:
         assert self.parsed is not None
@@ -207,7 +225,25 @@ class Scopes:
         return {shift + i for i in ids}
 
     def of(self, cue: Cue, kind: str) -> set[int]:
-        """Doc token indices that a negator, rejecting or endorsing cue acts on."""
+        """Doc token indices that a negator, rejecting, endorsing or leaving cue acts on.
+
+        A scope stops at an alternative that follows the cue: in "abandoning closed APIs in
+        favour of open models" the open models are not abandoned.
+        """
+        covered = self._of(cue, kind)
+        if cue.topic != "alternative":
+            cut = next((c for c in self.cuts if c > cue.start), None)
+            if cut is not None:
+                covered = {i for i in covered if i < cut}
+        return covered
+
+    def _of(self, cue: Cue, kind: str) -> set[int]:
+        if kind == "leave":
+            return self._left(cue)
+        if kind == "endorse" and cue.topic == "subject":
+            return self._predicate(cue)
+        if kind == "negator" and self.doc[cue.start].lower_ in _QUANTIFIERS and self.parsed is None:
+            return self._clause(cue)  # "Few of them run X", "lost little accuracy": the whole clause
         if kind == "ends":  # "The GPU crunch is over": what ends is what comes before
             out: set[int] = set()
             for i in range(cue.start - 1, self.start - 1, -1):
@@ -231,6 +267,8 @@ class Scopes:
                 node = node.head
             if node.dep_ in _SUBJECTS:
                 head = node.head
+            elif tok.lower_ in _QUANTIFIERS and node.dep_ in ("dobj", "attr", "npadvmod"):
+                head = node.head  # "lost little accuracy": what was lost is negated
         covered = {t.i for t in head.subtree}
         for child in head.children:
             if child.dep_ in _SUBJECTS and kind in ("negator", "reject") and child.i != tok.i \
@@ -250,6 +288,84 @@ class Scopes:
                         covered -= {t.i for t in grand.subtree}
         covered.discard(tok.i)
         return self._back(covered)
+
+    def _left(self, cue: Cue) -> set[int]:
+        """What a leaving verb leaves: "leave the pilot stage", "move beyond pilots"."""
+        if self.parsed is None:
+            out: set[int] = set()
+            for i in range(cue.end, self.end):
+                if self.doc[i].lower_ in _LEAVE_ENDS:
+                    break
+                out.add(i)
+            return out
+        tok = self._tok(cue.start)
+        covered: set[int] = set()
+        for child in tok.children:
+            if child.dep_ in ("dobj", "pobj") or (child.dep_ == "prep" and child.lower_ in ("beyond", "past", "from")):
+                covered |= {t.i for t in child.subtree}
+        if cue.end - cue.start > 1:  # "move beyond", "move on from": the preposition is in the cue
+            last = self._tok(cue.end - 1)
+            covered |= {t.i for t in last.subtree} - {last.i}
+        return self._back(covered)
+
+    def _predicate(self, cue: Cue) -> set[int]:
+        """What a judging predicate judges: its subject too ("X pays off", "Latency is rarely key")."""
+        if self.parsed is None:
+            back: set[int] = set()
+            for i in range(cue.start - 1, self.start - 1, -1):
+                if self.doc[i].lower_ in _BREAKS:
+                    break
+                back.add(i)
+            return back | self._window(cue.end, stop_at_comma=True)
+        node = self._tok(cue.start)
+        while node.dep_ in ("amod", "compound", "attr", "acomp", "advmod", "dobj", "prt", "npadvmod") \
+                and node.head is not node:
+            node = node.head
+        covered = {t.i for t in node.subtree}
+        covered.discard(self._tok(cue.start).i)
+        return self._back(covered)
+
+    def _clause(self, cue: Cue) -> set[int]:
+        """The words from the previous clause break to the next one, without the cue."""
+        out = self._window(cue.end, stop_at_comma=True)
+        for i in range(cue.start - 1, self.start - 1, -1):
+            if self.doc[i].lower_ in _BREAKS:
+                break
+            out.add(i)
+        return out
+
+    def defeat_side(self, cue: Cue, topic: set[int]) -> int:
+        """+1 when the topic is the winner of "X beats Y", -1 when it is the loser, else 0.
+
+        Passives swap the sides: "X was outclassed by Y" faults X.
+        """
+        passive = (cue.end < self.end and self.doc[cue.end].lower_ == "by") or (
+            cue.start > self.start and self.doc[cue.start - 1].lower_ in _PASSIVE_BEFORE)
+        before = after = False
+        for i in range(cue.start - 1, self.start - 1, -1):
+            if self.doc[i].lower_ in _STRONG_BREAKS:
+                break
+            before = before or i in topic
+        after = any(i in topic for i in self._window(cue.end, stop_at_comma=True))
+        if before == after:
+            return 0
+        side = 1 if before else -1
+        return -side if passive else side
+
+    def subject_of_negated(self, cue: Cue, negators: list[Cue]) -> bool:
+        """Whether the cue sits in the subject of a clause whose predicate a negator denies."""
+        for neg in negators:
+            if neg.start <= cue.start:
+                continue
+            if self.parsed is None:
+                if not any(self.doc[i].lower_ in _BREAKS for i in range(cue.end, neg.start)):
+                    return True
+                continue
+            verb = self._tok(neg.start).head
+            for child in verb.children:
+                if child.dep_ in _SUBJECTS and any(t.i == self._tok(cue.start).i for t in child.subtree):
+                    return True
+        return False
 
     def evaluates(self, cue: Cue, topic: set[int]) -> bool:
         """Whether an evaluative word judges the topic, not a noun beside it.
