@@ -72,7 +72,7 @@ class CueFinder:
         for polarity, name in ((1, "positive"), (-1, "negative")):
             chosen = sorted(w for w, p in words.items() if p == polarity)
             if chosen:
-                self.meta[f"{key}:{name}"] = ["evaluative", None, polarity]
+                self.meta[f"{key}:{name}"] = ["valence", None, polarity]
                 self.matcher.add(f"{key}:{name}", [[{"LOWER": {"IN": chosen}}]])
                 self.general.add(self.strings[f"{key}:{name}"])
 

@@ -63,6 +63,7 @@ class StanceDetector:
     def __init__(self, nlp: Language, lexicon: str, threshold: float) -> None:
         self.anchor: dict[str, int] = {}
         self.evaluative: set[str] = set()
+        self.valence: set[str] = set()  # topics the general valence lexicon may judge
         self.rising: dict[str, int] = {}
         self.threshold = threshold
         for row in read_jsonl(lexicon):
@@ -70,6 +71,8 @@ class StanceDetector:
                 self.anchor[row["topic"]] = SIGN[row["pro"]]
                 if row.get("evaluative"):
                     self.evaluative.add(row["topic"])
+                if row.get("valence"):
+                    self.valence.add(row["topic"])
                 if row.get("rising"):
                     self.rising[row["topic"]] = SIGN[row["rising"]]
 
@@ -100,6 +103,12 @@ class StanceDetector:
         hedges = 0
         reasons: list[str] = []
         topic_tokens = {i for s, e in topic_hits for i in range(s, e)}
+        # A topic mention that holds a `pole` pattern of the topic ("closed APIs" for open-weights)
+        # names the contrary pole: its mention alone says nothing, judging it counts reversed.
+        poles = [c for c in cues if c.kind == "pole" and c.topic == topic]
+        contrary = {i for s, e in topic_hits if any(s <= c.start < e for c in poles) for i in range(s, e)}
+        pole_starts = {c.start for c in cues if c.kind == "cue" and c.topic == topic and c.start in contrary
+                       and any(c.start >= p.start and c.end <= p.end for p in poles)}
         for sent_start, sent_end in claim["sents"]:
             scope = Scopes(doc, sent_start, sent_end, parse_of(doc, sent_start))
             in_sent = [c for c in cues if sent_start <= c.start < sent_end]
@@ -111,10 +120,15 @@ class StanceDetector:
                      and c.start not in negator_starts]  # "has yet to" negates, it does not turn
             leaves = [c for c in in_sent if c.kind == "leave"]
             scope.cuts = sorted(c.start for c in in_sent if c.topic == "alternative")
+            inside_alternative = {i for c in in_sent if c.topic == "alternative" for i in range(c.start + 1, c.end)}
+            in_sent = [c for c in in_sent if c.start not in inside_alternative]  # "favor" of "in favor of"
             in_sent = [c for c in in_sent if not _superlative(doc, c)]
             recommend = any(c.kind == "recommend" for c in in_sent)
             hedges += sum(1 for c in in_sent if c.kind == "hedge")
             sent_topic = {i for i in topic_tokens if sent_start <= i < sent_end}
+            sent_pro = sent_topic - contrary
+            sent_con = sent_topic & contrary
+            pole = 1 if sent_pro else -1  # when only the contrary pole is named, judging it counts reversed
             earlier_topic = any(i < sent_start for i in topic_tokens)
             anaphors = {i for i in range(sent_start, sent_end) if doc[i].lower_ in _ANAPHORS}
             if (not sent_topic and earlier_topic and recommend and negators
@@ -126,17 +140,28 @@ class StanceDetector:
             in_sent.sort(key=lambda c: _PRIORITY.get(c.kind, 9))
             for cue in in_sent:
                 if cue.kind == "cue" and cue.topic == topic:
-                    if cue.start in counted:
+                    if cue.start in counted or cue.start in pole_starts:
                         continue
                     polarity, weight = cue.polarity, 1.0
                 elif cue.kind == "evaluative" and sent_topic and topic in self.evaluative:
-                    if cue.start in counted or not scope.evaluates(cue, sent_topic):
+                    if cue.start in counted or not scope.evaluates(cue, sent_pro or sent_con):
                         continue
-                    polarity, weight = cue.polarity * anchor, 0.5
+                    polarity, weight = cue.polarity * anchor * pole, 0.5
+                elif cue.kind == "valence" and sent_topic and topic in self.valence:
+                    # a general good/bad word counts only where it is said of the topic itself
+                    if cue.start in counted or cue.start in topic_tokens:
+                        continue
+                    if scope.predicates(cue, sent_pro):
+                        side = 1
+                    elif scope.predicates(cue, sent_con):
+                        side = -1
+                    else:
+                        continue
+                    polarity, weight = cue.polarity * anchor * side, 0.5
                 elif cue.kind == "trend" and sent_topic and topic in self.rising:
                     if cue.start in counted or cue.start in topic_tokens:
                         continue  # "adoption is growing": growth of what the proposition claims grows
-                    polarity, weight = cue.polarity * self.rising[topic], 0.75
+                    polarity, weight = cue.polarity * self.rising[topic] * pole, 0.75
                 elif cue.kind in ("endorse", "reject", "recommend"):
                     if cue.start in topic_tokens or cue.start in counted:
                         continue
@@ -145,13 +170,17 @@ class StanceDetector:
                     ):
                         continue  # "should avoid", "should adopt": the verb decides
                     reach = scope.of(cue, cue.kind)
-                    if not (reach & sent_topic) and not (cue.kind == "reject" and reach & anaphors and earlier_topic):
+                    side = 1 if reach & sent_pro else -1 if reach & sent_con else 0
+                    if not side and cue.kind == "reject" and reach & anaphors and earlier_topic:
+                        side = 1
+                    if not side:
                         continue
-                    polarity, weight = (-anchor if cue.kind == "reject" else anchor), 1.0
+                    polarity, weight = (-anchor if cue.kind == "reject" else anchor) * side, 1.0
                 elif cue.kind == "defeat" and sent_topic and topic in self.evaluative:
                     if cue.start in counted:
                         continue
-                    side = scope.defeat_side(cue, sent_topic)  # "X beats Y" praises X, faults Y
+                    # "X beats Y" praises X, faults Y
+                    side = scope.defeat_side(cue, sent_pro) or -scope.defeat_side(cue, sent_con)
                     if not side:
                         continue
                     polarity, weight = side * anchor, 0.75
@@ -240,6 +269,8 @@ class Scopes:
     def _of(self, cue: Cue, kind: str) -> set[int]:
         if kind == "leave":
             return self._left(cue)
+        if cue.topic == "alternative":  # "in favour of X", "rather than X": X, up to the clause break
+            return self._window(cue.end, stop_at_comma=True)
         if kind == "endorse" and cue.topic == "subject":
             return self._predicate(cue)
         if kind == "negator" and self.doc[cue.start].lower_ in _QUANTIFIERS and self.parsed is None:
@@ -365,6 +396,34 @@ class Scopes:
             for child in verb.children:
                 if child.dep_ in _SUBJECTS and any(t.i == self._tok(cue.start).i for t in child.subtree):
                     return True
+        return False
+
+    def predicates(self, cue: Cue, topic: set[int]) -> bool:
+        """Whether a word is said of the topic: it modifies the topic noun ("a brittle distilled
+        model"), is predicated of it ("open models are dependable", "fine-tuning backfired"), or
+        is a verb whose subject or object holds it ("teams love open models")."""
+        if self.parsed is not None:
+            tok = self._tok(cue.start)
+            if tok.dep_ in ("amod", "compound", "nmod"):
+                return bool(self._back({tok.head.i}) & topic)
+            node = tok
+            while node.dep_ in ("acomp", "attr", "advmod", "xcomp", "oprd") and node.head is not node:
+                node = node.head
+            args = {t.i for c in node.children if c.dep_ in _SUBJECTS | {"dobj", "nsubjpass"} for t in c.subtree}
+            return bool(self._back(args) & topic)
+        j = cue.end
+        while j < self.end and j < cue.end + 2 and (self.doc[j].text == "-" or self.doc[j].lower_ in ("and", ",")):
+            j += 1
+        if j < self.end and j in topic:
+            return True  # premodifier of the topic words
+        linked = False
+        for i in range(cue.start - 1, max(self.start, cue.start - 6) - 1, -1):
+            word = self.doc[i]
+            if word.lower_ in _BREAKS:
+                return False
+            if i in topic:  # "fine-tuning backfired", "open models (really) are a disaster"
+                return linked or cue.start - i <= 2
+            linked = linked or word.lemma_ in _COPULAS
         return False
 
     def evaluates(self, cue: Cue, topic: set[int]) -> bool:
