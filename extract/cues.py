@@ -12,6 +12,7 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from extract.claims import claims_of
 from extract.lexicon import FastMatcher, read_jsonl
 from extract.valence import valence_words
 
@@ -36,7 +37,7 @@ class CueFinder:
         self.strings = nlp.vocab.strings
         self.matcher = FastMatcher(nlp.vocab, validate=True)
         self.meta: dict[str, list[Any]] = {}
-        self.general: set[int] = set()  # match ids of the general valence lexicon
+        self.valence: dict[int, int] = {}  # lower-case word hash -> +1 / -1 (general valence lexicon)
         # match id -> (words that must not precede it, words that must not follow within 4 tokens):
         # "few" is a negator, "a few" is not; "leave X" leaves it behind, "leave X in place" keeps it
         self.guards: dict[int, tuple[set[str], set[str]]] = {}
@@ -67,14 +68,30 @@ class CueFinder:
         return not any(t.lower_ in after for t in doc[end:end + 4])
 
     def _add_valence(self, key: str, row: dict[str, Any]) -> None:
-        """Words of a general valence lexicon as evaluative cues (see extract.valence)."""
-        words = valence_words(row)
-        for polarity, name in ((1, "positive"), (-1, "negative")):
-            chosen = sorted(w for w, p in words.items() if p == polarity)
-            if chosen:
-                self.meta[f"{key}:{name}"] = ["valence", None, polarity]
-                self.matcher.add(f"{key}:{name}", [[{"LOWER": {"IN": chosen}}]])
-                self.general.add(self.strings[f"{key}:{name}"])
+        """Words of a general valence lexicon (see extract.valence), looked up word by word."""
+        for word, polarity in valence_words(row).items():
+            self.valence[self.strings.add(word)] = polarity
+
+    def _valence_cues(self, doc: Doc, matches: list[tuple[int, int, int]]) -> list[list[Any]]:
+        """General valence words in the claim sentences that name a topic, where no lexicon entry
+        matched: stance only reads them there, so the rest of the text is not looked at."""
+        starts = sorted(span.start for span in doc.spans.get("insightkb_topics", []))
+        if not starts:
+            return []
+        taken = {i for _m, s, e in matches for i in range(s, e)}
+        out: list[list[Any]] = []
+        k = 0
+        for claim in claims_of(doc):
+            for start, end in claim["sents"]:
+                while k < len(starts) and starts[k] < start:
+                    k += 1
+                if k == len(starts) or starts[k] >= end:
+                    continue
+                for tok in doc[start:end]:
+                    polarity = self.valence.get(tok.lower)
+                    if polarity and tok.i not in taken:
+                        out.append(["valence", None, polarity, tok.i, tok.i + 1])
+        return out
 
     def __call__(self, doc: Doc) -> Doc:
         if not doc.user_data.get("insightkb_claims"):
@@ -83,10 +100,8 @@ class CueFinder:
         matches = self.matcher(doc)
         if self.guards:
             matches = [m for m in matches if m[0] not in self.guards or self._allowed(doc, *m)]
-        if self.general:  # a hand-kept entry on the same words says more than the general lexicon
-            taken = {i for m, s, e in matches if m not in self.general for i in range(s, e)}
-            matches = [m for m in matches if m[0] not in self.general or m[1] not in taken]
-        doc.user_data[CUES] = [
-            [*self.meta[self.strings[match_id]], start, end] for match_id, start, end in matches
-        ]
+        cues = [[*self.meta[self.strings[match_id]], start, end] for match_id, start, end in matches]
+        if self.valence:  # a hand-kept entry on the same words says more than the general lexicon
+            cues = sorted(cues + self._valence_cues(doc, matches), key=lambda c: (c[3], c[4]))
+        doc.user_data[CUES] = cues
         return doc

@@ -31,7 +31,7 @@ _SUBJECTS = {"nsubj", "nsubjpass", "csubj", "csubjpass", "expl"}
 _BREAKS = {",", ";", ":", "—", "–", "(", ")", "but", "which", "while", "whereas", "because", "although", "though", "unlike"}
 _STRONG_BREAKS = {";", "but", "while", "whereas", "although", "though", "unlike", "except"}
 SIGN = {"supports": 1, "opposes": -1}
-_PRIORITY = {"cue": 0, "reject": 1, "endorse": 2, "recommend": 3, "evaluative": 4, "trend": 5}
+_PRIORITY = {"cue": 0, "reject": 1, "alternative": 1, "endorse": 2, "recommend": 3, "evaluative": 4, "trend": 5}
 _COPULAS = {"be", "become", "seem", "remain", "prove", "look", "sound", "feel", "stay"}
 _FUNCTION = {"for", "to", "at", "in", "on", "of", "with", "by", "from", "and", "or", "but", "than", "as", "if",
              "when", "because", "so", "enough", "the", "a", "an", "that", "this", "it", "they", "we", "you",
@@ -112,15 +112,16 @@ class StanceDetector:
         for sent_start, sent_end in claim["sents"]:
             scope = Scopes(doc, sent_start, sent_end, parse_of(doc, sent_start))
             in_sent = [c for c in cues if sent_start <= c.start < sent_end]
-            negators = [c for c in in_sent if c.kind in ("negator", "reject", "ends")]
+            negators = [c for c in in_sent if c.kind in ("negator", "quantifier", "reject", "ends")
+                        or (c.kind == "alternative" and c.polarity < 0)]  # "rather than X" turns X down
             distancing = [c for c in in_sent if c.kind == "distance"]
             concessions = [c for c in in_sent if c.kind == "contrast"]
             negator_starts = {c.start for c in negators}
             turns = [c for c in in_sent if c.kind == "turn" and c.start > sent_start + 1
                      and c.start not in negator_starts]  # "has yet to" negates, it does not turn
             leaves = [c for c in in_sent if c.kind == "leave"]
-            scope.cuts = sorted(c.start for c in in_sent if c.topic == "alternative")
-            inside_alternative = {i for c in in_sent if c.topic == "alternative" for i in range(c.start + 1, c.end)}
+            scope.cuts = sorted(c.start for c in in_sent if c.kind == "alternative")
+            inside_alternative = {i for c in in_sent if c.kind == "alternative" for i in range(c.start + 1, c.end)}
             in_sent = [c for c in in_sent if c.start not in inside_alternative]  # "favor" of "in favor of"
             in_sent = [c for c in in_sent if not _superlative(doc, c)]
             recommend = any(c.kind == "recommend" for c in in_sent)
@@ -162,7 +163,7 @@ class StanceDetector:
                     if cue.start in counted or cue.start in topic_tokens:
                         continue  # "adoption is growing": growth of what the proposition claims grows
                     polarity, weight = cue.polarity * self.rising[topic] * pole, 0.75
-                elif cue.kind in ("endorse", "reject", "recommend"):
+                elif cue.kind in ("endorse", "reject", "recommend", "alternative"):
                     if cue.start in topic_tokens or cue.start in counted:
                         continue
                     if cue.kind == "recommend" and any(
@@ -175,7 +176,8 @@ class StanceDetector:
                         side = 1
                     if not side:
                         continue
-                    polarity, weight = (-anchor if cue.kind == "reject" else anchor) * side, 1.0
+                    direction = cue.polarity if cue.kind == "alternative" else -1 if cue.kind == "reject" else 1
+                    polarity, weight = direction * anchor * side, 1.0
                 elif cue.kind == "defeat" and sent_topic and topic in self.evaluative:
                     if cue.start in counted:
                         continue
@@ -197,7 +199,7 @@ class StanceDetector:
                     text = f"{doc[negated_by[0].start:negated_by[0].end].text} … {text}"
                 if scope.describes_subject(cue):  # "Teams that switched ... came back": who, not what
                     weight *= 0.5
-                if not negated_by and scope.subject_of_negated(cue, [n for n in negators if n.kind == "negator"]):
+                if not negated_by and scope.subject_of_negated(cue, [n for n in negators if n.kind in ("negator", "quantifier")]):
                     weight *= 0.5  # "Shrinking the model did not lower costs": the negated predicate is the claim
                 if any(cue.start in scope.of(d, "endorse") for d in distancing):
                     # "Many claim that X, but ...": a claim the writer then contradicts counts for nothing
@@ -260,7 +262,7 @@ class Scopes:
         favour of open models" the open models are not abandoned.
         """
         covered = self._of(cue, kind)
-        if cue.topic != "alternative":
+        if cue.kind != "alternative":
             cut = next((c for c in self.cuts if c > cue.start), None)
             if cut is not None:
                 covered = {i for i in covered if i < cut}
@@ -269,12 +271,14 @@ class Scopes:
     def _of(self, cue: Cue, kind: str) -> set[int]:
         if kind == "leave":
             return self._left(cue)
-        if cue.topic == "alternative":  # "in favour of X", "rather than X": X, up to the clause break
+        if cue.kind == "alternative":  # "in favour of X", "rather than X": X, up to the clause break
             return self._window(cue.end, stop_at_comma=True)
         if kind == "endorse" and cue.topic == "subject":
             return self._predicate(cue)
-        if kind == "negator" and self.doc[cue.start].lower_ in _QUANTIFIERS and self.parsed is None:
-            return self._clause(cue)  # "Few of them run X", "lost little accuracy": the whole clause
+        if kind == "quantifier":  # "Few of them run X", "lost little accuracy": the whole clause
+            if self.parsed is None:
+                return self._clause(cue)
+            kind = "negator"
         if kind == "ends":  # "The GPU crunch is over": what ends is what comes before
             out: set[int] = set()
             for i in range(cue.start - 1, self.start - 1, -1):
