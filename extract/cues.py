@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from spacy.attrs import LOWER
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -78,8 +79,8 @@ class CueFinder:
         starts = sorted(span.start for span in doc.spans.get("insightkb_topics", []))
         if not starts:
             return []
-        taken = {i for _m, s, e in matches for i in range(s, e)}
-        out: list[list[Any]] = []
+        found: list[tuple[int, int]] = []
+        lowers = None
         k = 0
         for claim in claims_of(doc):
             for start, end in claim["sents"]:
@@ -87,11 +88,15 @@ class CueFinder:
                     k += 1
                 if k == len(starts) or starts[k] >= end:
                     continue
-                for tok in doc[start:end]:
-                    polarity = self.valence.get(tok.lower)
-                    if polarity and tok.i not in taken:
-                        out.append(["valence", None, polarity, tok.i, tok.i + 1])
-        return out
+                if lowers is None:
+                    lowers = doc.to_array(LOWER)
+                get = self.valence.get
+                found += [(i, get(lower, 0)) for i, lower in enumerate(lowers[start:end].tolist(), start)
+                          if lower in self.valence]
+        if not found:
+            return []
+        taken = {i for _m, s, e in matches for i in range(s, e)}
+        return [["valence", None, polarity, i, i + 1] for i, polarity in found if i not in taken]
 
     def __call__(self, doc: Doc) -> Doc:
         if not doc.user_data.get("insightkb_claims"):
