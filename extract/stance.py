@@ -199,7 +199,7 @@ class StanceDetector:
                     text = f"{doc[negated_by[0].start:negated_by[0].end].text} … {text}"
                 if scope.describes_subject(cue):  # "Teams that switched ... came back": who, not what
                     weight *= 0.5
-                if not negated_by and scope.subject_of_negated(cue, [n for n in negators if n.kind in ("negator", "quantifier")]):
+                if cue.kind == "cue" and not negated_by and scope.subject_of_negated(cue, [n for n in negators if n.kind in ("negator", "quantifier")]):
                     weight *= 0.5  # "Shrinking the model did not lower costs": the negated predicate is the claim
                 if any(cue.start in scope.of(d, "endorse") for d in distancing):
                     # "Many claim that X, but ...": a claim the writer then contradicts counts for nothing
