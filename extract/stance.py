@@ -166,6 +166,8 @@ class StanceDetector:
                 elif cue.kind in ("endorse", "reject", "recommend", "alternative"):
                     if cue.start in topic_tokens or cue.start in counted:
                         continue
+                    if cue.topic == "use" and topic not in self.evaluative:
+                        continue  # running or building on something judges approaches, not GPU supply
                     if cue.kind == "recommend" and any(
                         c.kind in ("endorse", "reject") and c.start > cue.start for c in in_sent
                     ):
@@ -353,7 +355,7 @@ class Scopes:
                 back.add(i)
             return back | self._window(cue.end, stop_at_comma=True)
         node = self._tok(cue.start)
-        while node.dep_ in ("amod", "compound", "attr", "acomp", "advmod", "dobj", "prt", "npadvmod") \
+        while node.dep_ in ("amod", "compound", "attr", "acomp", "advmod", "dobj", "prt", "npadvmod", "acl", "relcl") \
                 and node.head is not node:
             node = node.head
         covered = {t.i for t in node.subtree}
