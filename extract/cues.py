@@ -39,7 +39,7 @@ class CueFinder:
         self.matcher = FastMatcher(nlp.vocab, validate=True)
         self.meta: dict[str, list[Any]] = {}
         self.valence: dict[int, int] = {}  # lower-case word hash -> +1 / -1 (general valence lexicon)
-        # match id -> (words that must not precede it, words that must not follow within 4 tokens):
+        # match id -> (words that must not precede it, words that must not follow within 6 tokens):
         # "few" is a negator, "a few" is not; "leave X" leaves it behind, "leave X in place" keeps it
         self.guards: dict[int, tuple[set[str], set[str]]] = {}
         for path in lexicons:
@@ -66,7 +66,7 @@ class CueFinder:
         before, after = self.guards[match_id]
         if start > 0 and doc[start - 1].lower_ in before:
             return False
-        return not any(t.lower_ in after for t in doc[end:end + 4])
+        return not any(t.lower_ in after for t in doc[end:end + 6])
 
     def _add_valence(self, key: str, row: dict[str, Any]) -> None:
         """Words of a general valence lexicon (see extract.valence), looked up word by word."""

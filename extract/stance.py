@@ -192,10 +192,11 @@ class StanceDetector:
                     continue
                 text = doc[cue.start:cue.end].text
                 negated_by = [n for n in negators if n is not cue and cue.start in scope.of(n, n.kind)]
-                if scope.left_behind(cue) or any(cue.start in scope.of(c, "leave") for c in leaves):
+                left_by = next((c for c in leaves if cue.start in scope.of(c, "leave")), None)
+                if left_by is not None or scope.left_behind(cue):
                     # "moving money from pilots to production", "never leave the pilot stage"
                     polarity = -polarity
-                    text = f"from … {text}"
+                    text = f"{doc[left_by.start:left_by.end].text if left_by else 'from'} … {text}"
                 if negated_by:
                     polarity = -polarity
                     text = f"{doc[negated_by[0].start:negated_by[0].end].text} … {text}"
