@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from spacy.attrs import LOWER
+from spacy.attrs import LEMMA, LOWER
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -89,10 +89,12 @@ class CueFinder:
                 if k == len(starts) or starts[k] >= end:
                     continue
                 if lowers is None:
-                    lowers = doc.to_array(LOWER)
+                    lowers = doc.to_array([LOWER, LEMMA])
                 get = self.valence.get
-                found += [(i, get(lower, 0)) for i, lower in enumerate(lowers[start:end].tolist(), start)
-                          if lower in self.valence]
+                for i, (lower, lemma) in enumerate(lowers[start:end].tolist(), start):
+                    polarity = get(lower) or get(lemma)  # "wrecked" is rated as "wreck"
+                    if polarity:
+                        found.append((i, polarity))
         if not found:
             return []
         taken = {i for _m, s, e in matches for i in range(s, e)}

@@ -363,6 +363,13 @@ class Scopes:
         covered.discard(self._tok(cue.start).i)
         return self._back(covered)
 
+    def _opens_clause(self, i: int) -> bool:
+        """Whether token i is within the first two words of its clause (likely its subject)."""
+        for j in range(i - 1, max(self.start, i - 3) - 1, -1):
+            if self.doc[j].lower_ in _BREAKS:
+                return True
+        return i - self.start <= 2
+
     def _clause(self, cue: Cue) -> set[int]:
         """The words from the previous clause break to the next one, without the cue."""
         out = self._window(cue.end, stop_at_comma=True)
@@ -424,12 +431,12 @@ class Scopes:
         if j < self.end and j in topic:
             return True  # premodifier of the topic words
         linked = False
-        for i in range(cue.start - 1, max(self.start, cue.start - 6) - 1, -1):
+        for i in range(cue.start - 1, max(self.start, cue.start - 8) - 1, -1):
             word = self.doc[i]
             if word.lower_ in _BREAKS:
                 return False
             if i in topic:  # "fine-tuning backfired", "open models (really) are a disaster"
-                return linked or cue.start - i <= 2
+                return linked or cue.start - i <= 3 or self._opens_clause(i)
             linked = linked or word.lemma_ in _COPULAS
         return False
 
