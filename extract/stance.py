@@ -38,6 +38,7 @@ _FUNCTION = {"for", "to", "at", "in", "on", "of", "with", "by", "from", "and", "
              "is", "are", "was", "were", "be", "not", "too", "very", "only", "also", "now", "yet", "still"}
 _DETERMINERS = {"the", "a", "an", "our", "their", "its", "your", "his", "her", "my", "this", "these", "those"}
 _ANAPHORS = {"it", "this", "that", "them", "these", "those"}
+_CONCESSIVE = {"despite", "notwithstanding", "although", "though", "while", "whereas"}
 _QUANTIFIERS = {"few", "little", "nothing", "no", "none", "nobody", "neither"}
 _LEAVE_ENDS = _BREAKS | {"and", "to", "into", "for", "toward", "towards"}
 _PASSIVE_BEFORE = {"be", "get", "is", "was", "were", "are", "been", "being"}
@@ -162,7 +163,10 @@ class StanceDetector:
                 elif cue.kind == "trend" and sent_topic and topic in self.rising:
                     if cue.start in counted or cue.start in topic_tokens:
                         continue  # "adoption is growing": growth of what the proposition claims grows
-                    polarity, weight = cue.polarity * self.rising[topic] * pole, 0.75
+                    # "closed models are losing ground": the trend of the pole named before it
+                    before = [i for i in sent_topic if i < cue.start]
+                    side = (-1 if max(before) in contrary else 1) if before else pole
+                    polarity, weight = cue.polarity * self.rising[topic] * side, 0.75
                 elif cue.kind in ("endorse", "reject", "recommend", "alternative"):
                     if cue.start in topic_tokens or cue.start in counted:
                         continue
@@ -314,6 +318,8 @@ class Scopes:
                 covered -= {t.i for t in child.subtree}
             if child.dep_ in ("relcl", "advcl") and kind in ("negator", "reject"):
                 covered -= {t.i for t in child.subtree}
+            if child.dep_ in ("prep", "mark") and child.lower_ in _CONCESSIVE and kind in ("negator", "reject"):
+                covered -= {t.i for t in child.subtree}  # "Despite the hype, few care": the hype is not denied
             if child.dep_ == "conj" and kind in ("negator", "reject") and child.i > tok.i \
                     and any(g.dep_ in _SUBJECTS for g in child.children):
                 covered -= {t.i for t in child.subtree}  # "could not tell, and the bill dropped"
