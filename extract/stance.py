@@ -167,6 +167,17 @@ class StanceDetector:
                     before = [i for i in sent_topic if i < cue.start]
                     side = (-1 if max(before) in contrary else 1) if before else pole
                     polarity, weight = cue.polarity * self.rising[topic] * side, 0.75
+                elif cue.kind == "leave":
+                    # "moving away from open models": leaving the topic rejects it, unless a cue of the
+                    # topic in what is left carries the direction ("never leave the pilot stage")
+                    reach = scope.of(cue, "leave")
+                    if cue.start in counted or any(c.kind == "cue" and c.topic == topic and c.start in reach
+                                                   and c.start not in pole_starts for c in in_sent):
+                        continue
+                    side = 1 if reach & sent_pro else -1 if reach & sent_con else 0
+                    if not side:
+                        continue
+                    polarity, weight = -anchor * side, 1.0
                 elif cue.kind in ("endorse", "reject", "recommend", "alternative"):
                     if cue.start in topic_tokens or cue.start in counted:
                         continue
