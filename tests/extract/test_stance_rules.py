@@ -47,6 +47,17 @@ def stance(nlp, text: str, topic: str) -> str:
     # a negated predicate is the claim, not the cue in its subject
     ("Cutting the model size did not reduce our inference costs, since idle capacity dominated.",
      "inference-cost", "opposes"),
+    # moving away from something rejects it; from the contrary pole, it endorses the topic
+    ("Banks are moving away from closed APIs.", OW, "supports"),
+    ("Startups are moving away from open-weights models after a wave of security incidents.", OW, "opposes"),
+    # a trend is read on the pole named before it
+    ("Closed models are losing ground to open ones in regulated industries.", OW, "supports"),
+    # a concessive phrase is outside the scope of the negation that follows it
+    ("Despite the hype, few buyers care about latency under a second.", "latency", "opposes"),
+    # idioms of praise and endorsement
+    ("Open-weights models are here to stay.", OW, "supports"),
+    ("Fine-tuning is no silver bullet for most products.", FO, "supports"),
+    ("Smart teams are doubling down on fine-tuning for their core workflows.", FO, "opposes"),
     # survival verbs under negation
     ("Wrappers around a single vendor's API rarely survive a platform shift.", "application-layer", "opposes"),
 ])
@@ -59,6 +70,8 @@ def test_general_valence_words_judge_the_topic_only_when_said_of_it(nlp):
     assert stance(nlp, "Distilled models are dreadful on legal questions.", DQ) == "opposes"
     assert stance(nlp, "Quantized models are amazing for classification.", DQ) == "supports"
     assert stance(nlp, "Dreadful support tickets still reach our distilled model.", DQ) == "neutral"
+    # looked up by lemma too: VADER rates "wreck", not "wrecked"
+    assert stance(nlp, "Quantization to 4 bits wrecked the model's reasoning on long contexts.", DQ) == "opposes"
 
 
 def test_cues_record_why(nlp):
