@@ -31,6 +31,35 @@ def cues_of(doc: Doc) -> list[list[Any]]:
     return doc.user_data.get(CUES, [])
 
 
+def split_hyphens(pattern: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """A one-token pattern whose words include hyphenated ones ("go-to", "non-negotiable") as
+    that pattern plus one pattern per hyphenated word, token by token: the tokenizer splits them."""
+    if len(pattern) != 1:
+        return [pattern]
+    spec = pattern[0]
+    attr = next((k for k in ("LOWER", "LEMMA", "ORTH", "TEXT") if k in spec), None)
+    if attr is None or len(spec) != 1:
+        return [pattern]
+    value = spec[attr]
+    words = value["IN"] if isinstance(value, dict) and set(value) == {"IN"} else [value] if isinstance(value, str) else []
+    hyphenated = [w for w in words if "-" in w.strip("-")]
+    if not hyphenated:
+        return [pattern]
+    out: list[list[dict[str, Any]]] = []
+    rest = [w for w in words if w not in hyphenated]
+    if rest:
+        out.append([{attr: {"IN": rest}}])
+    for word in hyphenated:
+        parts = word.lower().split("-")
+        tokens: list[dict[str, Any]] = []
+        for i, part in enumerate(parts):
+            if i:
+                tokens.append({"ORTH": "-"})
+            tokens.append({"LOWER": part})
+        out.append(tokens)
+    return out
+
+
 class CueFinder:
     """Match every lexicon entry that has a pattern; store the matches on the doc."""
 
@@ -55,7 +84,7 @@ class CueFinder:
                 key = f"{path}:{i}"
                 # endorsing/rejecting predicates that judge their subject ("X pays off") say so in `role`
                 self.meta[key] = [row["kind"], row.get("topic", row.get("role")), polarity]
-                self.matcher.add(key, [row["pattern"]])
+                self.matcher.add(key, split_hyphens(row["pattern"]))
                 if row.get("not_after") or row.get("not_followed_by"):
                     self.guards[self.strings[key]] = (
                         {w.lower() for w in row.get("not_after", [])},

@@ -291,7 +291,7 @@ class Scopes:
             return self._left(cue)
         if cue.kind == "alternative":  # "in favour of X", "rather than X": X, up to the clause break
             return self._window(cue.end, stop_at_comma=True)
-        if kind == "endorse" and cue.topic == "subject":
+        if kind in ("endorse", "reject") and cue.topic == "subject":
             return self._predicate(cue)
         if kind == "quantifier":  # "Few of them run X", "lost little accuracy": the whole clause
             if self.parsed is None:

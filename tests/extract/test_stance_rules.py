@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pytest
 
+from extract.cues import split_hyphens
 from extract.evaluate import predict
 from extract.valence import valence_words
 
@@ -58,6 +59,11 @@ def stance(nlp, text: str, topic: str) -> str:
     ("Open-weights models are here to stay.", OW, "supports"),
     ("Fine-tuning is no silver bullet for most products.", FO, "supports"),
     ("Smart teams are doubling down on fine-tuning for their core workflows.", FO, "opposes"),
+    # what decides, or is secondary, is judged as the subject of the clause
+    ("Latency decides whether users stick with a voice product.", "latency", "supports"),
+    ("For most internal tools latency is a secondary concern.", "latency", "opposes"),
+    # hyphenated lexicon words match although the tokenizer splits them
+    ("Sub-second latency is non-negotiable for trading desks.", "latency", "supports"),
     # survival verbs under negation
     ("Wrappers around a single vendor's API rarely survive a platform shift.", "application-layer", "opposes"),
 ])
@@ -96,3 +102,9 @@ def test_valence_words_from_the_package():
 
 def test_missing_valence_package_gives_no_words():
     assert valence_words({"package": "no_such_package_xyz", "file": "x.txt"}) == {}
+
+
+def test_split_hyphens():
+    assert split_hyphens([{"LOWER": {"IN": ["key", "go-to"]}}]) == [
+        [{"LOWER": {"IN": ["key"]}}], [{"LOWER": "go"}, {"ORTH": "-"}, {"LOWER": "to"}]]
+    assert split_hyphens([{"LEMMA": "drop"}, {"LOWER": "off"}]) == [[{"LEMMA": "drop"}, {"LOWER": "off"}]]
