@@ -146,7 +146,8 @@ class StanceDetector:
                         continue
                     polarity, weight = cue.polarity, 1.0
                 elif cue.kind == "evaluative" and sent_topic and topic in self.evaluative:
-                    if cue.start in counted or not scope.evaluates(cue, sent_pro or sent_con):
+                    judged = sent_pro or sent_con
+                    if cue.start in counted or not (scope.evaluates(cue, judged) or scope.predicates(cue, judged)):
                         continue
                     polarity, weight = cue.polarity * anchor * pole, 0.5
                 elif cue.kind == "valence" and sent_topic and topic in self.valence:

@@ -64,6 +64,12 @@ def stance(nlp, text: str, topic: str) -> str:
     ("For most internal tools latency is a secondary concern.", "latency", "opposes"),
     # hyphenated lexicon words match although the tokenizer splits them
     ("Sub-second latency is non-negotiable for trading desks.", "latency", "supports"),
+    # obsolescence, sameness and failure words; "ended" in "open-ended" ends nothing
+    ("By the time a fine-tuned model ships, a better base model has usually made it redundant.", FO, "supports"),
+    ("Quantized checkpoints behave almost identically to the originals.", DQ, "supports"),
+    ("Distilled students hallucinate far more than their teachers on open-ended questions.", DQ, "opposes"),
+    # easing ends what comes before it
+    ("Chip shortages have eased and cloud GPUs are easy to rent again.", "gpu-supply", "opposes"),
     # survival verbs under negation
     ("Wrappers around a single vendor's API rarely survive a platform shift.", "application-layer", "opposes"),
 ])
