@@ -105,11 +105,12 @@ class StanceDetector:
         reasons: list[str] = []
         topic_tokens = {i for s, e in topic_hits for i in range(s, e)}
         # A topic mention that holds a `pole` pattern of the topic ("closed APIs" for open-weights)
-        # names the contrary pole: its mention alone says nothing, judging it counts reversed.
+        # names the contrary pole: judging it counts reversed; its mention alone says nothing unless
+        # the pole row has a stance ("switch" asserts that switching happens).
         poles = [c for c in cues if c.kind == "pole" and c.topic == topic]
         contrary = {i for s, e in topic_hits if any(s <= c.start < e for c in poles) for i in range(s, e)}
         pole_starts = {c.start for c in cues if c.kind == "cue" and c.topic == topic and c.start in contrary
-                       and any(c.start >= p.start and c.end <= p.end for p in poles)}
+                       and any(c.start >= p.start and c.end <= p.end and p.polarity == 0 for p in poles)}
         for sent_start, sent_end in claim["sents"]:
             scope = Scopes(doc, sent_start, sent_end, parse_of(doc, sent_start))
             in_sent = [c for c in cues if sent_start <= c.start < sent_end]

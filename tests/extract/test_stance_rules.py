@@ -70,6 +70,10 @@ def stance(nlp, text: str, topic: str) -> str:
     ("Distilled students hallucinate far more than their teachers on open-ended questions.", DQ, "opposes"),
     # easing ends what comes before it
     ("Chip shortages have eased and cloud GPUs are easy to rent again.", "gpu-supply", "opposes"),
+    # switching is the contrary pole of switching costs: what is said of it counts reversed
+    ("Once a team has tuned prompts for one model, switching is rarely worth the effort.",
+     "switching-costs", "supports"),
+    ("Switching models is worth it whenever prices drop.", "switching-costs", "opposes"),
     # survival verbs under negation
     ("Wrappers around a single vendor's API rarely survive a platform shift.", "application-layer", "opposes"),
 ])
