@@ -455,7 +455,10 @@ class Scopes:
             if word.lower_ in _BREAKS:
                 return False
             if i in topic:  # "fine-tuning backfired", "open models (really) are a disaster"
-                return linked or cue.start - i <= 3 or self._opens_clause(i)
+                first = i
+                while first - 1 in topic:
+                    first -= 1
+                return linked or cue.start - i <= 3 or self._opens_clause(first)
             linked = linked or word.lemma_ in _COPULAS
         return False
 
