@@ -133,7 +133,6 @@ class StanceDetector:
             sent_con = sent_topic & contrary
             pole = 1 if sent_pro else -1  # when only the contrary pole is named, judging it counts reversed
             earlier_topic = any(i < sent_start for i in topic_tokens)
-            anaphors = {i for i in range(sent_start, sent_end) if doc[i].lower_ in _ANAPHORS}
             if (not sent_topic and earlier_topic and recommend and negators
                     and not any(c.kind == "cue" and c.topic == topic for c in in_sent)):
                 # "Most of them shouldn't be.": a negated recommendation about the topic before
@@ -191,7 +190,8 @@ class StanceDetector:
                         continue  # "should avoid", "should adopt": the verb decides
                     reach = scope.of(cue, cue.kind)
                     side = 1 if reach & sent_pro else -1 if reach & sent_con else 0
-                    if not side and cue.kind == "reject" and reach & anaphors and earlier_topic:
+                    if not side and cue.kind == "reject" and earlier_topic and any(
+                            doc[i].lower_ in _ANAPHORS for i in reach if sent_start <= i < sent_end):
                         side = 1
                     if not side:
                         continue
