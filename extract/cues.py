@@ -71,9 +71,11 @@ class CueFinder:
         self.matcher.anchored = AnchoredMatcher(nlp.vocab)
         self.meta: dict[str, list[Any]] = {}
         self.valence: dict[int, int] = {}  # lower-case word hash -> +1 / -1 (general valence lexicon)
-        # match id -> (words that must not precede it, words that must not follow within 6 tokens):
-        # "few" is a negator, "a few" is not; "leave X" leaves it behind, "leave X in place" keeps it
-        self.guards: dict[int, tuple[set[str], set[str]]] = {}
+        # match id -> (words that must not precede it, that must not follow within 6 tokens, that must
+        # not come right after it):
+        # "few" is a negator, "a few" is not; "leave X" leaves it behind, "leave X in place" keeps it;
+        # "not only" does not negate
+        self.guards: dict[int, tuple[set[str], set[str], set[str]]] = {}
         for path in lexicons:
             for i, row in enumerate(read_jsonl(path)):
                 if row.get("kind") == "valence_source":
@@ -88,15 +90,18 @@ class CueFinder:
                 # endorsing/rejecting predicates that judge their subject ("X pays off") say so in `role`
                 self.meta[key] = [row["kind"], row.get("topic", row.get("role")), polarity]
                 self.matcher.add(key, split_hyphens(row["pattern"]))
-                if row.get("not_after") or row.get("not_followed_by"):
+                if row.get("not_after") or row.get("not_followed_by") or row.get("not_before"):
                     self.guards[self.strings[key]] = (
                         {w.lower() for w in row.get("not_after", [])},
                         {w.lower() for w in row.get("not_followed_by", [])},
+                        {w.lower() for w in row.get("not_before", [])},
                     )
 
     def _allowed(self, doc: Doc, match_id: int, start: int, end: int) -> bool:
-        before, after = self.guards[match_id]
+        before, after, next_word = self.guards[match_id]
         if start > 0 and doc[start - 1].lower_ in before:
+            return False
+        if end < len(doc) and doc[end].lower_ in next_word:
             return False
         return not any(t.lower_ in after for t in doc[end:end + 6])
 

@@ -74,6 +74,8 @@ def stance(nlp, text: str, topic: str) -> str:
     ("Once a team has tuned prompts for one model, switching is rarely worth the effort.",
      "switching-costs", "supports"),
     ("Switching models is worth it whenever prices drop.", "switching-costs", "opposes"),
+    # "not only" does not negate
+    ("Open-weights models not only match closed APIs on cost, they often beat them on price.", OW, "supports"),
     # survival verbs under negation
     ("Wrappers around a single vendor's API rarely survive a platform shift.", "application-layer", "opposes"),
 ])
