@@ -325,6 +325,11 @@ class Scopes:
             elif tok.lower_ in _QUANTIFIERS and node.dep_ in ("dobj", "attr", "npadvmod"):
                 head = node.head  # "lost little accuracy": what was lost is negated
         covered = {t.i for t in head.subtree}
+        if kind == "reject" and head is tok and any(c.dep_ == "dobj" for c in tok.children):
+            # "abandoned the effort after months of regressions": the object is rejected, not the adjuncts
+            for child in tok.children:
+                if child.dep_ in ("prep", "advcl", "npadvmod") and child.i > tok.i and child.lower_ not in ("on", "to"):
+                    covered -= {t.i for t in child.subtree}
         for child in head.children:
             if child.dep_ in _SUBJECTS and kind in ("negator", "reject") and child.i != tok.i \
                     and not any(t.i == tok.i for t in child.subtree):

@@ -76,6 +76,8 @@ def stance(nlp, text: str, topic: str) -> str:
     ("Switching models is worth it whenever prices drop.", "switching-costs", "opposes"),
     # "not only" does not negate
     ("Open-weights models not only match closed APIs on cost, they often beat them on price.", OW, "supports"),
+    # a rejecting verb turns down its object, not its adjuncts
+    ("We abandoned our distillation effort after three months of regressions.", DQ, "opposes"),
     # survival verbs under negation
     ("Wrappers around a single vendor's API rarely survive a platform shift.", "application-layer", "opposes"),
 ])
