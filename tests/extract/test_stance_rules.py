@@ -78,6 +78,9 @@ def stance(nlp, text: str, topic: str) -> str:
     ("Open-weights models not only match closed APIs on cost, they often beat them on price.", OW, "supports"),
     # a rejecting verb turns down its object, not its adjuncts
     ("We abandoned our distillation effort after three months of regressions.", DQ, "opposes"),
+    # retrieval is the contrary pole of fine-tuning obsolescence: praising it supports the proposition
+    ("Retrieval is flawless for most support tasks.", FO, "supports"),
+    ("Retrieval beats fine-tuned models on most support tasks.", FO, "supports"),
     # survival verbs under negation
     ("Wrappers around a single vendor's API rarely survive a platform shift.", "application-layer", "opposes"),
 ])
