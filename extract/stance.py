@@ -31,13 +31,17 @@ _SUBJECTS = {"nsubj", "nsubjpass", "csubj", "csubjpass", "expl"}
 _BREAKS = {",", ";", ":", "—", "–", "(", ")", "but", "which", "while", "whereas", "because", "although", "though", "unlike"}
 _STRONG_BREAKS = {";", "but", "while", "whereas", "although", "though", "unlike", "except"}
 SIGN = {"supports": 1, "opposes": -1}
-_PRIORITY = {"cue": 0, "reject": 1, "endorse": 2, "recommend": 3, "evaluative": 4, "trend": 5}
+_PRIORITY = {"cue": 0, "reject": 1, "alternative": 1, "endorse": 2, "recommend": 3, "evaluative": 4, "trend": 5}
 _COPULAS = {"be", "become", "seem", "remain", "prove", "look", "sound", "feel", "stay"}
 _FUNCTION = {"for", "to", "at", "in", "on", "of", "with", "by", "from", "and", "or", "but", "than", "as", "if",
              "when", "because", "so", "enough", "the", "a", "an", "that", "this", "it", "they", "we", "you",
              "is", "are", "was", "were", "be", "not", "too", "very", "only", "also", "now", "yet", "still"}
 _DETERMINERS = {"the", "a", "an", "our", "their", "its", "your", "his", "her", "my", "this", "these", "those"}
 _ANAPHORS = {"it", "this", "that", "them", "these", "those"}
+_CONCESSIVE = {"despite", "notwithstanding", "although", "though", "while", "whereas"}
+_QUANTIFIERS = {"few", "little", "nothing", "no", "none", "nobody", "neither"}
+_LEAVE_ENDS = _BREAKS | {"and", "to", "into", "for", "toward", "towards"}
+_PASSIVE_BEFORE = {"be", "get", "is", "was", "were", "are", "been", "being"}
 
 
 @dataclass
@@ -60,6 +64,7 @@ class StanceDetector:
     def __init__(self, nlp: Language, lexicon: str, threshold: float) -> None:
         self.anchor: dict[str, int] = {}
         self.evaluative: set[str] = set()
+        self.valence: set[str] = set()  # topics the general valence lexicon may judge
         self.rising: dict[str, int] = {}
         self.threshold = threshold
         for row in read_jsonl(lexicon):
@@ -67,6 +72,8 @@ class StanceDetector:
                 self.anchor[row["topic"]] = SIGN[row["pro"]]
                 if row.get("evaluative"):
                     self.evaluative.add(row["topic"])
+                if row.get("valence"):
+                    self.valence.add(row["topic"])
                 if row.get("rising"):
                     self.rising[row["topic"]] = SIGN[row["rising"]]
 
@@ -97,19 +104,35 @@ class StanceDetector:
         hedges = 0
         reasons: list[str] = []
         topic_tokens = {i for s, e in topic_hits for i in range(s, e)}
+        # A topic mention that holds a `pole` pattern of the topic ("closed APIs" for open-weights)
+        # names the contrary pole: judging it counts reversed; its mention alone says nothing unless
+        # the pole row has a stance ("switch" asserts that switching happens).
+        poles = [c for c in cues if c.kind == "pole" and c.topic == topic]
+        contrary = {i for s, e in topic_hits if any(s <= c.start < e for c in poles) for i in range(s, e)}
+        pole_starts = {c.start for c in cues if c.kind == "cue" and c.topic == topic and c.start in contrary
+                       and any(c.start >= p.start and c.end <= p.end and p.polarity == 0 for p in poles)}
         for sent_start, sent_end in claim["sents"]:
             scope = Scopes(doc, sent_start, sent_end, parse_of(doc, sent_start))
             in_sent = [c for c in cues if sent_start <= c.start < sent_end]
-            negators = [c for c in in_sent if c.kind in ("negator", "reject", "ends")]
+            negators = [c for c in in_sent if c.kind in ("negator", "quantifier", "reject", "ends")
+                        or (c.kind == "alternative" and c.polarity < 0)]  # "rather than X" turns X down
             distancing = [c for c in in_sent if c.kind == "distance"]
             concessions = [c for c in in_sent if c.kind == "contrast"]
-            turns = [c for c in in_sent if c.kind == "turn" and c.start > sent_start + 1]
+            negator_starts = {c.start for c in negators}
+            turns = [c for c in in_sent if c.kind == "turn" and c.start > sent_start + 1
+                     and c.start not in negator_starts]  # "has yet to" negates, it does not turn
+            leaves = [c for c in in_sent if c.kind == "leave"]
+            scope.cuts = sorted(c.start for c in in_sent if c.kind == "alternative")
+            inside_alternative = {i for c in in_sent if c.kind == "alternative" for i in range(c.start + 1, c.end)}
+            in_sent = [c for c in in_sent if c.start not in inside_alternative]  # "favor" of "in favor of"
             in_sent = [c for c in in_sent if not _superlative(doc, c)]
             recommend = any(c.kind == "recommend" for c in in_sent)
             hedges += sum(1 for c in in_sent if c.kind == "hedge")
             sent_topic = {i for i in topic_tokens if sent_start <= i < sent_end}
+            sent_pro = sent_topic - contrary
+            sent_con = sent_topic & contrary
+            pole = 1 if sent_pro else -1  # when only the contrary pole is named, judging it counts reversed
             earlier_topic = any(i < sent_start for i in topic_tokens)
-            anaphors = {i for i in range(sent_start, sent_end) if doc[i].lower_ in _ANAPHORS}
             if (not sent_topic and earlier_topic and recommend and negators
                     and not any(c.kind == "cue" and c.topic == topic for c in in_sent)):
                 # "Most of them shouldn't be.": a negated recommendation about the topic before
@@ -119,40 +142,85 @@ class StanceDetector:
             in_sent.sort(key=lambda c: _PRIORITY.get(c.kind, 9))
             for cue in in_sent:
                 if cue.kind == "cue" and cue.topic == topic:
-                    if cue.start in counted:
+                    if cue.start in counted or cue.start in pole_starts:
                         continue
                     polarity, weight = cue.polarity, 1.0
                 elif cue.kind == "evaluative" and sent_topic and topic in self.evaluative:
-                    if cue.start in counted or not scope.evaluates(cue, sent_topic):
+                    judged = sent_pro or sent_con
+                    if cue.start in counted or not (scope.evaluates(cue, judged) or scope.predicates(cue, judged)):
                         continue
-                    polarity, weight = cue.polarity * anchor, 0.5
+                    polarity, weight = cue.polarity * anchor * pole, 0.5
+                elif cue.kind == "valence" and sent_topic and topic in self.valence:
+                    # a general good/bad word counts only where it is said of the topic itself
+                    if cue.start in counted or cue.start in topic_tokens:
+                        continue
+                    if scope.predicates(cue, sent_pro):
+                        side = 1
+                    elif scope.predicates(cue, sent_con):
+                        side = -1
+                    else:
+                        continue
+                    polarity, weight = cue.polarity * anchor * side, 0.5
                 elif cue.kind == "trend" and sent_topic and topic in self.rising:
                     if cue.start in counted or cue.start in topic_tokens:
                         continue  # "adoption is growing": growth of what the proposition claims grows
-                    polarity, weight = cue.polarity * self.rising[topic], 0.75
-                elif cue.kind in ("endorse", "reject", "recommend"):
+                    # "closed models are losing ground": the trend of the pole named before it
+                    before = [i for i in sent_topic if i < cue.start]
+                    side = (-1 if max(before) in contrary else 1) if before else pole
+                    polarity, weight = cue.polarity * self.rising[topic] * side, 0.75
+                elif cue.kind == "leave":
+                    # "moving away from open models": leaving the topic rejects it, unless a cue of the
+                    # topic in what is left carries the direction ("never leave the pilot stage")
+                    reach = scope.of(cue, "leave")
+                    if cue.start in counted or any(c.kind == "cue" and c.topic == topic and c.start in reach
+                                                   and c.start not in pole_starts for c in in_sent):
+                        continue
+                    side = 1 if reach & sent_pro else -1 if reach & sent_con else 0
+                    if not side:
+                        continue
+                    polarity, weight = -anchor * side, 1.0
+                elif cue.kind in ("endorse", "reject", "recommend", "alternative"):
                     if cue.start in topic_tokens or cue.start in counted:
                         continue
+                    if cue.topic == "use" and topic not in self.evaluative:
+                        continue  # running or building on something judges approaches, not GPU supply
                     if cue.kind == "recommend" and any(
                         c.kind in ("endorse", "reject") and c.start > cue.start for c in in_sent
                     ):
                         continue  # "should avoid", "should adopt": the verb decides
                     reach = scope.of(cue, cue.kind)
-                    if not (reach & sent_topic) and not (cue.kind == "reject" and reach & anaphors and earlier_topic):
+                    side = 1 if reach & sent_pro else -1 if reach & sent_con else 0
+                    if not side and cue.kind == "reject" and earlier_topic and any(
+                            doc[i].lower_ in _ANAPHORS for i in reach if sent_start <= i < sent_end):
+                        side = 1
+                    if not side:
                         continue
-                    polarity, weight = (-anchor if cue.kind == "reject" else anchor), 1.0
+                    direction = cue.polarity if cue.kind == "alternative" else -1 if cue.kind == "reject" else 1
+                    polarity, weight = direction * anchor * side, 1.0
+                elif cue.kind == "defeat" and sent_topic and topic in self.evaluative:
+                    if cue.start in counted:
+                        continue
+                    # "X beats Y" praises X, faults Y
+                    side = scope.defeat_side(cue, sent_pro) or -scope.defeat_side(cue, sent_con)
+                    if not side:
+                        continue
+                    polarity, weight = side * anchor, 0.75
                 else:
                     continue
                 text = doc[cue.start:cue.end].text
                 negated_by = [n for n in negators if n is not cue and cue.start in scope.of(n, n.kind)]
-                if scope.left_behind(cue):  # "moving money from pilots to production"
+                left_by = next((c for c in leaves if cue.start in scope.of(c, "leave")), None)
+                if left_by is not None or scope.left_behind(cue):
+                    # "moving money from pilots to production", "never leave the pilot stage"
                     polarity = -polarity
-                    text = f"from … {text}"
+                    text = f"{doc[left_by.start:left_by.end].text if left_by else 'from'} … {text}"
                 if negated_by:
                     polarity = -polarity
                     text = f"{doc[negated_by[0].start:negated_by[0].end].text} … {text}"
                 if scope.describes_subject(cue):  # "Teams that switched ... came back": who, not what
                     weight *= 0.5
+                if cue.kind == "cue" and not negated_by and scope.subject_of_negated(cue, [n for n in negators if n.kind in ("negator", "quantifier")]):
+                    weight *= 0.5  # "Shrinking the model did not lower costs": the negated predicate is the claim
                 if any(cue.start in scope.of(d, "endorse") for d in distancing):
                     # "Many claim that X, but ...": a claim the writer then contradicts counts for nothing
                     weight *= 0.0 if any(t.start > cue.start for t in turns) else 0.5
@@ -195,6 +263,7 @@ class Scopes:
         self.start = start
         self.end = end
         self.parsed = parsed
+        self.cuts: list[int] = []  # starts of "in favour of", "instead of", "rather than"
 
     def _tok(self, i: int) -> Token:
         assert self.parsed is not None
@@ -207,7 +276,29 @@ class Scopes:
         return {shift + i for i in ids}
 
     def of(self, cue: Cue, kind: str) -> set[int]:
-        """Doc token indices that a negator, rejecting or endorsing cue acts on."""
+        """Doc token indices that a negator, rejecting, endorsing or leaving cue acts on.
+
+        A scope stops at an alternative that follows the cue: in "abandoning closed APIs in
+        favour of open models" the open models are not abandoned.
+        """
+        covered = self._of(cue, kind)
+        if cue.kind != "alternative":
+            cut = next((c for c in self.cuts if c > cue.start), None)
+            if cut is not None:
+                covered = {i for i in covered if i < cut}
+        return covered
+
+    def _of(self, cue: Cue, kind: str) -> set[int]:
+        if kind == "leave":
+            return self._left(cue)
+        if cue.kind == "alternative":  # "in favour of X", "rather than X": X, up to the clause break
+            return self._window(cue.end, stop_at_comma=True)
+        if kind in ("endorse", "reject") and cue.topic == "subject":
+            return self._predicate(cue)
+        if kind == "quantifier":  # "Few of them run X", "lost little accuracy": the whole clause
+            if self.parsed is None:
+                return self._clause(cue)
+            kind = "negator"
         if kind == "ends":  # "The GPU crunch is over": what ends is what comes before
             out: set[int] = set()
             for i in range(cue.start - 1, self.start - 1, -1):
@@ -231,13 +322,22 @@ class Scopes:
                 node = node.head
             if node.dep_ in _SUBJECTS:
                 head = node.head
+            elif tok.lower_ in _QUANTIFIERS and node.dep_ in ("dobj", "attr", "npadvmod"):
+                head = node.head  # "lost little accuracy": what was lost is negated
         covered = {t.i for t in head.subtree}
+        if kind == "reject" and head is tok and any(c.dep_ == "dobj" for c in tok.children):
+            # "abandoned the effort after months of regressions": the object is rejected, not the adjuncts
+            for child in tok.children:
+                if child.dep_ in ("prep", "advcl", "npadvmod") and child.i > tok.i and child.lower_ not in ("on", "to"):
+                    covered -= {t.i for t in child.subtree}
         for child in head.children:
             if child.dep_ in _SUBJECTS and kind in ("negator", "reject") and child.i != tok.i \
                     and not any(t.i == tok.i for t in child.subtree):
                 covered -= {t.i for t in child.subtree}
             if child.dep_ in ("relcl", "advcl") and kind in ("negator", "reject"):
                 covered -= {t.i for t in child.subtree}
+            if child.dep_ in ("prep", "mark") and child.lower_ in _CONCESSIVE and kind in ("negator", "reject"):
+                covered -= {t.i for t in child.subtree}  # "Despite the hype, few care": the hype is not denied
             if child.dep_ == "conj" and kind in ("negator", "reject") and child.i > tok.i \
                     and any(g.dep_ in _SUBJECTS for g in child.children):
                 covered -= {t.i for t in child.subtree}  # "could not tell, and the bill dropped"
@@ -250,6 +350,122 @@ class Scopes:
                         covered -= {t.i for t in grand.subtree}
         covered.discard(tok.i)
         return self._back(covered)
+
+    def _left(self, cue: Cue) -> set[int]:
+        """What a leaving verb leaves: "leave the pilot stage", "move beyond pilots"."""
+        if self.parsed is None:
+            out: set[int] = set()
+            for i in range(cue.end, self.end):
+                if self.doc[i].lower_ in _LEAVE_ENDS:
+                    break
+                out.add(i)
+            return out
+        tok = self._tok(cue.start)
+        covered: set[int] = set()
+        for child in tok.children:
+            if child.dep_ in ("dobj", "pobj") or (child.dep_ == "prep" and child.lower_ in ("beyond", "past", "from")):
+                covered |= {t.i for t in child.subtree}
+        if cue.end - cue.start > 1:  # "move beyond", "move on from": the preposition is in the cue
+            last = self._tok(cue.end - 1)
+            covered |= {t.i for t in last.subtree} - {last.i}
+        return self._back(covered)
+
+    def _predicate(self, cue: Cue) -> set[int]:
+        """What a judging predicate judges: its subject too ("X pays off", "Latency is rarely key")."""
+        if self.parsed is None:
+            back: set[int] = set()
+            for i in range(cue.start - 1, self.start - 1, -1):
+                if self.doc[i].lower_ in _BREAKS:
+                    break
+                back.add(i)
+            return back | self._window(cue.end, stop_at_comma=True)
+        node = self._tok(cue.start)
+        while node.dep_ in ("amod", "compound", "attr", "acomp", "advmod", "dobj", "prt", "npadvmod", "acl", "relcl") \
+                and node.head is not node:
+            node = node.head
+        covered = {t.i for t in node.subtree}
+        covered.discard(self._tok(cue.start).i)
+        return self._back(covered)
+
+    def _opens_clause(self, i: int) -> bool:
+        """Whether token i is within the first two words of its clause (likely its subject)."""
+        for j in range(i - 1, max(self.start, i - 3) - 1, -1):
+            if self.doc[j].lower_ in _BREAKS:
+                return True
+        return i - self.start <= 2
+
+    def _clause(self, cue: Cue) -> set[int]:
+        """The words from the previous clause break to the next one, without the cue."""
+        out = self._window(cue.end, stop_at_comma=True)
+        for i in range(cue.start - 1, self.start - 1, -1):
+            if self.doc[i].lower_ in _BREAKS:
+                break
+            out.add(i)
+        return out
+
+    def defeat_side(self, cue: Cue, topic: set[int]) -> int:
+        """+1 when the topic is the winner of "X beats Y", -1 when it is the loser, else 0.
+
+        Passives swap the sides: "X was outclassed by Y" faults X.
+        """
+        passive = (cue.end < self.end and self.doc[cue.end].lower_ == "by") or (
+            cue.start > self.start and self.doc[cue.start - 1].lower_ in _PASSIVE_BEFORE)
+        before = after = False
+        for i in range(cue.start - 1, self.start - 1, -1):
+            if self.doc[i].lower_ in _STRONG_BREAKS:
+                break
+            before = before or i in topic
+        after = any(i in topic for i in self._window(cue.end, stop_at_comma=True))
+        if before == after:
+            return 0
+        side = 1 if before else -1
+        return -side if passive else side
+
+    def subject_of_negated(self, cue: Cue, negators: list[Cue]) -> bool:
+        """Whether the cue sits in the subject of a clause whose predicate a negator denies."""
+        for neg in negators:
+            if neg.start <= cue.start:
+                continue
+            if self.parsed is None:
+                if not any(self.doc[i].lower_ in _BREAKS for i in range(cue.end, neg.start)):
+                    return True
+                continue
+            verb = self._tok(neg.start).head
+            for child in verb.children:
+                if child.dep_ in _SUBJECTS and any(t.i == self._tok(cue.start).i for t in child.subtree):
+                    return True
+        return False
+
+    def predicates(self, cue: Cue, topic: set[int]) -> bool:
+        """Whether a word is said of the topic: it modifies the topic noun ("a brittle distilled
+        model"), is predicated of it ("open models are dependable", "fine-tuning backfired"), or
+        is a verb whose subject or object holds it ("teams love open models")."""
+        if self.parsed is not None:
+            tok = self._tok(cue.start)
+            if tok.dep_ in ("amod", "compound", "nmod"):
+                return bool(self._back({tok.head.i}) & topic)
+            node = tok
+            while node.dep_ in ("acomp", "attr", "advmod", "xcomp", "oprd") and node.head is not node:
+                node = node.head
+            args = {t.i for c in node.children if c.dep_ in _SUBJECTS | {"dobj", "nsubjpass"} for t in c.subtree}
+            return bool(self._back(args) & topic)
+        j = cue.end
+        while j < self.end and j < cue.end + 2 and (self.doc[j].text == "-" or self.doc[j].lower_ in ("and", ",")):
+            j += 1
+        if j < self.end and j in topic:
+            return True  # premodifier of the topic words
+        linked = False
+        for i in range(cue.start - 1, max(self.start, cue.start - 8) - 1, -1):
+            word = self.doc[i]
+            if word.lower_ in _BREAKS:
+                return False
+            if i in topic:  # "fine-tuning backfired", "open models (really) are a disaster"
+                first = i
+                while first - 1 in topic:
+                    first -= 1
+                return linked or cue.start - i <= 3 or self._opens_clause(first)
+            linked = linked or word.lemma_ in _COPULAS
+        return False
 
     def evaluates(self, cue: Cue, topic: set[int]) -> bool:
         """Whether an evaluative word judges the topic, not a noun beside it.
