@@ -15,7 +15,6 @@ from spacy.tokens import Doc
 
 from extract.claims import claims_of
 from extract.lexicon import FastMatcher, read_jsonl
-from extract.rulers import AnchoredMatcher
 from extract.valence import valence_words
 
 CUES = "insightkb_cues"
@@ -67,8 +66,6 @@ class CueFinder:
     def __init__(self, nlp: Language, lexicons: list[str]) -> None:
         self.strings = nlp.vocab.strings
         self.matcher = FastMatcher(nlp.vocab, validate=True)
-        # patterns that start with one exact word run grouped by that word, only where it occurs
-        self.matcher.anchored = AnchoredMatcher(nlp.vocab)
         self.meta: dict[str, list[Any]] = {}
         self.valence: dict[int, int] = {}  # lower-case word hash -> +1 / -1 (general valence lexicon)
         # match id -> (words that must not precede it, that must not follow within 6 tokens, that must
@@ -141,11 +138,7 @@ class CueFinder:
         if not doc.user_data.get("insightkb_claims"):
             doc.user_data[CUES] = []
             return doc
-        fm = self.matcher
-        found = list(fm.matcher(doc)) if fm._has_matcher else []
-        if len(doc):
-            found += fm.anchored.scan(doc, fm.index)
-        matches = sorted(set(found), key=lambda m: (m[1], m[2], m[0]))
+        matches = self.matcher(doc)
         if self.guards:
             matches = [m for m in matches if m[0] not in self.guards or self._allowed(doc, *m)]
         cues = [[*self.meta[self.strings[match_id]], start, end] for match_id, start, end in matches]

@@ -5,9 +5,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import numpy
 import srsly
 from spacy.attrs import LEMMA, LOWER, ORTH
+from spacy.tokens import Doc
 
 
 def data_path(name: str | Path) -> Path:
@@ -53,8 +53,9 @@ class FastMatcher:
 
     The Matcher tries every pattern at every token. Here one-word patterns on a single
     LEMMA/LOWER/ORTH value are answered from a hash index, and longer patterns whose first
-    token is such a value run only on short windows that start where that value occurs.
-    Patterns of any other shape go to a plain Matcher over the whole text. Same matches.
+    token is such a value run only where that value occurs, grouped by it (AnchoredMatcher).
+    Patterns of any other shape go to a plain Matcher over the whole text. Same matches, for
+    a whole Doc.
     """
 
     def __init__(self, vocab: Any, validate: bool = True) -> None:
@@ -62,12 +63,9 @@ class FastMatcher:
 
         self.vocab = vocab
         self.matcher = Matcher(vocab, validate=validate)  # patterns that need a full scan
-        self.anchored = Matcher(vocab, validate=validate)  # patterns that start with an exact value
+        self.anchored = AnchoredMatcher(vocab)  # patterns that start with an exact value, by that value
         self.index: dict[str, dict[int, list[int]]] = {}
-        self.starts: dict[str, set[int]] = {}
-        self.longest = 1
-        self._has_matcher = self._has_anchored = False
-        self._keys: dict[tuple[str, str], Any] = {}
+        self._has_matcher = False
 
     def add(self, key: str, patterns: list[list[dict[str, Any]]]) -> None:
         key_id = self.vocab.strings.add(key)
@@ -79,54 +77,69 @@ class FastMatcher:
                     attr, value = exact
                     self.index.setdefault(attr, {}).setdefault(value, []).append(key_id)
                 elif exact and all(t.get("OP") in (None, "?", "!") for t in p):
-                    self.starts.setdefault(exact[0], set()).add(exact[1])
-                    self.longest = max(self.longest, len(p))
                     anchored.append(p)
                 else:
                     full.append(p)
-        self._keys.clear()
         if full:
             self.matcher.add(key, full)
             self._has_matcher = True
         if anchored:
             self.anchored.add(key, anchored)
-            self._has_anchored = True
 
-    def _exact(self, attr: str, which: str, table: Any) -> Any:
-        keys = self._keys.get((attr, which))
-        if keys is None:
-            keys = self._keys[(attr, which)] = numpy.fromiter(table, dtype="uint64")
-        return keys
+    def __call__(self, doc: Doc) -> list[tuple[int, int, int]]:
+        """(match id, start, end) of every pattern in `doc`, by start, end, id, without duplicates."""
+        found: list[tuple[int, int, int]] = list(self.matcher(doc)) if self._has_matcher else []
+        if len(doc):
+            found += self.anchored.scan(doc, self.index)
+        return sorted(set(found), key=lambda m: (m[1], m[2], m[0]))
 
-    def __call__(self, doclike: Any) -> list[tuple[int, int, int]]:
-        found: list[tuple[int, int, int]] = list(self.matcher(doclike)) if self._has_matcher else []
-        if (self.index or self._has_anchored) and len(doclike):
-            is_doc = hasattr(doclike, "vocab")
-            doc = doclike if is_doc else doclike.doc
-            lo = 0 if is_doc else doclike.start
-            hi = len(doc) if is_doc else doclike.end
-            attrs = sorted(set(self.index) | set(self.starts))
-            array = doc.to_array([_ATTR_IDS[a] for a in attrs]).reshape(len(doc), len(attrs))[lo:hi]
-            candidates: set[int] = set()
-            for col, attr in enumerate(attrs):
-                column = array[:, col]
-                table = self.index.get(attr)
-                if table:
-                    for i in numpy.nonzero(numpy.isin(column, self._exact(attr, "index", table)))[0].tolist():
-                        found.extend((k, lo + i, lo + i + 1) for k in table[int(column[i])])
-                if attr in self.starts:
-                    candidates.update(
-                        numpy.nonzero(numpy.isin(column, self._exact(attr, "starts", self.starts[attr])))[0].tolist())
-            windows: list[list[int]] = []
-            for i in sorted(candidates):  # merge [i, i + longest) windows that overlap
-                if windows and lo + i < windows[-1][1]:
-                    windows[-1][1] = min(hi, max(windows[-1][1], lo + i + self.longest))
-                else:
-                    windows.append([lo + i, min(hi, lo + i + self.longest)])
-            for start, end in windows:
-                for match_id, a, b in self.anchored(doc[start:end]):
-                    found.append((match_id, start + a, start + b))
-        found = sorted(set(found), key=lambda m: (m[1], m[2], m[0]))
+
+class AnchoredMatcher:
+    """FastMatcher's patterns whose first token tests one exact value, one Matcher per value.
+
+    spaCy's Matcher tries every pattern at every position of what it is given, so one Matcher
+    holding all anchored patterns spends most of its time on patterns that cannot start
+    there. Here each position whose value starts some pattern runs only those patterns, on
+    [position, position + their longest). Same matches (a match found further on starts at
+    another such position and is found there too; FastMatcher drops the duplicates).
+    """
+
+    def __init__(self, vocab: Any) -> None:
+        self.vocab = vocab
+        self.groups: dict[tuple[str, int], tuple[Any, int]] = {}  # (attr, value) -> (Matcher, longest)
+
+    def __len__(self) -> int:
+        return sum(len(m) for m, _n in self.groups.values())
+
+    def add(self, key: str, patterns: list[list[dict[str, Any]]]) -> None:
+        from spacy.matcher import Matcher
+
+        for pattern in patterns:
+            exact = _exact(pattern[0])
+            assert exact is not None  # FastMatcher gives only anchored patterns here
+            matcher, longest = self.groups.get(exact) or (Matcher(self.vocab, validate=True), 0)
+            matcher.add(key, [pattern])
+            self.groups[exact] = (matcher, max(longest, len(pattern)))
+
+    def scan(self, doc: Doc, index: dict[str, dict[int, list[int]]]) -> list[tuple[int, int, int]]:
+        """The anchored matches in `doc`, plus (key, i, i + 1) for every one-word `index` entry."""
+        attrs = sorted({attr for attr, _value in self.groups} | set(index))
+        if not attrs:
+            return []
+        array = doc.to_array([_ATTR_IDS[a] for a in attrs]).reshape(len(doc), len(attrs)).tolist()
+        tables = [index.get(attr, {}) for attr in attrs]
+        groups = self.groups
+        n = len(doc)
+        found: list[tuple[int, int, int]] = []
+        for i, row in enumerate(array):
+            for attr, table, value in zip(attrs, tables, row):
+                keys = table.get(value)
+                if keys:
+                    found.extend((k, i, i + 1) for k in keys)
+                group = groups.get((attr, value))
+                if group is not None:
+                    matcher, longest = group
+                    found.extend((m, i + a, i + b) for m, a, b in matcher(doc[i:min(n, i + longest)]))
         return found
 
 

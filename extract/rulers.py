@@ -15,7 +15,7 @@ from spacy.attrs import ORTH
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from extract.lexicon import _ATTR_IDS, FastMatcher, _exact, expand_first_token, read_jsonl
+from extract.lexicon import FastMatcher, expand_first_token, read_jsonl
 
 
 @Language.factory(
@@ -39,7 +39,6 @@ class PatternRuler:
     def clear(self) -> None:
         self.matcher = FastMatcher(self.nlp.vocab, validate=True)
         self.matcher.matcher = WindowedMatcher(self.matcher.matcher)
-        self.matcher.anchored = AnchoredMatcher(self.nlp.vocab)
         self.patterns: list[dict[str, Any]] = []
         self._labels: dict[int, tuple[str, str]] = {}
 
@@ -56,7 +55,7 @@ class PatternRuler:
     def __call__(self, doc: Doc) -> Doc:
         spans = []
         seen = set()
-        for match_id, start, end in self._matches(doc):
+        for match_id, start, end in self.matcher(doc):
             if (match_id, start, end) in seen:
                 continue
             seen.add((match_id, start, end))
@@ -64,16 +63,6 @@ class PatternRuler:
             spans.append(Span(doc, start, end, label=label, span_id=span_id))
         doc.spans[self.spans_key] = spans
         return doc
-
-    def _matches(self, doc: Doc) -> list[tuple[int, int, int]]:
-        """What `self.matcher(doc)` gives, in one pass over the document: the anchored patterns
-        and the one-word index looked up position by position instead of window by window."""
-        fm = self.matcher
-        found: list[tuple[int, int, int]] = list(fm.matcher(doc)) if fm._has_matcher else []
-        if len(doc):
-            found += fm.anchored.scan(doc, fm.index)
-        return sorted(set(found), key=lambda m: (m[1], m[2], m[0]))
-
 
 class WindowedMatcher:
     """A spaCy Matcher run only on windows that can hold a match.
@@ -153,76 +142,6 @@ class WindowedMatcher:
         found: list[tuple[int, int, int]] = []
         for start, end in windows:
             found.extend((m, start + a, start + b) for m, a, b in self.matcher(doc[start:end]))
-        return found
-
-
-class AnchoredMatcher:
-    """FastMatcher's Matcher for patterns whose first token tests one exact value, split by that value.
-
-    spaCy's Matcher tries every pattern at every position of what it is given, so one Matcher
-    holding all anchored topic patterns spends most of its time on patterns that cannot start
-    there. Here each position whose value starts some pattern runs only those patterns, on
-    [position, position + their longest). Same matches (a match found further on starts at
-    another such position and is found there too; FastMatcher drops the duplicates).
-    """
-
-    def __init__(self, vocab: Any) -> None:
-        self.vocab = vocab
-        self.groups: dict[tuple[str, int], tuple[Any, int]] = {}  # (attr, value) -> (Matcher, longest)
-
-    def __len__(self) -> int:
-        return sum(len(m) for m, _n in self.groups.values())
-
-    def add(self, key: str, patterns: list[list[dict[str, Any]]]) -> None:
-        from spacy.matcher import Matcher
-
-        for pattern in patterns:
-            exact = _exact(pattern[0])
-            assert exact is not None  # FastMatcher gives only anchored patterns here
-            matcher, longest = self.groups.get(exact) or (Matcher(self.vocab, validate=True), 0)
-            matcher.add(key, [pattern])
-            self.groups[exact] = (matcher, max(longest, len(pattern)))
-
-    def scan(self, doc: Doc, index: dict[str, dict[int, list[int]]]) -> list[tuple[int, int, int]]:
-        """The anchored matches in `doc`, plus (key, i, i + 1) for every one-word `index` entry."""
-        attrs = sorted({attr for attr, _value in self.groups} | set(index))
-        if not attrs:
-            return []
-        array = doc.to_array([_ATTR_IDS[a] for a in attrs]).reshape(len(doc), len(attrs)).tolist()
-        tables = [index.get(attr, {}) for attr in attrs]
-        groups = self.groups
-        n = len(doc)
-        found: list[tuple[int, int, int]] = []
-        for i, row in enumerate(array):
-            for attr, table, value in zip(attrs, tables, row):
-                keys = table.get(value)
-                if keys:
-                    found.extend((k, i, i + 1) for k in keys)
-                group = groups.get((attr, value))
-                if group is not None:
-                    matcher, longest = group
-                    found.extend((m, i + a, i + b) for m, a, b in matcher(doc[i:min(n, i + longest)]))
-        return found
-
-    def __call__(self, doclike: Any) -> list[tuple[int, int, int]]:
-        """(match id, start, end) relative to `doclike` (a Span or a Doc), as the Matcher gives them."""
-        is_doc = hasattr(doclike, "vocab")
-        doc = doclike if is_doc else doclike.doc
-        lo, hi = (0, len(doc)) if is_doc else (doclike.start, doclike.end)
-        if not self.groups or hi <= lo:
-            return []
-        attrs = sorted({attr for attr, _value in self.groups})
-        array = doc.to_array([_ATTR_IDS[a] for a in attrs]).reshape(len(doc), len(attrs))[lo:hi].tolist()
-        found: list[tuple[int, int, int]] = []
-        groups = self.groups
-        for k, row in enumerate(array):
-            for attr, value in zip(attrs, row):
-                group = groups.get((attr, value))
-                if group is None:
-                    continue
-                matcher, longest = group
-                start = lo + k
-                found.extend((m, k + a, k + b) for m, a, b in matcher(doc[start:min(hi, start + longest)]))
         return found
 
 
