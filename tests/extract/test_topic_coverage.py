@@ -94,6 +94,22 @@ REACHES = [
     ("interpretability", "Regulators will not accept a black-box credit model."),
     ("interpretability", "We still cannot explain why the model refuses some requests."),
     ("interpretability", "Explainable systems are easier to get past compliance review."),
+    # wordings that name no topic word
+    ("finetuning-obsolescence", "We spent a quarter tuning a model that the next release made pointless."),
+    ("latency", "Callers hang up if the bot takes more than a second to reply."),
+    ("token-thresholds", "You need far less data than most vendors claim."),
+    ("inference-cost", "Token prices dropped again, and the unit cost of an answer with them."),
+    ("proprietary-data", "Their moat is the interaction data from ten million users."),
+    ("application-layer", "Startups building on top of the big models capture most of the value."),
+    ("application-layer", "Integrations with the tools customers already use are harder to copy than any model."),
+    ("distillation-quantization", "Four-bit weights cut memory use by three quarters."),
+    ("gpu-supply", "Compute is still rationed at the big clouds."),
+    ("enterprise-adoption", "Banks have moved dozens of generative AI use cases into production."),
+    ("switching-costs", "Our prompts would not transfer cleanly to another model."),
+    ("switching-costs", "Once a team is built around one vendor, leaving is painful."),
+    ("model-depreciation", "The value of a trained model decays as soon as a better one ships."),
+    ("open-weights", "They host the weights themselves to keep data off third-party servers."),
+    ("interpretability", "Researchers can now trace which internal features drive a model's answer."),
 ]
 
 MISSES = [
@@ -116,6 +132,9 @@ MISSES = [
     ("open-weights", "Weights and biases are updated by gradient descent."),
     ("model-depreciation", "Their life changed when the startup was acquired."),
     ("proprietary-data", "The survey asked users about their experience."),
+    ("switching-costs", "She switched careers after a decade in finance."),
+    ("enterprise-adoption", "Vendor churn is the silent killer of AI budgets."),
+    ("inference-cost", "Their sales team shipped three features and closed a record deal."),
 ]
 
 
