@@ -6,6 +6,8 @@ wording that is close to a topic word but means something else.
 """
 from __future__ import annotations
 
+import json
+
 import pytest
 
 TOPICS = "insightkb_topics"
@@ -167,3 +169,28 @@ def test_claims_carry_the_topics(nlp):
     claims = predict(nlp, "Swapping one provider for another took an afternoon, and the hosting bill fell by half.")
     assert claims
     assert {"switching-costs", "inference-cost"} <= set(claims[0]["topics"])
+
+
+def test_ruler_finds_what_a_plain_matcher_finds(nlp):
+    """The topic ruler's shortcuts (one-word index, first-word groups, next-word filter) change
+    no match: same (pattern, start, end) as spaCy's Matcher over every pattern, on every gold text."""
+    from spacy.matcher import Matcher
+
+    from extract.lexicon import read_jsonl
+    from extract_helpers import GOLD
+
+    ruler = nlp.get_pipe("insightkb_topic_ruler")
+    plain = Matcher(nlp.vocab)
+    for entry in read_jsonl("topic_patterns.jsonl"):
+        plain.add(repr((entry["label"], entry.get("id", ""))), [entry["pattern"]])
+    texts = [json.loads(line)["text"] for path in sorted(GOLD.glob("*.jsonl"))
+             for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts += [text for _topic, text in REACHES + MISSES]
+    checked = 0
+    for text in texts:
+        doc = nlp.make_doc(text)
+        for name in ("insightkb_segmenter", "insightkb_lemmatizer"):
+            doc = nlp.get_pipe(name)(doc)
+        assert set(ruler._matches(doc)) == set(plain(doc)), text[:80]
+        checked += len(plain(doc))
+    assert checked > 300
