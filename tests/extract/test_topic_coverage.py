@@ -112,6 +112,14 @@ REACHES = [
     ("model-depreciation", "The value of a trained model decays as soon as a better one ships."),
     ("open-weights", "They host the weights themselves to keep data off third-party servers."),
     ("interpretability", "Researchers can now trace which internal features drive a model's answer."),
+    ("latency", "Our agents feel sluggish because each step waits on a large model."),
+    ("inference-cost", "The economics of serving long contexts are brutal."),
+    ("proprietary-data", "Healthcare startups win on patient records nobody else can get."),
+    ("application-layer", "The model is a component; the product around it is the business."),
+    ("gpu-supply", "Compute scarcity is over for inference workloads."),
+    ("switching-costs", "Nobody is locked in anymore."),
+    ("switching-costs", "Teams route requests across several providers to avoid reliance on a single vendor."),
+    ("open-weights", "Companies prefer to download the weights and inspect them."),
 ]
 
 MISSES = [
@@ -135,6 +143,8 @@ MISSES = [
     ("model-depreciation", "Their life changed when the startup was acquired."),
     ("proprietary-data", "The survey asked users about their experience."),
     ("switching-costs", "She switched careers after a decade in finance."),
+    ("inference-cost", "The cheaper seats in the hall sold out first."),
+    ("open-weights", "They download the app on their phones."),
     ("enterprise-adoption", "Vendor churn is the silent killer of AI budgets."),
     ("inference-cost", "Their sales team shipped three features and closed a record deal."),
 ]
