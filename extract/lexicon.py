@@ -107,6 +107,10 @@ class AnchoredMatcher:
     def __init__(self, vocab: Any) -> None:
         self.vocab = vocab
         self.groups: dict[tuple[str, int], tuple[Any, int]] = {}  # (attr, value) -> (Matcher, longest)
+        # (attr, value) -> the values the next token must have for any of the group's patterns to
+        # match ({attr: values}), or None when that cannot be told (a wildcard, NOT_IN, a one-token pattern)
+        self.follow: dict[tuple[str, int], dict[str, set[int]] | None] = {}
+        self._prepared: tuple[list[str], dict[tuple[str, int], Any]] | None = None  # groups for scan's columns
 
     def __len__(self) -> int:
         return sum(len(m) for m, _n in self.groups.values())
@@ -120,6 +124,14 @@ class AnchoredMatcher:
             matcher, longest = self.groups.get(exact) or (Matcher(self.vocab, validate=True), 0)
             matcher.add(key, [pattern])
             self.groups[exact] = (matcher, max(longest, len(pattern)))
+            self._prepared = None
+            follow, nexts = self.follow.get(exact, {}), _next_values(pattern)
+            if follow is None or nexts is None:
+                self.follow[exact] = None
+            else:
+                for attr, values in nexts.items():
+                    follow.setdefault(attr, set()).update(values)
+                self.follow[exact] = follow
 
     def scan(self, doc: Doc, index: dict[str, dict[int, list[int]]]) -> list[tuple[int, int, int]]:
         """The anchored matches in `doc`, plus (key, i, i + 1) for every one-word `index` entry."""
@@ -128,7 +140,11 @@ class AnchoredMatcher:
             return []
         array = doc.to_array([_ATTR_IDS[a] for a in attrs]).reshape(len(doc), len(attrs)).tolist()
         tables = [index.get(attr, {}) for attr in attrs]
-        groups = self.groups
+        if self._prepared is None or self._prepared[0] != attrs:
+            col = {a: k for k, a in enumerate(attrs)}
+            self._prepared = (attrs, {key: (m, longest, _columns(self.follow.get(key), col))
+                                      for key, (m, longest) in self.groups.items()})
+        groups = self._prepared[1]
         n = len(doc)
         found: list[tuple[int, int, int]] = []
         for i, row in enumerate(array):
@@ -138,9 +154,40 @@ class AnchoredMatcher:
                     found.extend((k, i, i + 1) for k in keys)
                 group = groups.get((attr, value))
                 if group is not None:
-                    matcher, longest = group
+                    matcher, longest, nexts = group
+                    if nexts is not None and (i + 1 == n or not any(array[i + 1][c] in v for c, v in nexts)):
+                        continue  # no pattern of the group can match: the next token is none they allow
                     found.extend((m, i + a, i + b) for m, a, b in matcher(doc[i:min(n, i + longest)]))
         return found
+
+
+def _next_values(pattern: list[dict[str, Any]]) -> dict[str, set[int]] | None:
+    """What the token after the first must be for `pattern` to match ({attr: hashed values}), or
+    None when any token could do: optional tokens are skipped over (their values and the next
+    required token's count), and a token tested otherwise than on one attribute's values gives up."""
+    allowed: dict[str, set[int]] = {}
+    for spec in pattern[1:]:
+        op = spec.get("OP")
+        rest = {k: v for k, v in spec.items() if k != "OP"}
+        if op not in (None, "?") or len(rest) != 1:
+            return None
+        (attr, value), = rest.items()
+        values = [value] if isinstance(value, str) else value.get("IN") if isinstance(value, dict) and set(value) == {"IN"} else None
+        if attr.upper() not in _INDEXABLE or not values:
+            return None
+        # an exact ORTH implies that LOWER: checked on the lower-case column, which the scan reads anyway
+        name = "lemma" if attr.upper() == "LEMMA" else "lower"
+        allowed.setdefault(name, set()).update(_hash(v.lower()) for v in values)
+        if op is None:
+            return allowed
+    return None  # every later token optional: the first token alone can match
+
+
+def _columns(follow: dict[str, set[int]] | None, col: dict[str, int]) -> list[tuple[int, set[int]]] | None:
+    """`follow` keyed by the scan's column numbers; None when it needs a column the scan lacks."""
+    if not follow or any(attr not in col for attr in follow):
+        return None
+    return [(col[attr], values) for attr, values in follow.items()]
 
 
 def _exact(spec: dict[str, Any]) -> tuple[str, int] | None:
