@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +10,8 @@ import sqlite_utils
 
 from kb.records import Claim, NonClaim
 from kb.transactions import atomic
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -120,10 +123,12 @@ def _write_children(db: sqlite_utils.Database, claim_id: int, claim: Claim) -> N
 
 
 def seed_topic_patterns(db: sqlite_utils.Database, patterns: list[dict[str, Any]]) -> int:
-    """Insert shipped topic patterns (SpanRuler entries, `id` = topic slug) that are missing.
+    """Bring the shipped topic patterns (SpanRuler entries, `id` = topic slug) into the KB.
 
-    Rows already there, including ones an editor switched off, are left as they are.
-    Patterns for topics not in the taxonomy are ignored. Returns how many were added.
+    Missing ones are inserted; rows already there, including ones an editor switched off, are
+    left as they are. A shipped row that the extractor no longer ships is retired (origin
+    'retired': kept for the record, never used), and comes back as it was if it is shipped
+    again. Patterns for topics not in the taxonomy are ignored. Returns how many were added.
     """
     known = {r[0] for r in db.execute("SELECT slug FROM topics").fetchall()}
     rows = [
@@ -131,14 +136,22 @@ def seed_topic_patterns(db: sqlite_utils.Database, patterns: list[dict[str, Any]
         for p in patterns
         if p.get("id") in known
     ]
-    if not rows:
+    shipped = {(r["topic"], r["pattern"]) for r in rows}
+    stored = {(r[0], r[1]): r[2] for r in db.execute("SELECT topic, pattern, origin FROM topic_patterns")}
+    retire = [key for key, origin in stored.items() if origin == "shipped" and key not in shipped]
+    revive = [key for key, origin in stored.items() if origin == "retired" and key in shipped]
+    added = [r for r in rows if (r["topic"], r["pattern"]) not in stored]
+    if not (retire or revive or added):
         return 0
-    before = db.execute("SELECT count(*) FROM topic_patterns").fetchone()[0]
-    with db.conn:
+    with atomic(db):
+        db.conn.executemany("UPDATE topic_patterns SET origin = 'retired' WHERE topic = ? AND pattern = ?", retire)
+        db.conn.executemany("UPDATE topic_patterns SET origin = 'shipped' WHERE topic = ? AND pattern = ?", revive)
         db.conn.executemany(
-            "INSERT OR IGNORE INTO topic_patterns (topic, pattern, origin) VALUES (:topic, :pattern, :origin)", rows
+            "INSERT OR IGNORE INTO topic_patterns (topic, pattern, origin) VALUES (:topic, :pattern, :origin)", added
         )
-    return db.execute("SELECT count(*) FROM topic_patterns").fetchone()[0] - before
+    if retire:
+        log.info("retired %d topic patterns the extractor no longer ships", len(retire))
+    return len(added)
 
 
 def topic_patterns(db: sqlite_utils.Database) -> list[dict[str, Any]]:
@@ -147,6 +160,6 @@ def topic_patterns(db: sqlite_utils.Database) -> list[dict[str, Any]]:
         {"label": "TOPIC", "id": r["topic"], "pattern": json.loads(r["pattern"])}
         for r in db.query(
             "SELECT p.topic, p.pattern FROM topic_patterns p JOIN topics t ON t.slug = p.topic"
-            " WHERE p.active = 1 ORDER BY p.id"
+            " WHERE p.active = 1 AND p.origin != 'retired' ORDER BY p.id"
         )
     ]

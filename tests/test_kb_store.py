@@ -104,3 +104,24 @@ def test_a_failing_migration_leaves_nothing_behind(kb_path, monkeypatch) -> None
     db = open_db(kb_path)
     assert "half_done" not in db.table_names()
     assert db.execute("SELECT count(*) FROM schema_migrations WHERE version = 999").fetchone()[0] == 0
+
+
+def test_shipped_topic_patterns_follow_the_shipped_file(db) -> None:
+    """Seeding adds new shipped patterns, retires the ones no longer shipped (never used again,
+    kept for the record), brings a retired one back as the editor left it, and never touches
+    an editor's own patterns."""
+    from kb.claims import seed_topic_patterns, topic_patterns
+
+    def entry(phrase: str) -> dict:
+        return {"label": "TOPIC", "id": "latency", "pattern": phrase}
+
+    assert seed_topic_patterns(db, [entry("slow answers"), entry("snappy"), entry("pause")]) == 3
+    db.execute("INSERT INTO topic_patterns (topic, pattern, origin) VALUES ('latency', '\"lag\"', 'editor')")
+    db.execute("UPDATE topic_patterns SET active = 0 WHERE pattern = '\"pause\"'")  # an editor switched it off
+    assert seed_topic_patterns(db, [entry("slow answers")]) == 0  # "snappy" and "pause" no longer shipped
+    origins = {r["pattern"]: (r["origin"], r["active"]) for r in db.query("SELECT * FROM topic_patterns")}
+    assert origins == {'"slow answers"': ("shipped", 1), '"snappy"': ("retired", 1), '"pause"': ("retired", 0),
+                       '"lag"': ("editor", 1)}
+    assert sorted(p["pattern"] for p in topic_patterns(db)) == ["lag", "slow answers"]
+    assert seed_topic_patterns(db, [entry("slow answers"), entry("pause"), entry("snappy")]) == 0
+    assert sorted(p["pattern"] for p in topic_patterns(db)) == ["lag", "slow answers", "snappy"]  # "pause" stays off
