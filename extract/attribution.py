@@ -113,6 +113,9 @@ def _clean(head: Token) -> str | None:
     while words and words[0].i != head.i and (words[0].dep_ in ("det", "poss", "nummod", "predet")
                                                or words[0].dep_ == "amod" and words[0].lower_ in _QUANTIFIERS):
         words = words[1:]
+    comma = next((t.i for t in head.subtree if t.i > head.i and t.text == ","), None)
+    if comma is not None and (head.is_title or head.pos_ == "PROPN"):
+        words = [t for t in words if t.i < comma]  # "Priya Natarajan, head of ML at Ledgerly": the name only
     if not words:
         return None
     span: Span = head.doc[words[0].i: words[-1].i + 1]

@@ -210,19 +210,19 @@ def _may_name_speaker(doc: Doc, sent_start: int, cue_start: int, cue_end: int, r
                       common_caps: set[str]) -> bool:
     """Whether a speech cue can have a speaker worth a parse: a role word ("CEO", "analysts")
     or a capitalised word (not just the sentence's first one, not a common acronym such as AI)
-    before the verb, or after "according to". "We think ...", "Note that ...", "Some argue
+    before the verb, right after it ("..., says Jonas Berg"), or after "according to". "We think ...", "Note that ...", "Some argue
     ..." and "AI vendors say ..." name nobody the attribution step would keep."""
     if doc[cue_start].lower_ == "according":
-        lo, hi = cue_end, min(len(doc), cue_end + 8)
-    else:
-        lo, hi = sent_start, cue_start
-    for i in range(lo, hi):
+        ranges = [range(cue_end, min(len(doc), cue_end + 8))]
+    else:  # the subject before the verb, or right after it ("..., says Jonas Berg, a partner at ...")
+        ranges = [range(sent_start, cue_start), range(cue_end, min(len(doc), cue_end + 3))]
+    for i in (i for r in ranges for i in r):
         if i in roles:
             return True
         token = doc[i]
         if token.text in common_caps:
             continue
-        if token.is_title and (i > sent_start or (i + 1 < hi and doc[i + 1].is_title)):
+        if token.is_title and (i > sent_start or (i + 1 < len(doc) and doc[i + 1].is_title)):
             return True
     return False
 
