@@ -30,6 +30,16 @@ def _prepared(nlp, text: str):
     return doc
 
 
+def _same_matches(nlp, fast, plain) -> int:
+    """Assert equal matches on every text; how many the plain Matcher found."""
+    found = 0
+    for text in _texts():
+        doc = _prepared(nlp, text)
+        assert set(fast(doc)) == set(plain(doc)), text[:80]
+        found += len(plain(doc))
+    return found
+
+
 def test_cue_matches_equal_a_plain_matcher(nlp):
     fast = nlp.get_pipe("insightkb_cues").matcher
     plain = Matcher(nlp.vocab)
@@ -37,12 +47,7 @@ def test_cue_matches_equal_a_plain_matcher(nlp):
         for i, row in enumerate(read_jsonl(path)):
             if "pattern" in row and row.get("kind") != "valence_source":
                 plain.add(f"{path}:{i}", split_hyphens(row["pattern"]))
-    found = 0
-    for text in _texts():
-        doc = _prepared(nlp, text)
-        assert set(fast(doc)) == set(plain(doc)), text[:80]
-        found += len(plain(doc))
-    assert found > 500
+    assert _same_matches(nlp, fast, plain) > 500
 
 
 def test_boilerplate_matches_equal_a_plain_matcher(nlp):
@@ -50,9 +55,4 @@ def test_boilerplate_matches_equal_a_plain_matcher(nlp):
     plain = Matcher(nlp.vocab)
     for row in read_jsonl("boilerplate.jsonl"):
         plain.add(row["label"], [row["pattern"]])
-    found = 0
-    for text in _texts():
-        doc = _prepared(nlp, text)
-        assert set(fast(doc)) == set(plain(doc)), text[:80]
-        found += len(plain(doc))
-    assert found > 20
+    assert _same_matches(nlp, fast, plain) > 20
