@@ -120,6 +120,23 @@ REACHES = [
     ("switching-costs", "Nobody is locked in anymore."),
     ("switching-costs", "Teams route requests across several providers to avoid reliance on a single vendor."),
     ("open-weights", "Companies prefer to download the weights and inspect them."),
+    # more wordings (a second vocabulary pass, from error classes on unseen text)
+    ("inference-cost", "The smaller model is four times cheaper per request."),
+    ("model-depreciation", "Last year's checkpoint is now worth a fraction of what we paid for it."),
+    ("model-depreciation", "Classifiers we trained two years ago still earn their keep."),
+    ("token-thresholds", "Twelve thousand labelled tickets were enough to beat the prompt."),
+    ("proprietary-data", "Their edge is the feedback loop from millions of support chats."),
+    ("proprietary-data", "Corrections from clinicians flow back into the training set every night."),
+    ("proprietary-data", "Competitors cannot license what the hospital never sells."),
+    ("interpretability", "The team can isolate individual neurons that track sarcasm."),
+    ("interpretability", "Nobody can yet explain why a model prefers one citation over another."),
+    ("enterprise-adoption", "Retailers now spend millions a year on AI assistants."),
+    ("enterprise-adoption", "Few of them have AI that runs in production yet."),
+    ("open-weights", "Regulated buyers still pick a closed vendor with an indemnity clause."),
+    ("open-weights", "Nobody wants a model they have to patch themselves."),
+    ("application-layer", "Apps without their own models hand most of their margin to the labs."),
+    ("latency", "Analysts happily wait ten seconds for a thorough answer."),
+    ("distillation-quantization", "The compact model behaves almost like the original on our evals."),
 ]
 
 MISSES = [
@@ -147,6 +164,13 @@ MISSES = [
     ("open-weights", "They download the app on their phones."),
     ("enterprise-adoption", "Vendor churn is the silent killer of AI budgets."),
     ("inference-cost", "Their sales team shipped three features and closed a record deal."),
+    # words of a topic's vocabulary said about something else
+    ("finetuning-obsolescence", "Every new model release reshuffles the leaderboard."),
+    ("finetuning-obsolescence", "Startups that lack their own models depend on the labs' roadmaps."),
+    ("token-thresholds", "The provider now charges less per token than last year."),
+    ("token-thresholds", "Output tokens cost four times as much as input tokens."),
+    ("gpu-supply", "The Inference Hour interviewed two founders this week."),
+    ("interpretability", "Customers asked us to identify features they would pay for."),
 ]
 
 
