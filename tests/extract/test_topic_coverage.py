@@ -137,6 +137,16 @@ REACHES = [
     ("application-layer", "Apps without their own models hand most of their margin to the labs."),
     ("latency", "Analysts happily wait ten seconds for a thorough answer."),
     ("distillation-quantization", "The compact model behaves almost like the original on our evals."),
+    ("finetuning-obsolescence", "Analysts expect another leap in raw capability by spring."),
+    ("finetuning-obsolescence", "Hospitals want specialized open-source models they can audit."),
+    ("model-depreciation", "A model ages like milk, not like wine."),
+    ("model-depreciation", "The residual value of last year's checkpoint is close to zero."),
+    ("proprietary-data", "They sit on claims data no competitor can match."),
+    ("token-thresholds", "Nobody knows how many labelled examples the task really needs."),
+    ("interpretability", "Few tools let you look inside the model while it answers."),
+    ("open-weights", "The lab shipped it under a permissive licence."),
+    ("application-layer", "The model is becoming a commodity; the workflow is not."),
+    ("gpu-supply", "The new campus needs two gigawatts before a single rack is lit."),
 ]
 
 MISSES = [
@@ -171,6 +181,7 @@ MISSES = [
     ("token-thresholds", "Output tokens cost four times as much as input tokens."),
     ("gpu-supply", "The Inference Hour interviewed two founders this week."),
     ("interpretability", "Customers asked us to identify features they would pay for."),
+    ("gpu-supply", "Their monthly GPU bill doubled after launch."),
 ]
 
 
