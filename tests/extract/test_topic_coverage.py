@@ -147,6 +147,14 @@ REACHES = [
     ("open-weights", "The lab shipped it under a permissive licence."),
     ("application-layer", "The model is becoming a commodity; the workflow is not."),
     ("gpu-supply", "The new campus needs two gigawatts before a single rack is lit."),
+    ("finetuning-obsolescence", "Prompting a general model got us further than training one."),
+    ("token-thresholds", "Their dataset was far too small for anything custom."),
+    ("application-layer", "The value lies in the workflow, not in the weights."),
+    ("enterprise-adoption", "Few generative AI projects ever reach production."),
+    ("interpretability", "Lenders must explain every decision the scoring system makes."),
+    ("latency", "The first token arrives before the user looks up."),
+    ("latency", "Each step takes more than two seconds on the big model."),
+    ("inference-cost", "Our API costs fell once easy queries went to a small model."),
 ]
 
 MISSES = [
@@ -182,6 +190,8 @@ MISSES = [
     ("gpu-supply", "The Inference Hour interviewed two founders this week."),
     ("interpretability", "Customers asked us to identify features they would pay for."),
     ("gpu-supply", "Their monthly GPU bill doubled after launch."),
+    ("latency", "Take a second to read the terms before you sign."),
+    ("finetuning-obsolescence", "Training one new hire takes a month."),
 ]
 
 
