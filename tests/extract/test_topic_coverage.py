@@ -125,7 +125,7 @@ REACHES = [
     ("model-depreciation", "Last year's checkpoint is now worth a fraction of what we paid for it."),
     ("model-depreciation", "Classifiers we trained two years ago still earn their keep."),
     ("token-thresholds", "Twelve thousand labelled tickets were enough to beat the prompt."),
-    ("proprietary-data", "Their edge is the feedback loop from millions of support chats."),
+    ("proprietary-data", "Their edge is the data flywheel from millions of support chats."),
     ("proprietary-data", "Corrections from clinicians flow back into the training set every night."),
     ("proprietary-data", "Competitors cannot license what the hospital never sells."),
     ("interpretability", "The team can isolate individual neurons that track sarcasm."),
@@ -140,6 +140,7 @@ REACHES = [
     ("finetuning-obsolescence", "Analysts expect another leap in raw capability by spring."),
     ("finetuning-obsolescence", "Hospitals want specialized open-source models they can audit."),
     ("model-depreciation", "A model ages like milk, not like wine."),
+    ("model-depreciation", "Each adapter goes stale as soon as the base model moves."),
     ("model-depreciation", "The residual value of last year's checkpoint is close to zero."),
     ("proprietary-data", "They sit on claims data no competitor can match."),
     ("token-thresholds", "Nobody knows how many labelled examples the task really needs."),
@@ -151,7 +152,7 @@ REACHES = [
     ("token-thresholds", "Their dataset was far too small for anything custom."),
     ("application-layer", "The value lies in the workflow, not in the weights."),
     ("enterprise-adoption", "Few generative AI projects ever reach production."),
-    ("interpretability", "Lenders must explain every decision the scoring system makes."),
+    ("interpretability", "Lenders must explain the model's decisions to every applicant."),
     ("latency", "The first token arrives before the user looks up."),
     ("latency", "Each step takes more than two seconds on the big model."),
     ("inference-cost", "Our API costs fell once easy queries went to a small model."),
@@ -192,6 +193,10 @@ MISSES = [
     ("gpu-supply", "Their monthly GPU bill doubled after launch."),
     ("latency", "Take a second to read the terms before you sign."),
     ("finetuning-obsolescence", "Training one new hire takes a month."),
+    ("interpretability", "The chief executive explained the decision to the board."),
+    ("model-depreciation", "Yesterday's headlines go stale by lunchtime."),
+    ("latency", "Users wait for the weekly digest to land."),
+    ("proprietary-data", "Founders keep a tight feedback loop with their first customers."),
 ]
 
 
