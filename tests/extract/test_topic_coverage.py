@@ -155,6 +155,14 @@ REACHES = [
     ("latency", "The first token arrives before the user looks up."),
     ("latency", "Each step takes more than two seconds on the big model."),
     ("inference-cost", "Our API costs fell once easy queries went to a small model."),
+    ("token-thresholds", "Data quantity matters less than label quality."),
+    ("application-layer", "Model makers are moving up the stack into finished products."),
+    ("application-layer", "Anything built on their APIs is one launch away from irrelevance."),
+    ("application-layer", "Apps that sit on someone else's model own very little."),
+    ("enterprise-adoption", "Budgets for generative AI doubled at most insurers."),
+    ("open-weights", "The weights are free to download and modify."),
+    ("interpretability", "Neuron-level analysis is still crude."),
+    ("latency", "A two-second delay halves the conversion rate."),
 ]
 
 MISSES = [
@@ -194,6 +202,8 @@ MISSES = [
     ("model-depreciation", "Yesterday's headlines go stale by lunchtime."),
     ("latency", "Users wait for the weekly digest to land."),
     ("proprietary-data", "Founders keep a tight feedback loop with their first customers."),
+    ("application-layer", "The tech stack is mostly Python and Postgres."),
+    ("open-weights", "Entry is free to anyone who signs up."),
 ]
 
 
