@@ -35,6 +35,7 @@ _PRIORITY = {"cue": 0, "reject": 1, "alternative": 1, "divert": 1, "move": 2, "e
              "evaluative": 4, "trend": 5}
 _TOWARD = {"to", "onto", "into", "toward", "towards"}
 _AWAY = {"off", "from", "away"}
+_DESTINATION_ENDS = {"because", "which", "so", "since", "after", "before", "when", "once", "until", "as", "if", ".", ";"}
 _FRONTED = {"prep", "advmod", "npadvmod", "advcl"}
 _COPULAS = {"be", "become", "seem", "remain", "prove", "look", "sound", "feel", "stay"}
 _FUNCTION = {"for", "to", "at", "in", "on", "of", "with", "by", "from", "and", "or", "but", "than", "as", "if",
@@ -154,10 +155,14 @@ class StanceDetector:
                 total -= anchor * 1.2
                 reasons.append(("+" if -anchor > 0 else "-") + doc[negators[0].start:negators[0].end].text + " (elided)")
             counted: set[int] = set()
+            # "fine-tuning rarely beats good prompting": the comparison decides; the loser's own cue does not
+            compared = {i for c in in_sent if c.kind == "defeat" and topic in self.evaluative
+                        and (scope.defeat_side(c, sent_pro) or scope.defeat_side(c, sent_con))
+                        for i in scope._window(c.end, stop_at_comma=True)}
             in_sent.sort(key=lambda c: _PRIORITY.get(c.kind, 9))
             for cue in in_sent:
                 if cue.kind == "cue" and cue.topic == topic:
-                    if cue.start in counted or cue.start in pole_starts:
+                    if cue.start in counted or cue.start in pole_starts or cue.start in compared:
                         continue
                     polarity, weight = cue.polarity, 1.0
                 elif cue.kind == "evaluative" and sent_topic and topic in self.evaluative:
@@ -166,6 +171,8 @@ class StanceDetector:
                                                     or self._consequence(scope, cue, after_turn, turns)):
                         continue
                     polarity, weight = cue.polarity * anchor * pole, 0.5
+                    if self._consequence(scope, cue, after_turn, turns):
+                        weight = 1.0  # the cost after the turn is the point of the sentence
                 elif cue.kind == "valence" and sent_topic and topic in self.valence:
                     # a general good/bad word counts only where it is said of the topic itself
                     if cue.start in counted or cue.start in topic_tokens:
@@ -179,6 +186,8 @@ class StanceDetector:
                     else:
                         continue
                     polarity, weight = cue.polarity * anchor * side, 0.5
+                    if self._consequence(scope, cue, after_turn, turns):
+                        weight = 1.0
                 elif cue.kind == "trend" and sent_topic and topic in self.rising:
                     if cue.start in counted or cue.start in topic_tokens:
                         continue  # "adoption is growing": growth of what the proposition claims grows
@@ -222,8 +231,8 @@ class StanceDetector:
                     if cue.start in counted or cue.start in topic_tokens:
                         continue
                     toward, away = scope.destinations(cue.end)
-                    if cue.kind == "divert":
-                        away |= set(range(cue.start + 1, cue.end))
+                    if cue.kind == "divert":  # what is diverted is all up to where it goes
+                        away |= set(range(cue.start + 1, min(toward, default=cue.end)))
                     side = (1 if toward & sent_pro else -1 if toward & sent_con else 0) \
                         + (1 if away & sent_con else -1 if away & sent_pro else 0)
                     if not side:
@@ -378,6 +387,11 @@ class Scopes:
                 if child.dep_ in _FRONTED and edge < min(first, tok.i) and edge + 1 < len(self.parsed.doc) \
                         and self.parsed.doc[edge + 1].text == ",":
                     covered -= {t.i for t in child.subtree}
+            opener = self.parsed[0]
+            if opener.dep_ in _FRONTED | {"mark"} and opener.i != tok.i:  # the parse may not nest the opener
+                comma = next((t.i for t in self.parsed if t.i < tok.i and t.text == ","), None)
+                if comma is not None:
+                    covered -= set(range(opener.i, comma))
         if kind == "reject" and head is tok and any(c.dep_ == "dobj" for c in tok.children):
             # "abandoned the effort after months of regressions": the object is rejected, not the adjuncts
             for child in tok.children:
@@ -422,7 +436,7 @@ class Scopes:
         mode: set[int] | None = None
         for i in range(after, min(self.end, after + 16)):
             word = self.doc[i].lower_
-            if word in _STRONG_BREAKS or word in ("because", "which", "so", "since", "."):
+            if word in _STRONG_BREAKS or word in _DESTINATION_ENDS:
                 break
             if word in _TOWARD:
                 mode = toward
@@ -496,8 +510,9 @@ class Scopes:
 
         Passives swap the sides: "X was outclassed by Y" faults X.
         """
-        passive = (cue.end < self.end and self.doc[cue.end].lower_ == "by") or (
-            cue.start > self.start and self.doc[cue.start - 1].lower_ in _PASSIVE_BEFORE)
+        passive = self.doc[cue.end - 1].lower_ != "than" and (  # "is faster than" is no passive
+            (cue.end < self.end and self.doc[cue.end].lower_ == "by") or (
+                cue.start > self.start and self.doc[cue.start - 1].lower_ in _PASSIVE_BEFORE))
         before = after = False
         for i in range(cue.start - 1, self.start - 1, -1):
             if self.doc[i].lower_ in _STRONG_BREAKS:
