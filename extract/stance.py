@@ -255,7 +255,7 @@ class StanceDetector:
                     # "moving money from pilots to production", "never leave the pilot stage"
                     polarity = -polarity
                     text = f"{doc[left_by.start:left_by.end].text if left_by else 'from'} … {text}"
-                if negated_by:
+                if _negations(negated_by) % 2:  # "Nobody doubts that ...": two negations cancel
                     polarity = -polarity
                     text = f"{doc[negated_by[0].start:negated_by[0].end].text} … {text}"
                 if scope.describes_subject(cue):  # "Teams that switched ... came back": who, not what
@@ -290,6 +290,16 @@ class StanceDetector:
         if hedges:
             reasons.append(f"hedged x{hedges}")
         return {"stance": stance, "score": round(score, 3), "cues": reasons}
+
+
+def _negations(negators: list[Cue]) -> int:
+    """How many distinct negations: overlapping matches ("is ending" and "ending") count once."""
+    count, last_end = 0, -1
+    for neg in sorted(negators, key=lambda n: n.start):
+        if neg.start >= last_end:
+            count += 1
+        last_end = max(last_end, neg.end)
+    return count
 
 
 def _in_relative(scope: "Scopes", cue: Cue, after: int) -> bool:

@@ -83,6 +83,39 @@ def stance(nlp, text: str, topic: str) -> str:
     ("Retrieval beats fine-tuned models on most support tasks.", FO, "supports"),
     # survival verbs under negation
     ("Wrappers around a single vendor's API rarely survive a platform shift.", "application-layer", "opposes"),
+    # a benefit, then a cost after "but": the cost is the point
+    ("Distilling the model halved our serving bill, but the answers became noticeably worse on long contracts.",
+     DQ, "opposes"),
+    ("Quantization is fast and cheap, but it breaks down on math.", DQ, "opposes"),
+    ("Open models were hard to set up, but once running they have been rock solid.", OW, "supports"),
+    # diverting spend away from an approach turns it down; toward it, endorses it
+    ("Companies should redirect their fine-tuning spend toward retrieval.", FO, "supports"),
+    ("Shift the money you would spend on fine-tuning into evaluation.", FO, "supports"),
+    # moves: the destination is endorsed, the origin left
+    ("Several banks moved their document pipelines onto open-weights models this year.", OW, "supports"),
+    ("Teams are moving workloads from open-source models back to closed APIs.", OW, "opposes"),
+    ("We never moved any workload to open-weights models, and we never will.", OW, "opposes"),
+    # comparatives with "than": the first side wins (or loses, for "slower", "more expensive")
+    ("Open-weights models are cheaper than closed APIs for most workloads.", OW, "supports"),
+    ("Closed APIs are faster than open-weights models for long contexts.", OW, "opposes"),
+    ("Closed models are more expensive than open ones at scale.", OW, "supports"),
+    ("Open-weights models are still slower than the best closed APIs on long prompts.", OW, "opposes"),
+    # the consequences of scarcity assert it
+    ("Half the startups we spoke to delayed their product launches because they could not secure enough H100s.",
+     "gpu-supply", "supports"),
+    # the burden of changing supports switching costs; changing routinely opposes them
+    ("Switching to a new provider means rewriting hundreds of prompts and retesting every workflow.",
+     "switching-costs", "supports"),
+    ("Her team swaps models every month without any trouble.", "switching-costs", "opposes"),
+    # negative quantifier subjects negate the verb; a second negation cancels the first
+    ("No one at the conference thought latency mattered for batch analytics.", "latency", "opposes"),
+    ("Nobody disputes that open models are catching up.", OW, "supports"),
+    # a semicolon ends a scope: the second clause's verb does not reach back
+    ("Nobody here thinks latency justifies a smaller model; our analysts happily wait.", "latency", "opposes"),
+    # a condition opening the sentence stays outside the negation that follows
+    ("Under a billion tokens, fine-tuning rarely beats good prompting.", "token-thresholds", "supports"),
+    ("Unless you have at least ten billion tokens of clean data, custom training is a waste.",
+     "token-thresholds", "supports"),
 ])
 def test_general_rule(nlp, text, topic, expected):
     assert stance(nlp, text, topic) == expected
@@ -125,3 +158,9 @@ def test_split_hyphens():
     assert split_hyphens([{"LOWER": {"IN": ["key", "go-to"]}}]) == [
         [{"LOWER": {"IN": ["key"]}}], [{"LOWER": "go"}, {"ORTH": "-"}, {"LOWER": "to"}]]
     assert split_hyphens([{"LEMMA": "drop"}, {"LOWER": "off"}]) == [[{"LEMMA": "drop"}, {"LOWER": "off"}]]
+
+
+def test_set_phrases_judge_nothing(nlp):
+    claims = predict(nlp, "For what it is worth, we ran open-weights models in production all year.")
+    cues = claims[0]["topics"][OW]["cues"]
+    assert not any("worth" in c for c in cues), cues
