@@ -35,6 +35,7 @@ _PRIORITY = {"cue": 0, "reject": 1, "alternative": 1, "divert": 1, "move": 2, "e
              "evaluative": 4, "trend": 5}
 _TOWARD = {"to", "onto", "into", "toward", "towards"}
 _AWAY = {"off", "from", "away"}
+_PRONOUNS = {"we", "they", "you", "i", "he", "she"}
 _DESTINATION_ENDS = {"because", "which", "so", "since", "after", "before", "when", "once", "until", "as", "if", ".", ";"}
 _FRONTED = {"prep", "advmod", "npadvmod", "advcl"}
 _COPULAS = {"be", "become", "seem", "remain", "prove", "look", "sound", "feel", "stay"}
@@ -209,8 +210,9 @@ class StanceDetector:
                 elif cue.kind in ("endorse", "reject", "recommend", "alternative"):
                     if cue.start in topic_tokens or cue.start in counted:
                         continue
-                    if cue.topic == "use" and topic not in self.evaluative:
-                        continue  # running or building on something judges approaches, not GPU supply
+                    if cue.topic == "use" and (topic not in self.evaluative or scope.in_relative_clause(cue)):
+                        continue  # running or building on something judges approaches, not GPU supply;
+                        # "the model we built" only says which model
                     if cue.kind == "recommend" and any(
                         c.kind in ("endorse", "reject") and c.start > cue.start for c in in_sent
                     ):
@@ -250,7 +252,8 @@ class StanceDetector:
                     continue
                 text = doc[cue.start:cue.end].text
                 negated_by = [n for n in negators if n is not cue and cue.start in scope.of(n, n.kind)]
-                left_by = next((c for c in leaves if cue.start in scope.of(c, "leave")), None)
+                left_by = next((c for c in leaves if cue.start in scope.of(c, "leave")
+                                and not scope.clausal_subject(c)), None)  # "leaving is expensive" leaves nothing
                 if left_by is not None or scope.left_behind(cue):
                     # "moving money from pilots to production", "never leave the pilot stage"
                     polarity = -polarity
@@ -394,7 +397,7 @@ class Scopes:
             first = subject.left_edge.i if subject is not None else tok.i
             for child in head.children:
                 edge = child.right_edge.i
-                if child.dep_ in _FRONTED and edge < min(first, tok.i) and edge + 1 < len(self.parsed.doc) \
+                if child.dep_ in _FRONTED | {"ccomp", "parataxis", "conj"} and edge < min(first, tok.i) and edge + 1 < len(self.parsed.doc) \
                         and self.parsed.doc[edge + 1].text == ",":
                     covered -= {t.i for t in child.subtree}
             opener = self.parsed[0]
@@ -455,6 +458,14 @@ class Scopes:
             elif mode is not None:
                 mode.add(i)
         return toward, away
+
+    def in_relative_clause(self, cue: Cue) -> bool:
+        """Whether the cue is the verb of a relative clause ("the model we built last spring")."""
+        if self.parsed is not None:
+            return self._tok(cue.start).dep_ == "relcl"
+        # unparsed: a contact clause, "the model we built", "the GPUs they rent"
+        return cue.start - 2 >= self.start and self.doc[cue.start - 1].lower_ in _PRONOUNS \
+            and self.doc[cue.start - 2].is_alpha and self.doc[cue.start - 2].lower_ not in _FUNCTION
 
     def clausal_subject(self, cue: Cue) -> bool:
         """Whether the cue is a gerund that opens the subject of its clause ("Switching providers is ...")."""

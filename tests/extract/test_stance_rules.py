@@ -116,6 +116,17 @@ def stance(nlp, text: str, topic: str) -> str:
     ("Under a billion tokens, fine-tuning rarely beats good prompting.", "token-thresholds", "supports"),
     ("Unless you have at least ten billion tokens of clean data, custom training is a waste.",
      "token-thresholds", "supports"),
+    # a clause before the comma is outside the negation of the clause after it
+    ("Inference bills keep falling, so serving cost is no longer what keeps CFOs up at night.",
+     "inference-cost", "supports"),
+    # losing value or an edge; paying one's way
+    ("Every time a new frontier model ships, our custom model loses its edge.", FO, "supports"),
+    ("Custom models still pay their way when the task is narrow and stable.", FO, "opposes"),
+    # GPUs easy to rent, or impossible to get
+    ("H100s are now easy to rent by the hour.", "gpu-supply", "opposes"),
+    ("We could not rent enough GPUs for the training run.", "gpu-supply", "supports"),
+    # a leaving act as the subject leaves nothing behind
+    ("Once the workflows are built around one vendor's quirks, leaving is expensive.", "switching-costs", "supports"),
 ])
 def test_general_rule(nlp, text, topic, expected):
     assert stance(nlp, text, topic) == expected
@@ -164,3 +175,8 @@ def test_set_phrases_judge_nothing(nlp):
     claims = predict(nlp, "For what it is worth, we ran open-weights models in production all year.")
     cues = claims[0]["topics"][OW]["cues"]
     assert not any("worth" in c for c in cues), cues
+
+
+def test_a_relative_clause_only_says_which_model(nlp):
+    claims = predict(nlp, "The fine-tuned model we built last spring is already outclassed by the latest general release.")
+    assert not any("built" in c for c in claims[0]["topics"][FO]["cues"])
