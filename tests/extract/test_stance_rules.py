@@ -127,6 +127,13 @@ def stance(nlp, text: str, topic: str) -> str:
     ("We could not rent enough GPUs for the training run.", "gpu-supply", "supports"),
     # a leaving act as the subject leaves nothing behind
     ("Once the workflows are built around one vendor's quirks, leaving is expensive.", "switching-costs", "supports"),
+    # asking for and buying something endorses it; negated, it turns it down
+    ("Not a single customer asked us for an open-weights deployment this year.", OW, "opposes"),
+    ("Open-weights models are improving fast, yet most enterprises still buy closed APIs.", OW, "opposes"),
+    # nobody can tell a compressed model apart: indistinguishable
+    ("The quantized model runs on a laptop, and our testers could not tell it apart from the original.", DQ, "supports"),
+    ("Listeners immediately noticed the difference when we swapped in the distilled voice model.", DQ, "opposes"),
+    ("Hardly anyone still believes that GPU supply limits what startups can build.", "gpu-supply", "opposes"),
 ])
 def test_general_rule(nlp, text, topic, expected):
     assert stance(nlp, text, topic) == expected
