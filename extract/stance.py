@@ -328,6 +328,7 @@ class Scopes:
         self.end = end
         self.parsed = parsed
         self.cuts: list[int] = []  # starts of "in favour of", "instead of", "rather than"
+        self._semicolons: list[int] | None = None
 
     def _tok(self, i: int) -> Token:
         assert self.parsed is not None
@@ -433,12 +434,15 @@ class Scopes:
 
     def _segment(self, i: int) -> tuple[int, int]:
         """The doc token range between the semicolons around token i, within the sentence."""
-        lo = i
-        while lo > self.start and self.doc[lo - 1].text != ";":
-            lo -= 1
-        hi = i
-        while hi < self.end and self.doc[hi].text != ";":
-            hi += 1
+        if self._semicolons is None:
+            self._semicolons = [j for j in range(self.start, self.end) if self.doc[j].text == ";"]
+        lo, hi = self.start, self.end
+        for j in self._semicolons:
+            if j < i:
+                lo = j + 1
+            else:
+                hi = j
+                break
         return lo, hi
 
     def destinations(self, after: int) -> tuple[set[int], set[int]]:
