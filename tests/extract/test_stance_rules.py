@@ -134,6 +134,12 @@ def stance(nlp, text: str, topic: str) -> str:
     ("The quantized model runs on a laptop, and our testers could not tell it apart from the original.", DQ, "supports"),
     ("Listeners immediately noticed the difference when we swapped in the distilled voice model.", DQ, "opposes"),
     ("Hardly anyone still believes that GPU supply limits what startups can build.", "gpu-supply", "opposes"),
+    # stopping something turns it down
+    ("We stopped fine-tuning last year and have not missed it.", FO, "supports"),
+    # catching failures is what interpretability promises; "yet to" denies it
+    ("Interpretability tools have yet to catch a single real failure in production.", "interpretability", "opposes"),
+    # what powers products is endorsed
+    ("Open models now power most of the copilots we reviewed.", OW, "supports"),
 ])
 def test_general_rule(nlp, text, topic, expected):
     assert stance(nlp, text, topic) == expected
