@@ -171,7 +171,13 @@ class StanceDetector:
                     if cue.start in counted or not (scope.evaluates(cue, judged) or scope.predicates(cue, judged)
                                                     or self._consequence(scope, cue, after_turn, turns)):
                         continue
-                    polarity, weight = cue.polarity * anchor * pole, 0.5
+                    side = pole
+                    if sent_pro and sent_con:  # both poles named: the word judges the one it is said of,
+                        if scope.predicates(cue, sent_con) and not scope.predicates(cue, sent_pro):
+                            side = -1  # "..., but the closed APIs are still more reliable"
+                        elif scope.predicates(cue, sent_pro) and not scope.predicates(cue, sent_con):
+                            side = 1
+                    polarity, weight = cue.polarity * anchor * side, 0.5
                     if self._consequence(scope, cue, after_turn, turns):
                         weight = 1.0  # the cost after the turn is the point of the sentence
                 elif cue.kind == "valence" and sent_topic and topic in self.valence:

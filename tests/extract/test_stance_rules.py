@@ -140,6 +140,8 @@ def stance(nlp, text: str, topic: str) -> str:
     ("Interpretability tools have yet to catch a single real failure in production.", "interpretability", "opposes"),
     # what powers products is endorsed
     ("Open models now power most of the copilots we reviewed.", OW, "supports"),
+    # with both poles named, a judging word counts for the one it is said of
+    ("Open-weights models are free to download, but the closed APIs are still more reliable.", OW, "opposes"),
 ])
 def test_general_rule(nlp, text, topic, expected):
     assert stance(nlp, text, topic) == expected
