@@ -142,6 +142,10 @@ def stance(nlp, text: str, topic: str) -> str:
     ("Open models now power most of the copilots we reviewed.", OW, "supports"),
     # with both poles named, a judging word counts for the one it is said of
     ("Open-weights models are free to download, but the closed APIs are still more reliable.", OW, "opposes"),
+    # idioms of worth and of being crushed
+    ("Our two-year-old fine-tuned model still earns its keep in claims processing.", FO, "opposes"),
+    ("Wrapper startups get flattened whenever the model vendor ships a new feature.", "application-layer", "opposes"),
+    ("Insurers have rolled generative AI out to every claims desk.", EA, "supports"),
 ])
 def test_general_rule(nlp, text, topic, expected):
     assert stance(nlp, text, topic) == expected
