@@ -31,7 +31,13 @@ _SUBJECTS = {"nsubj", "nsubjpass", "csubj", "csubjpass", "expl"}
 _BREAKS = {",", ";", ":", "—", "–", "(", ")", "but", "which", "while", "whereas", "because", "although", "though", "unlike"}
 _STRONG_BREAKS = {";", "but", "while", "whereas", "although", "though", "unlike", "except"}
 SIGN = {"supports": 1, "opposes": -1}
-_PRIORITY = {"cue": 0, "reject": 1, "alternative": 1, "endorse": 2, "recommend": 3, "evaluative": 4, "trend": 5}
+_PRIORITY = {"cue": 0, "reject": 1, "alternative": 1, "divert": 1, "move": 2, "endorse": 2, "recommend": 3,
+             "evaluative": 4, "trend": 5}
+_TOWARD = {"to", "onto", "into", "toward", "towards"}
+_AWAY = {"off", "from", "away"}
+_PRONOUNS = {"we", "they", "you", "i", "he", "she"}
+_DESTINATION_ENDS = {"because", "which", "so", "since", "after", "before", "when", "once", "until", "as", "if", ".", ";"}
+_FRONTED = {"prep", "advmod", "npadvmod", "advcl"}
 _COPULAS = {"be", "become", "seem", "remain", "prove", "look", "sound", "feel", "stay"}
 _FUNCTION = {"for", "to", "at", "in", "on", "of", "with", "by", "from", "and", "or", "but", "than", "as", "if",
              "when", "because", "so", "enough", "the", "a", "an", "that", "this", "it", "they", "we", "you",
@@ -97,6 +103,11 @@ class StanceDetector:
                 claim["topics"][topic] = self.stance(doc, claim, topic, topic_hits, in_claim)
         return doc
 
+    @staticmethod
+    def _consequence(scope: "Scopes", cue: Cue, after_turn: bool, turns: list[Cue]) -> bool:
+        """Whether a good or bad word follows the turn of a sentence that named the topic before it."""
+        return after_turn and cue.start > turns[0].start and not _in_relative(scope, cue, turns[0].end)
+
     def stance(self, doc: Doc, claim: dict[str, Any], topic: str, topic_hits: list[tuple[int, int]],
                cues: list[Cue]) -> dict[str, Any]:
         anchor = self.anchor.get(topic, 1)
@@ -126,11 +137,17 @@ class StanceDetector:
             inside_alternative = {i for c in in_sent if c.kind == "alternative" for i in range(c.start + 1, c.end)}
             in_sent = [c for c in in_sent if c.start not in inside_alternative]  # "favor" of "in favor of"
             in_sent = [c for c in in_sent if not _superlative(doc, c)]
+            idioms = {i for c in in_sent if c.kind == "idiom" for i in range(c.start, c.end)}
+            if idioms:  # "for what it is worth", "worth noting": set phrases, not judgements
+                in_sent = [c for c in in_sent if c.start not in idioms]
             recommend = any(c.kind == "recommend" for c in in_sent)
             hedges += sum(1 for c in in_sent if c.kind == "hedge")
             sent_topic = {i for i in topic_tokens if sent_start <= i < sent_end}
             sent_pro = sent_topic - contrary
             sent_con = sent_topic & contrary
+            # "X saved memory, but our summaries started dropping negations": when the topic is named only
+            # before the turn, the good or bad said after it (outside a relative clause) is said of the topic
+            after_turn = bool(turns) and bool(sent_topic) and max(sent_topic) < turns[0].start
             pole = 1 if sent_pro else -1  # when only the contrary pole is named, judging it counts reversed
             earlier_topic = any(i < sent_start for i in topic_tokens)
             if (not sent_topic and earlier_topic and recommend and negators
@@ -139,17 +156,30 @@ class StanceDetector:
                 total -= anchor * 1.2
                 reasons.append(("+" if -anchor > 0 else "-") + doc[negators[0].start:negators[0].end].text + " (elided)")
             counted: set[int] = set()
+            # "fine-tuning rarely beats good prompting": the comparison decides; the loser's own cue does not
+            compared = {i for c in in_sent if c.kind == "defeat" and topic in self.evaluative
+                        and (scope.defeat_side(c, sent_pro) or scope.defeat_side(c, sent_con))
+                        for i in scope._window(c.end, stop_at_comma=True)}
             in_sent.sort(key=lambda c: _PRIORITY.get(c.kind, 9))
             for cue in in_sent:
                 if cue.kind == "cue" and cue.topic == topic:
-                    if cue.start in counted or cue.start in pole_starts:
+                    if cue.start in counted or cue.start in pole_starts or cue.start in compared:
                         continue
                     polarity, weight = cue.polarity, 1.0
                 elif cue.kind == "evaluative" and sent_topic and topic in self.evaluative:
                     judged = sent_pro or sent_con
-                    if cue.start in counted or not (scope.evaluates(cue, judged) or scope.predicates(cue, judged)):
+                    if cue.start in counted or not (scope.evaluates(cue, judged) or scope.predicates(cue, judged)
+                                                    or self._consequence(scope, cue, after_turn, turns)):
                         continue
-                    polarity, weight = cue.polarity * anchor * pole, 0.5
+                    side = pole
+                    if sent_pro and sent_con:  # both poles named: the word judges the one it is said of,
+                        if scope.predicates(cue, sent_con) and not scope.predicates(cue, sent_pro):
+                            side = -1  # "..., but the closed APIs are still more reliable"
+                        elif scope.predicates(cue, sent_pro) and not scope.predicates(cue, sent_con):
+                            side = 1
+                    polarity, weight = cue.polarity * anchor * side, 0.5
+                    if self._consequence(scope, cue, after_turn, turns):
+                        weight = 1.0  # the cost after the turn is the point of the sentence
                 elif cue.kind == "valence" and sent_topic and topic in self.valence:
                     # a general good/bad word counts only where it is said of the topic itself
                     if cue.start in counted or cue.start in topic_tokens:
@@ -158,9 +188,13 @@ class StanceDetector:
                         side = 1
                     elif scope.predicates(cue, sent_con):
                         side = -1
+                    elif self._consequence(scope, cue, after_turn, turns):
+                        side = pole
                     else:
                         continue
                     polarity, weight = cue.polarity * anchor * side, 0.5
+                    if self._consequence(scope, cue, after_turn, turns):
+                        weight = 1.0
                 elif cue.kind == "trend" and sent_topic and topic in self.rising:
                     if cue.start in counted or cue.start in topic_tokens:
                         continue  # "adoption is growing": growth of what the proposition claims grows
@@ -182,8 +216,9 @@ class StanceDetector:
                 elif cue.kind in ("endorse", "reject", "recommend", "alternative"):
                     if cue.start in topic_tokens or cue.start in counted:
                         continue
-                    if cue.topic == "use" and topic not in self.evaluative:
-                        continue  # running or building on something judges approaches, not GPU supply
+                    if cue.topic == "use" and (topic not in self.evaluative or scope.in_relative_clause(cue)):
+                        continue  # running or building on something judges approaches, not GPU supply;
+                        # "the model we built" only says which model
                     if cue.kind == "recommend" and any(
                         c.kind in ("endorse", "reject") and c.start > cue.start for c in in_sent
                     ):
@@ -197,6 +232,20 @@ class StanceDetector:
                         continue
                     direction = cue.polarity if cue.kind == "alternative" else -1 if cue.kind == "reject" else 1
                     polarity, weight = direction * anchor * side, 1.0
+                elif cue.kind in ("move", "divert") and sent_topic and topic in self.evaluative:
+                    # "moved every workload off closed APIs and onto open models": where things go is
+                    # endorsed, where they come from is left; "put the fine-tuning budget into evaluation":
+                    # the budget's owner is left
+                    if cue.start in counted or cue.start in topic_tokens:
+                        continue
+                    toward, away = scope.destinations(cue.end)
+                    if cue.kind == "divert":  # what is diverted is all up to where it goes
+                        away |= set(range(cue.start + 1, min(toward, default=cue.end)))
+                    side = (1 if toward & sent_pro else -1 if toward & sent_con else 0) \
+                        + (1 if away & sent_con else -1 if away & sent_pro else 0)
+                    if not side:
+                        continue
+                    polarity, weight = (1 if side > 0 else -1) * anchor, 1.0
                 elif cue.kind == "defeat" and sent_topic and topic in self.evaluative:
                     if cue.start in counted:
                         continue
@@ -204,21 +253,24 @@ class StanceDetector:
                     side = scope.defeat_side(cue, sent_pro) or -scope.defeat_side(cue, sent_con)
                     if not side:
                         continue
-                    polarity, weight = side * anchor, 0.75
+                    polarity, weight = side * anchor * (cue.polarity or 1), 0.75  # "slower than" faults
                 else:
                     continue
                 text = doc[cue.start:cue.end].text
                 negated_by = [n for n in negators if n is not cue and cue.start in scope.of(n, n.kind)]
-                left_by = next((c for c in leaves if cue.start in scope.of(c, "leave")), None)
+                left_by = next((c for c in leaves if cue.start in scope.of(c, "leave")
+                                and not scope.clausal_subject(c)), None)  # "leaving is expensive" leaves nothing
                 if left_by is not None or scope.left_behind(cue):
                     # "moving money from pilots to production", "never leave the pilot stage"
                     polarity = -polarity
                     text = f"{doc[left_by.start:left_by.end].text if left_by else 'from'} … {text}"
-                if negated_by:
+                if _negations(negated_by) % 2:  # "Nobody doubts that ...": two negations cancel
                     polarity = -polarity
                     text = f"{doc[negated_by[0].start:negated_by[0].end].text} … {text}"
                 if scope.describes_subject(cue):  # "Teams that switched ... came back": who, not what
                     weight *= 0.5
+                if cue.kind == "cue" and cue.start in contrary and scope.clausal_subject(cue):
+                    continue  # "Changing the model means rewriting every prompt": the act is judged, not done
                 if cue.kind == "cue" and not negated_by and scope.subject_of_negated(cue, [n for n in negators if n.kind in ("negator", "quantifier")]):
                     weight *= 0.5  # "Shrinking the model did not lower costs": the negated predicate is the claim
                 if any(cue.start in scope.of(d, "endorse") for d in distancing):
@@ -249,6 +301,24 @@ class StanceDetector:
         return {"stance": stance, "score": round(score, 3), "cues": reasons}
 
 
+def _negations(negators: list[Cue]) -> int:
+    """How many distinct negations: overlapping matches ("is ending" and "ending") count once."""
+    count, last_end = 0, -1
+    for neg in sorted(negators, key=lambda n: n.start):
+        if neg.start >= last_end:
+            count += 1
+        last_end = max(last_end, neg.end)
+    return count
+
+
+def _in_relative(scope: "Scopes", cue: Cue, after: int) -> bool:
+    """Whether the cue sits in a relative clause ("..., which is the one thing it cannot get wrong")."""
+    if scope.parsed is not None:
+        return any(node.dep_ == "relcl" for node in scope._tok(cue.start).ancestors) or \
+            scope._tok(cue.start).dep_ == "relcl"
+    return any(scope.doc[i].lower_ in ("which", "who", "whom", "whose") for i in range(after, cue.start))
+
+
 def _superlative(doc: Doc, cue: Cue) -> bool:
     """ "the best closed models" ranks, it does not recommend ("is best kept for" does)."""
     return cue.kind == "recommend" and doc[cue.start].lower_ == "best" and cue.start > 0 \
@@ -264,6 +334,7 @@ class Scopes:
         self.end = end
         self.parsed = parsed
         self.cuts: list[int] = []  # starts of "in favour of", "instead of", "rather than"
+        self._semicolons: list[int] | None = None
 
     def _tok(self, i: int) -> Token:
         assert self.parsed is not None
@@ -282,6 +353,9 @@ class Scopes:
         favour of open models" the open models are not abandoned.
         """
         covered = self._of(cue, kind)
+        lo, hi = self._segment(cue.start)
+        if lo > self.start or hi < self.end:  # "; users happily wait": a semicolon ends every scope
+            covered = {i for i in covered if lo <= i < hi}
         if cue.kind != "alternative":
             cut = next((c for c in self.cuts if c > cue.start), None)
             if cut is not None:
@@ -325,6 +399,19 @@ class Scopes:
             elif tok.lower_ in _QUANTIFIERS and node.dep_ in ("dobj", "attr", "npadvmod"):
                 head = node.head  # "lost little accuracy": what was lost is negated
         covered = {t.i for t in head.subtree}
+        if kind == "negator":  # "Below five billion tokens, we have never seen ...": the condition is not denied
+            subject = next((c for c in head.children if c.dep_ in _SUBJECTS), None)
+            first = subject.left_edge.i if subject is not None else tok.i
+            for child in head.children:
+                edge = child.right_edge.i
+                if child.dep_ in _FRONTED | {"ccomp", "parataxis", "conj"} and edge < min(first, tok.i) and edge + 1 < len(self.parsed.doc) \
+                        and self.parsed.doc[edge + 1].text == ",":
+                    covered -= {t.i for t in child.subtree}
+            opener = self.parsed[0]
+            if opener.dep_ in _FRONTED | {"mark"} and opener.i != tok.i:  # the parse may not nest the opener
+                comma = next((t.i for t in self.parsed if t.i < tok.i and t.text == ","), None)
+                if comma is not None:
+                    covered -= set(range(opener.i, comma))
         if kind == "reject" and head is tok and any(c.dep_ == "dobj" for c in tok.children):
             # "abandoned the effort after months of regressions": the object is rejected, not the adjuncts
             for child in tok.children:
@@ -350,6 +437,52 @@ class Scopes:
                         covered -= {t.i for t in grand.subtree}
         covered.discard(tok.i)
         return self._back(covered)
+
+    def _segment(self, i: int) -> tuple[int, int]:
+        """The doc token range between the semicolons around token i, within the sentence."""
+        if self._semicolons is None:
+            self._semicolons = [j for j in range(self.start, self.end) if self.doc[j].text == ";"]
+        lo, hi = self.start, self.end
+        for j in self._semicolons:
+            if j < i:
+                lo = j + 1
+            else:
+                hi = j
+                break
+        return lo, hi
+
+    def destinations(self, after: int) -> tuple[set[int], set[int]]:
+        """Words after a moving verb: where things go ("to", "onto", "into") and where they come from
+        ("off", "from"), up to the clause's end."""
+        toward: set[int] = set()
+        away: set[int] = set()
+        mode: set[int] | None = None
+        for i in range(after, min(self.end, after + 16)):
+            word = self.doc[i].lower_
+            if word in _STRONG_BREAKS or word in _DESTINATION_ENDS:
+                break
+            if word in _TOWARD:
+                mode = toward
+            elif word in _AWAY:
+                mode = away
+            elif mode is not None:
+                mode.add(i)
+        return toward, away
+
+    def in_relative_clause(self, cue: Cue) -> bool:
+        """Whether the cue is the verb of a relative clause ("the model we built last spring")."""
+        if self.parsed is not None:
+            return self._tok(cue.start).dep_ == "relcl"
+        # unparsed: a contact clause, "the model we built", "the GPUs they rent"
+        return cue.start - 2 >= self.start and self.doc[cue.start - 1].lower_ in _PRONOUNS \
+            and self.doc[cue.start - 2].is_alpha and self.doc[cue.start - 2].lower_ not in _FUNCTION
+
+    def clausal_subject(self, cue: Cue) -> bool:
+        """Whether the cue is a gerund that opens the subject of its clause ("Switching providers is ...")."""
+        if self.parsed is not None:
+            tok = self._tok(cue.start)
+            return tok.dep_ in ("csubj", "csubjpass") or (tok.dep_ in _SUBJECTS and tok.lower_.endswith("ing"))
+        return self.doc[cue.start].lower_.endswith("ing") and self._opens_clause(cue.start)
 
     def _left(self, cue: Cue) -> set[int]:
         """What a leaving verb leaves: "leave the pilot stage", "move beyond pilots"."""
@@ -408,8 +541,9 @@ class Scopes:
 
         Passives swap the sides: "X was outclassed by Y" faults X.
         """
-        passive = (cue.end < self.end and self.doc[cue.end].lower_ == "by") or (
-            cue.start > self.start and self.doc[cue.start - 1].lower_ in _PASSIVE_BEFORE)
+        passive = self.doc[cue.end - 1].lower_ != "than" and (  # "is faster than" is no passive
+            (cue.end < self.end and self.doc[cue.end].lower_ == "by") or (
+                cue.start > self.start and self.doc[cue.start - 1].lower_ in _PASSIVE_BEFORE))
         before = after = False
         for i in range(cue.start - 1, self.start - 1, -1):
             if self.doc[i].lower_ in _STRONG_BREAKS:

@@ -83,6 +83,69 @@ def stance(nlp, text: str, topic: str) -> str:
     ("Retrieval beats fine-tuned models on most support tasks.", FO, "supports"),
     # survival verbs under negation
     ("Wrappers around a single vendor's API rarely survive a platform shift.", "application-layer", "opposes"),
+    # a benefit, then a cost after "but": the cost is the point
+    ("Distilling the model halved our serving bill, but the answers became noticeably worse on long contracts.",
+     DQ, "opposes"),
+    ("Quantization is fast and cheap, but it breaks down on math.", DQ, "opposes"),
+    ("Open models were hard to set up, but once running they have been rock solid.", OW, "supports"),
+    # diverting spend away from an approach turns it down; toward it, endorses it
+    ("Companies should redirect their fine-tuning spend toward retrieval.", FO, "supports"),
+    ("Shift the money you would spend on fine-tuning into evaluation.", FO, "supports"),
+    # moves: the destination is endorsed, the origin left
+    ("Several banks moved their document pipelines onto open-weights models this year.", OW, "supports"),
+    ("Teams are moving workloads from open-source models back to closed APIs.", OW, "opposes"),
+    ("We never moved any workload to open-weights models, and we never will.", OW, "opposes"),
+    # comparatives with "than": the first side wins (or loses, for "slower", "more expensive")
+    ("Open-weights models are cheaper than closed APIs for most workloads.", OW, "supports"),
+    ("Closed APIs are faster than open-weights models for long contexts.", OW, "opposes"),
+    ("Closed models are more expensive than open ones at scale.", OW, "supports"),
+    ("Open-weights models are still slower than the best closed APIs on long prompts.", OW, "opposes"),
+    # the consequences of scarcity assert it
+    ("Half the startups we spoke to delayed their product launches because they could not secure enough H100s.",
+     "gpu-supply", "supports"),
+    # the burden of changing supports switching costs; changing routinely opposes them
+    ("Switching to a new provider means rewriting hundreds of prompts and retesting every workflow.",
+     "switching-costs", "supports"),
+    ("Her team swaps models every month without any trouble.", "switching-costs", "opposes"),
+    # negative quantifier subjects negate the verb; a second negation cancels the first
+    ("No one at the conference thought latency mattered for batch analytics.", "latency", "opposes"),
+    ("Nobody disputes that open models are catching up.", OW, "supports"),
+    # a semicolon ends a scope: the second clause's verb does not reach back
+    ("Nobody here thinks latency justifies a smaller model; our analysts happily wait.", "latency", "opposes"),
+    # a condition opening the sentence stays outside the negation that follows
+    ("Under a billion tokens, fine-tuning rarely beats good prompting.", "token-thresholds", "supports"),
+    ("Unless you have at least ten billion tokens of clean data, custom training is a waste.",
+     "token-thresholds", "supports"),
+    # a clause before the comma is outside the negation of the clause after it
+    ("Inference bills keep falling, so serving cost is no longer what keeps CFOs up at night.",
+     "inference-cost", "supports"),
+    # losing value or an edge; paying one's way
+    ("Every time a new frontier model ships, our custom model loses its edge.", FO, "supports"),
+    ("Custom models still pay their way when the task is narrow and stable.", FO, "opposes"),
+    # GPUs easy to rent, or impossible to get
+    ("H100s are now easy to rent by the hour.", "gpu-supply", "opposes"),
+    ("We could not rent enough GPUs for the training run.", "gpu-supply", "supports"),
+    # a leaving act as the subject leaves nothing behind
+    ("Once the workflows are built around one vendor's quirks, leaving is expensive.", "switching-costs", "supports"),
+    # asking for and buying something endorses it; negated, it turns it down
+    ("Not a single customer asked us for an open-weights deployment this year.", OW, "opposes"),
+    ("Open-weights models are improving fast, yet most enterprises still buy closed APIs.", OW, "opposes"),
+    # nobody can tell a compressed model apart: indistinguishable
+    ("The quantized model runs on a laptop, and our testers could not tell it apart from the original.", DQ, "supports"),
+    ("Listeners immediately noticed the difference when we swapped in the distilled voice model.", DQ, "opposes"),
+    ("Hardly anyone still believes that GPU supply limits what startups can build.", "gpu-supply", "opposes"),
+    # stopping something turns it down
+    ("We stopped fine-tuning last year and have not missed it.", FO, "supports"),
+    # catching failures is what interpretability promises; "yet to" denies it
+    ("Interpretability tools have yet to catch a single real failure in production.", "interpretability", "opposes"),
+    # what powers products is endorsed
+    ("Open models now power most of the copilots we reviewed.", OW, "supports"),
+    # with both poles named, a judging word counts for the one it is said of
+    ("Open-weights models are free to download, but the closed APIs are still more reliable.", OW, "opposes"),
+    # idioms of worth and of being crushed
+    ("Our two-year-old fine-tuned model still earns its keep in claims processing.", FO, "opposes"),
+    ("Wrapper startups get flattened whenever the model vendor ships a new feature.", "application-layer", "opposes"),
+    ("Insurers have rolled generative AI out to every claims desk.", EA, "supports"),
 ])
 def test_general_rule(nlp, text, topic, expected):
     assert stance(nlp, text, topic) == expected
@@ -125,3 +188,14 @@ def test_split_hyphens():
     assert split_hyphens([{"LOWER": {"IN": ["key", "go-to"]}}]) == [
         [{"LOWER": {"IN": ["key"]}}], [{"LOWER": "go"}, {"ORTH": "-"}, {"LOWER": "to"}]]
     assert split_hyphens([{"LEMMA": "drop"}, {"LOWER": "off"}]) == [[{"LEMMA": "drop"}, {"LOWER": "off"}]]
+
+
+def test_set_phrases_judge_nothing(nlp):
+    claims = predict(nlp, "For what it is worth, we ran open-weights models in production all year.")
+    cues = claims[0]["topics"][OW]["cues"]
+    assert not any("worth" in c for c in cues), cues
+
+
+def test_a_relative_clause_only_says_which_model(nlp):
+    claims = predict(nlp, "The fine-tuned model we built last spring is already outclassed by the latest general release.")
+    assert not any("built" in c for c in claims[0]["topics"][FO]["cues"])
