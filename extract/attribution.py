@@ -14,7 +14,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, Token
 
 from extract.claims import claims_of
-from extract.focus import PARSES, parse_of
+from extract.focus import PARSES, SPEAKER_PARSES, speaker_parse_of
 from extract.cues import CUES, cues_of
 
 NUMERIC_LABELS = {"CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY", "DATE", "TIME"}
@@ -53,17 +53,20 @@ class Attribution:
                         {"text": e.text, "label": e.label_, "start_char": e.start_char, "end_char": e.end_char})
             claim["speaker"] = self.speaker(doc, claim, speech)
         doc.user_data.pop(PARSES, None)
+        doc.user_data.pop(SPEAKER_PARSES, None)
         doc.user_data.pop(CUES, None)  # used up; not worth sending back from worker processes
         return doc
 
     def speaker(self, doc: Doc, claim: dict[str, Any], speech: list[tuple[int, int]]) -> str | None:
         for sent_start, sent_end in claim["sents"]:
-            parsed = parse_of(doc, sent_start)
+            parsed = speaker_parse_of(doc, sent_start)
             if parsed is None:
                 continue
             for start, end in speech[bisect_left(speech, (sent_start, 0)):]:
                 if start >= sent_end:
                     break
+                if start - sent_start >= len(parsed):
+                    continue
                 tok = parsed[start - sent_start]
                 if tok.lower_ == "according":
                     head = _according_to(tok)

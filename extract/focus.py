@@ -1,7 +1,9 @@
 """`insightkb_focus`: run the statistical components only where a claim needs them.
 
-The parser (negation scope, contrast, speaker) runs on the claim sentences that carry a
-topic and a negation, rejection or concession cue, or a speech cue. NER runs on windows of
+The parser (negation scope, contrast) runs on the claim sentences that carry a topic and a
+negation, rejection or concession cue with another cue after it (scopes run rightward). For
+the speaker alone it runs on the sentence's beginning, up to a few words past a reporting verb
+that may name someone ("Misha Laskin, CEO of Reflection AI, states that"). NER runs on windows of
 a few tokens around name-like words (capitalised, not a common word opening the sentence,
 not a model name already found, not a common acronym such as AI), wider than the NER
 model's receptive field. The selected pieces of one document go through the components as
@@ -24,6 +26,7 @@ from extract.claims import claims_of
 from extract.cues import cues_of
 
 PARSES = "insightkb_parses"
+SPEAKER_PARSES = "insightkb_speaker_parses"
 MODELS = "insightkb_models"
 TOPICS = "insightkb_topics"
 _SCOPED = {"cue", "evaluative", "endorse", "reject", "recommend"}
@@ -50,6 +53,12 @@ def make_focus(
 def parse_of(doc: Doc, sent_start: int) -> Span | None:
     """The parsed copy of the claim sentence starting at token `sent_start`, if it was parsed."""
     return doc.user_data.get(PARSES, {}).get(sent_start)
+
+
+def speaker_parse_of(doc: Doc, sent_start: int) -> Span | None:
+    """The parsed copy of the sentence, or of its beginning up to a little past its reporting
+    verb when only the speaker needed a parse ("Misha Laskin, CEO of ..., states that ...")."""
+    return parse_of(doc, sent_start) or doc.user_data.get(SPEAKER_PARSES, {}).get(sent_start)
 
 
 class Focus:
@@ -97,16 +106,18 @@ class Focus:
     def _process(self, docs: list[Doc]) -> list[Doc]:
         # One combined Doc per document and purpose (sentence boundaries preset), so the
         # statistical components see a few long docs instead of many one-sentence ones.
-        to_parse: list[tuple[Doc, list[int], Doc]] = []
+        to_parse: list[tuple[Doc, list[tuple[int, bool]], Doc]] = []
         to_ner: list[tuple[Doc, list[int], Doc]] = []
         for doc in docs:
             doc.user_data[PARSES] = {}
+            doc.user_data[SPEAKER_PARSES] = {}
             claims = claims_of(doc)
             if not claims:
                 continue
             sent_of = _sentence_index(doc)
             topic_sents = {sent_of[span.start] for span in doc.spans.get(TOPICS, [])}
             trigger_starts: set[int] = set()
+            speech_until: dict[int, int] = {}  # sentence start -> end of the part the speaker needs
             if not self.parse_all:
                 triggers: dict[int, set[int]] = {}
                 relevant: dict[int, set[int]] = {}
@@ -115,29 +126,36 @@ class Focus:
                 for kind, _topic, _polarity, s, e in cues:
                     sent = sent_of[s]
                     if kind == "speech" and _may_name_speaker(doc, sent, s, e, roles, self.common_caps):
-                        trigger_starts.add(sent)
+                        reach = e + (8 if doc[s].lower_ == "according" else 3)  # "according to X", "says X"
+                        speech_until[sent] = max(speech_until.get(sent, 0), reach)
                     if kind in self.parse_kinds and sent in topic_sents:
                         triggers.setdefault(sent, set()).add(s)
                     if kind in _SCOPED:
                         relevant.setdefault(sent, set()).add(s)
                 for sent, where in triggers.items():
-                    # a scope matters only if some other cue of the sentence could fall in it
-                    if relevant.get(sent, set()) - where or len(where) > 1:
+                    # a scope matters only if another cue of the sentence could fall in it: one after
+                    # the negator, rejecting verb or turn (scopes run rightward)
+                    if {r for r in relevant.get(sent, set()) - where if r > min(where)} or len(where) > 1:
                         trigger_starts.add(sent)
             model_tokens = {t for span in doc.spans.get(MODELS, []) for t in range(span.start, span.end)}
             parse_spans: list[Span] = []
+            whole: list[bool] = []
             ner_spans: list[Span] = []
             for claim in claims:
                 for start, end in claim["sents"]:
                     sent = doc[start:end]
                     if self.parse_all or start in trigger_starts:
                         parse_spans.append(sent)
+                        whole.append(True)
+                    elif start in speech_until:
+                        parse_spans.append(doc[start:min(end, speech_until[start])])
+                        whole.append(False)
                     if self.ner_all:
                         ner_spans.append(sent)
                     else:
                         ner_spans += self._name_windows(sent, model_tokens)
             if parse_spans:
-                to_parse.append((doc, [sp.start for sp in parse_spans], _combine(parse_spans)))
+                to_parse.append((doc, list(zip([sp.start for sp in parse_spans], whole)), _combine(parse_spans)))
             if ner_spans:
                 to_ner.append((doc, [sp.start for sp in ner_spans], _combine(ner_spans)))
         if to_parse:
@@ -145,8 +163,8 @@ class Focus:
             for proc in self._components(self.parse_with):
                 subs = list(proc.pipe(subs, batch_size=self.batch_size))
             for (doc, starts, _old), combined in zip(to_parse, subs):
-                for start, sent in zip(starts, _pieces(combined)):
-                    doc.user_data[PARSES][start] = sent
+                for (start, is_whole), sent in zip(starts, _pieces(combined)):
+                    doc.user_data[PARSES if is_whole else SPEAKER_PARSES][start] = sent
         found: dict[int, list[Span]] = {}
         if to_ner:
             subs = [c for _d, _st, c in to_ner]
@@ -215,7 +233,7 @@ def _may_name_speaker(doc: Doc, sent_start: int, cue_start: int, cue_end: int, r
     if doc[cue_start].lower_ == "according":
         ranges = [range(cue_end, min(len(doc), cue_end + 8))]
     else:  # the subject before the verb, or right after it ("..., says Jonas Berg, a partner at ...")
-        ranges = [range(sent_start, cue_start), range(cue_end, min(len(doc), cue_end + 3))]
+        ranges = [range(sent_start, cue_start), range(cue_end, min(len(doc), cue_end + 1))]
     for i in (i for r in ranges for i in r):
         if i in roles:
             return True
