@@ -119,8 +119,7 @@ class ClaimDetector:
         doc.user_data[REJECTED] = rejected
         return doc
 
-    def reject_reason(self, sent: Span, boilerplate: str | None, attrs: "_Attrs | None" = None) -> str | None:
-        a = attrs or _Attrs(sent.doc)
+    def reject_reason(self, sent: Span, boilerplate: str | None, a: _Attrs) -> str | None:
         lo, hi = sent.start, sent.end
         n_words = sum(a.alpha[lo:hi])
         if not n_words:

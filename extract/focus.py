@@ -125,8 +125,8 @@ class Focus:
                 roles = {t for kind, _tp, _p, s, e in cues if kind == "role" for t in range(s, e)}
                 for kind, _topic, _polarity, s, e in cues:
                     sent = sent_of[s]
-                    if kind == "speech" and _may_name_speaker(doc, sent, s, e, roles, self.common_caps):
-                        reach = e + (8 if doc[s].lower_ == "according" else 3)  # "according to X", "says X"
+                    reach = _speaker_reach(doc, sent, s, e, roles, self.common_caps) if kind == "speech" else None
+                    if reach is not None:
                         speech_until[sent] = max(speech_until.get(sent, 0), reach)
                     if kind in self.parse_kinds and sent in topic_sents:
                         triggers.setdefault(sent, set()).add(s)
@@ -224,25 +224,27 @@ class Focus:
                 yield token.i
 
 
-def _may_name_speaker(doc: Doc, sent_start: int, cue_start: int, cue_end: int, roles: set[int],
-                      common_caps: set[str]) -> bool:
-    """Whether a speech cue can have a speaker worth a parse: a role word ("CEO", "analysts")
-    or a capitalised word (not just the sentence's first one, not a common acronym such as AI)
-    before the verb, right after it ("..., says Jonas Berg"), or after "according to". "We think ...", "Note that ...", "Some argue
-    ..." and "AI vendors say ..." name nobody the attribution step would keep."""
+def _speaker_reach(doc: Doc, sent_start: int, cue_start: int, cue_end: int, roles: set[int],
+                   common_caps: set[str]) -> int | None:
+    """Where the part of the sentence a speech cue's speaker needs ends (a parse of the sentence up
+    to there finds it), or None when the cue names nobody worth a parse. Someone is named by a
+    role word ("CEO", "analysts") or a capitalised word (not just the sentence's first one, not a
+    common acronym such as AI) before the verb, right after it ("..., says Jonas Berg, a partner
+    at ..."), or after "according to". "We think ...", "Note that ...", "Some argue ..." and "AI
+    vendors say ..." name nobody the attribution step would keep."""
     if doc[cue_start].lower_ == "according":
-        ranges = [range(cue_end, min(len(doc), cue_end + 8))]
-    else:  # the subject before the verb, or right after it ("..., says Jonas Berg, a partner at ...")
-        ranges = [range(sent_start, cue_start), range(cue_end, min(len(doc), cue_end + 1))]
+        ranges, reach = [range(cue_end, min(len(doc), cue_end + 8))], cue_end + 8
+    else:
+        ranges, reach = [range(sent_start, cue_start), range(cue_end, min(len(doc), cue_end + 1))], cue_end + 3
     for i in (i for r in ranges for i in r):
         if i in roles:
-            return True
+            return reach
         token = doc[i]
         if token.text in common_caps:
             continue
         if token.is_title and (i > sent_start or (i + 1 < len(doc) and doc[i + 1].is_title)):
-            return True
-    return False
+            return reach
+    return None
 
 
 def _sentence_index(doc: Doc) -> list[int]:

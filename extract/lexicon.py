@@ -112,9 +112,6 @@ class AnchoredMatcher:
         self.follow: dict[tuple[str, int], dict[str, set[int]] | None] = {}
         self._prepared: tuple[list[str], dict[tuple[str, int], Any]] | None = None  # groups for scan's columns
 
-    def __len__(self) -> int:
-        return sum(len(m) for m, _n in self.groups.values())
-
     def add(self, key: str, patterns: list[list[dict[str, Any]]]) -> None:
         from spacy.matcher import Matcher
 

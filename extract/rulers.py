@@ -54,11 +54,7 @@ class PatternRuler:
 
     def __call__(self, doc: Doc) -> Doc:
         spans = []
-        seen = set()
-        for match_id, start, end in self.matcher(doc):
-            if (match_id, start, end) in seen:
-                continue
-            seen.add((match_id, start, end))
+        for match_id, start, end in self.matcher(doc):  # each match once
             label, span_id = self._labels[match_id]
             spans.append(Span(doc, start, end, label=label, span_id=span_id))
         doc.spans[self.spans_key] = spans

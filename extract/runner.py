@@ -252,8 +252,8 @@ def _store(db: sqlite_utils.Database, document: Document, parts: list[tuple[int,
         for found in found_claims:
             claims.append(to_claim(document, result.text, offset, found))
         for start, end, why in rejected:
-            text = _SPACE.sub(" ", result.text[offset + start:offset + end]).strip()
-            non_claims.append(NonClaim(start_char=offset + start, end_char=offset + end, text=text, reason=why))
+            non_claims.append(NonClaim(start_char=offset + start, end_char=offset + end,
+                                       text=_one_line(result.text[offset + start:offset + end]), reason=why))
     saved = save_claims(db, document.id, claims, version)
     save_non_claims(db, document.id, non_claims, version)
     reason = "; ".join(result.notes) or None
@@ -273,7 +273,7 @@ def to_claim(document: Document, clean_text: str, offset: int, found: dict[str, 
         document_id=document.id or 0,
         start_char=start,
         end_char=end,
-        text=_SPACE.sub(" ", clean_text[start:end]).strip(),
+        text=_one_line(clean_text[start:end]),
         confidence=round(found.get("confidence", 0.5), 3),
         speaker=speaker,
         topics=[
@@ -290,6 +290,11 @@ def to_claim(document: Document, clean_text: str, offset: int, found: dict[str, 
             for e in found.get("entities", [])
         ],
     )
+
+
+def _one_line(text: str) -> str:
+    """A sentence as stored: whitespace runs (line breaks too) collapsed to one space."""
+    return _SPACE.sub(" ", text).strip()
 
 
 def _passage_speaker(document: Document, start: int, end: int) -> str | None:

@@ -140,7 +140,7 @@ def seed_topic_patterns(db: sqlite_utils.Database, patterns: list[dict[str, Any]
     stored = {(r[0], r[1]): r[2] for r in db.execute("SELECT topic, pattern, origin FROM topic_patterns")}
     retire = [key for key, origin in stored.items() if origin == "shipped" and key not in shipped]
     revive = [key for key, origin in stored.items() if origin == "retired" and key in shipped]
-    added = [r for r in rows if (r["topic"], r["pattern"]) not in stored]
+    added = list({(r["topic"], r["pattern"]): r for r in rows if (r["topic"], r["pattern"]) not in stored}.values())
     if not (retire or revive or added):
         return 0
     with atomic(db):
