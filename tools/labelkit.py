@@ -1,0 +1,202 @@
+"""Stand-off labelling kit for the real corpus in ../shared/corpus (dev tool, not shipped).
+
+    python tools/labelkit.py select --labelers 3            # batches of paragraphs to label
+    python tools/labelkit.py show BATCH_IDS_FILE            # paragraphs with numbered sentences
+    python tools/labelkit.py convert RAW.jsonl --labeler A  # raw labels -> extract/labels/{split}.jsonl
+
+A labeller reads the shown paragraphs and writes one raw JSON line per paragraph:
+    {"id": "b71c80527861", "units": [
+        {"s": [0], "claim": false},
+        {"s": [1, 2], "claim": true, "topics": {"latency": "supports"},
+         "quantities": [{"text": "150ms", "value": 0.15, "unit": "s", "upper": null}],
+         "speaker": ""}]}
+"s" lists the sentence numbers a unit covers (consecutive); every sentence is covered once.
+`convert` checks the line and stores it stand-off: character offsets, no copied text.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CORPUS = ROOT.parent / "shared" / "corpus" / "paragraphs.jsonl"
+LABELS = ROOT / "extract" / "labels"
+WORK = Path("/work/labelwork")
+STANCES = {"supports", "opposes", "neutral"}
+SENTENCE_END = re.compile(r"""(?<=[.!?])["')\]]*\s+(?=["'(\[]?[A-Z0-9])""")
+
+
+def load_corpus() -> dict[str, dict]:
+    with CORPUS.open(encoding="utf-8") as lines:
+        return {row["id"]: row for row in map(json.loads, lines)}
+
+
+def topic_slugs() -> set[str]:
+    rows = (json.loads(line) for line in (ROOT / "kb" / "data" / "topics.jsonl").open())
+    return {row["slug"] for row in rows}
+
+
+def split_of(row: dict) -> str:
+    """train / dev / test by source document, stable."""
+    bucket = int(hashlib.sha1(f"{row['source_repo']}:{row['path']}".encode()).hexdigest(), 16) % 100
+    return "test" if bucket < 22 else "dev" if bucket < 37 else "train"
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    spans, start = [], 0
+    for match in SENTENCE_END.finditer(text):
+        spans.append((start, match.start()))
+        start = match.end()
+    spans.append((start, len(text.rstrip())))
+    return [(s, e) for s, e in spans if text[s:e].strip()]
+
+
+def select(args: argparse.Namespace) -> None:
+    corpus = load_corpus()
+    rng = random.Random(args.seed)
+    quota = {"app_layer": 40, "inference_cost": 40, "model_depreciation": 50, "switching_costs": 60,
+             "interpretability": 60, "data_moat": 70}
+    by_topic: dict[str, list[str]] = defaultdict(list)
+    off_topic = []
+    for pid, row in corpus.items():
+        if row["n_sentences"] > 5:
+            continue
+        for topic in row.get("topics") or []:
+            by_topic[topic].append(pid)
+        if not row.get("topics"):
+            off_topic.append(pid)
+    chosen: dict[str, None] = {}
+    for topic, pids in sorted(by_topic.items()):
+        rng.shuffle(pids)
+        for pid in pids[: quota.get(topic, args.per_topic)]:
+            chosen[pid] = None
+    rng.shuffle(off_topic)
+    for pid in off_topic[: args.off_topic]:
+        chosen[pid] = None
+    order = list(chosen)
+    rng.shuffle(order)
+    WORK.mkdir(parents=True, exist_ok=True)
+    for index in range(args.labelers):
+        mine = order[index :: args.labelers]
+        name = "ABCDEFGH"[index]
+        for start in range(0, len(mine), args.batch):
+            number = start // args.batch + 1
+            (WORK / f"{name}-{number:02d}.ids").write_text("\n".join(mine[start : start + args.batch]) + "\n")
+    print(f"{len(order)} paragraphs, {sum(corpus[p]['n_sentences'] for p in order)} sentences (estimated)")
+
+
+def show(args: argparse.Namespace) -> None:
+    corpus = load_corpus()
+    by_doc: dict[tuple, dict[int, dict]] = defaultdict(dict)
+    for row in corpus.values():
+        by_doc[(row["source_repo"], row["path"])][row["para_index"]] = row
+    for pid in Path(args.ids).read_text().split():
+        row = corpus[pid]
+        previous = by_doc[(row["source_repo"], row["path"])].get(row["para_index"] - 1)
+        speaker = f" · speaker: {row['speaker']}" if row.get("speaker") else ""
+        print(f"=== {pid} · {row['kind']} · {row['path']}{speaker}")
+        if previous:
+            context = previous["text"]
+            print(f"    (previous paragraph: {context[:400]}{'...' if len(context) > 400 else ''})")
+        for number, (start, end) in enumerate(sentences(row["text"])):
+            print(f"  [{number}] {row['text'][start:end]}")
+        print()
+
+
+def _unit_record(text: str, spans: list[tuple[int, int]], unit: dict, slugs: set[str]) -> dict:
+    numbers = unit["s"]
+    if not numbers or numbers != list(range(numbers[0], numbers[-1] + 1)):
+        raise ValueError(f"sentences {numbers} are not consecutive")
+    start, end = spans[numbers[0]][0], spans[numbers[-1]][1]
+    record = {"start": start, "end": end, "claim": bool(unit["claim"])}
+    topics = unit.get("topics") or {}
+    for slug, stance in topics.items():
+        if slug not in slugs or stance not in STANCES:
+            raise ValueError(f"bad topic/stance {slug}: {stance}")
+    if topics and not record["claim"]:
+        raise ValueError("topics on a non-claim")
+    record["topics"] = topics
+    quantities, cursor = [], start
+    for quantity in unit.get("quantities") or []:
+        found = text.find(quantity["text"], cursor, end)
+        if found < 0:
+            found = text.find(quantity["text"], start, end)
+        if found < 0:
+            raise ValueError(f"quantity text {quantity['text']!r} not in the unit")
+        cursor = found + len(quantity["text"])
+        quantities.append({"start": found, "end": cursor, "value": float(quantity["value"]),
+                           "unit": quantity.get("unit") or "", "upper": quantity.get("upper")})
+    record["quantities"] = quantities
+    record["speaker"] = unit.get("speaker") or ""
+    return record
+
+
+def convert(args: argparse.Namespace) -> None:
+    corpus = load_corpus()
+    slugs = topic_slugs()
+    stored: dict[str, dict[str, dict]] = {}
+    for split in ("train", "dev", "test"):
+        path = LABELS / f"{split}.jsonl"
+        stored[split] = {}
+        if path.exists():
+            for line in path.read_text().splitlines():
+                row = json.loads(line)
+                stored[split][row["id"]] = row
+    problems = 0
+    for raw_path in args.raw:
+        for number, line in enumerate(Path(raw_path).read_text().splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                raw = json.loads(line)
+                row = corpus[raw["id"]]
+                spans = sentences(row["text"])
+                covered = sorted(n for unit in raw["units"] for n in unit["s"])
+                if covered != list(range(len(spans))):
+                    raise ValueError(f"units cover sentences {covered}, the paragraph has {len(spans)}")
+                units = [_unit_record(row["text"], spans, unit, slugs) for unit in raw["units"]]
+            except (ValueError, KeyError, TypeError, json.JSONDecodeError) as error:
+                problems += 1
+                print(f"{raw_path}:{number}: {error}", file=sys.stderr)
+                continue
+            stored[split_of(row)][raw["id"]] = {"id": raw["id"], "labeler": args.labeler, "units": units}
+    LABELS.mkdir(parents=True, exist_ok=True)
+    for split, rows in stored.items():
+        with (LABELS / f"{split}.jsonl").open("w", encoding="utf-8") as out:
+            for pid in sorted(rows):
+                out.write(json.dumps(rows[pid], ensure_ascii=False) + "\n")
+    counts = {split: sum(len(r["units"]) for r in rows.values()) for split, rows in stored.items()}
+    print(f"units stored: {counts}; {problems} line(s) refused")
+    if problems:
+        sys.exit(1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    chooser = commands.add_parser("select")
+    chooser.add_argument("--labelers", type=int, default=3)
+    chooser.add_argument("--per-topic", type=int, default=45)
+    chooser.add_argument("--off-topic", type=int, default=60)
+    chooser.add_argument("--batch", type=int, default=20)
+    chooser.add_argument("--seed", type=int, default=11)
+    chooser.set_defaults(run=select)
+    shower = commands.add_parser("show")
+    shower.add_argument("ids")
+    shower.set_defaults(run=show)
+    converter = commands.add_parser("convert")
+    converter.add_argument("raw", nargs="+")
+    converter.add_argument("--labeler", required=True)
+    converter.set_defaults(run=convert)
+    args = parser.parse_args()
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()
