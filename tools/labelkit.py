@@ -2,6 +2,7 @@
 
     python tools/labelkit.py select --labelers 3            # batches of paragraphs to label
     python tools/labelkit.py show BATCH_IDS_FILE            # paragraphs with numbered sentences
+    python tools/labelkit.py convert RAW.jsonl --check      # validate raw labels, write nothing
     python tools/labelkit.py convert RAW.jsonl --labeler A  # raw labels -> extract/labels/{split}.jsonl
 
 A labeller reads the shown paragraphs and writes one raw JSON line per paragraph:
@@ -45,7 +46,7 @@ def topic_slugs() -> set[str]:
 def split_of(row: dict) -> str:
     """train / dev / test by source document, stable."""
     bucket = int(hashlib.sha1(f"{row['source_repo']}:{row['path']}".encode()).hexdigest(), 16) % 100
-    return "test" if bucket < 22 else "dev" if bucket < 37 else "train"
+    return "test" if bucket < 30 else "dev" if bucket < 45 else "train"
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -166,6 +167,9 @@ def convert(args: argparse.Namespace) -> None:
                 print(f"{raw_path}:{number}: {error}", file=sys.stderr)
                 continue
             stored[split_of(row)][raw["id"]] = {"id": raw["id"], "labeler": args.labeler, "units": units}
+    if args.check:
+        print(f"{problems} line(s) refused")
+        sys.exit(1 if problems else 0)
     LABELS.mkdir(parents=True, exist_ok=True)
     for split, rows in stored.items():
         with (LABELS / f"{split}.jsonl").open("w", encoding="utf-8") as out:
@@ -192,7 +196,8 @@ def main() -> None:
     shower.set_defaults(run=show)
     converter = commands.add_parser("convert")
     converter.add_argument("raw", nargs="+")
-    converter.add_argument("--labeler", required=True)
+    converter.add_argument("--labeler", default="?")
+    converter.add_argument("--check", action="store_true", help="validate only; write nothing")
     converter.set_defaults(run=convert)
     args = parser.parse_args()
     args.run(args)
