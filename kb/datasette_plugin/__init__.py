@@ -5,8 +5,25 @@ Each hook is a few lines; the work is in the modules beside this one.
 from __future__ import annotations
 
 from datasette import hookimpl
+from markupsafe import escape
 
 from kb.datasette_plugin import accounts, facets, guard, privacy, views
+from kb.urls import safe_link
+
+
+@hookimpl
+def prepare_jinja2_environment(env, datasette):
+    # One filter for every link our templates render from content (kb.urls): old rows are safe too.
+    env.filters["safe_link"] = safe_link
+
+
+@hookimpl
+def render_cell(value):
+    # Datasette links any cell that starts with http(s)://; one failing the URL policy
+    # (credentials, backslashes, control characters) is shown as text instead.
+    if isinstance(value, str) and value.startswith(("http://", "https://")) and safe_link(value) is None:
+        return escape(value)
+    return None
 
 
 @hookimpl
