@@ -7,7 +7,7 @@ from __future__ import annotations
 from datasette import hookimpl
 from markupsafe import escape
 
-from kb.datasette_plugin import accounts, facets, guard, privacy, views
+from kb.datasette_plugin import accounts, facets, guard, privacy, throttle, views
 from kb.urls import safe_link
 
 
@@ -40,8 +40,18 @@ def get_metadata(datasette, key, database, table):
     return None
 
 
+# Datasette's write permissions (1.0's JSON API, writable canned queries): refused for everyone,
+# whatever path a request took. Editors write through /-/curation, which runs kb.curation itself.
+WRITE_ACTIONS = frozenset({
+    "insert-row", "delete-row", "update-row", "upsert-row", "create-table", "alter-table", "drop-table",
+    "execute-write-sql",
+})
+
+
 @hookimpl
 def permission_allowed(datasette, actor, action, resource):
+    if action in WRITE_ACTIONS:
+        return False
     if action == "view-table" and isinstance(resource, (tuple, list)) and privacy.is_private(resource[1]):
         return False
     if action == "view-database-download":
@@ -58,7 +68,7 @@ def register_facet_classes():
 
 @hookimpl
 def asgi_wrapper(datasette):
-    return lambda app: guard.wrap(datasette, app)
+    return lambda app: guard.wrap(datasette, throttle.wrap(datasette, app, views.kb_database))
 
 
 @hookimpl
