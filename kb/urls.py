@@ -14,6 +14,8 @@ stored and records why in its metadata (`dropped_links`).
 """
 from __future__ import annotations
 
+import html
+import re
 import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
@@ -154,3 +156,25 @@ def police_document_links(url: str | None, metadata: dict[str, Any]) -> tuple[st
     if dropped:
         clean["dropped_links"] = dropped
     return url, clean
+
+
+_HREF = re.compile(r'(?P<name>\b(?:href|src))="(?P<value>[^"]*)"', re.I)
+
+
+def scrub_rendered_links(markup: str) -> str:
+    """Our own rendered HTML (a stored digest) with every href/src that fails the policy made inert.
+
+    Only for HTML we rendered with autoescaping (a `"` never occurs inside an attribute value),
+    such as digests stored before this policy: their links are checked again when served.
+    Same-page references (`#...`) and our own absolute paths (`/...`, not `//`) stay.
+    """
+
+    def fix(m: re.Match) -> str:
+        value = html.unescape(m.group("value"))
+        if value.startswith("#") or (value.startswith("/") and not value.startswith("//") and "\\" not in value):
+            return m.group(0)
+        if safe_link(value) is not None:
+            return m.group(0)
+        return f'{m.group("name")}="#"'
+
+    return _HREF.sub(fix, markup)
