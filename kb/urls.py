@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 ALLOWED_SCHEMES = ("http", "https")
 MAX_URL_LENGTH = 4096
+_PRINTABLE_ASCII = re.compile(r"[!-~]*")  # no space, no control character: the common case, checked fast
 _OUTER_SPACE = " \t\r\n\f"  # browsers and feed readers ignore these around a URL, not inside it
 # Metadata keys whose values are URLs taken from content (strings or lists of strings).
 LINK_METADATA_KEYS = ("original_url", "image", "transcript_url", "transcripts", "external_url", "html_url")
@@ -45,10 +46,10 @@ def link_refusal(url: object) -> str | None:
         return "empty URL"
     if len(candidate) > MAX_URL_LENGTH:
         return f"URL longer than {MAX_URL_LENGTH} characters"
-    for ch in candidate:
-        category = unicodedata.category(ch)
-        if ch.isspace() or category in ("Cc", "Cf", "Zl", "Zp"):
-            return f"whitespace or control character U+{ord(ch):04X} in URL {_shown(candidate)}"
+    if not _PRINTABLE_ASCII.fullmatch(candidate):
+        for ch in candidate:
+            if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+                return f"whitespace or control character U+{ord(ch):04X} in URL {_shown(candidate)}"
     if "\\" in candidate:
         return f"backslash in URL {_shown(candidate)}"
     if candidate.startswith("//"):
