@@ -110,8 +110,9 @@ def check_fetch_url(url: str) -> str:
 
 
 def _record(dropped: list[dict[str, str]], field: str, url: object, why: str) -> None:
-    shown = url if isinstance(url, str) else repr(url)
-    dropped.append({"field": field, "url": shown[:200], "reason": why})
+    shown = (url if isinstance(url, str) else repr(url))[:200]
+    if not any(d.get("url") == shown for d in dropped):  # one entry per URL, under the first field naming it
+        dropped.append({"field": field, "url": shown, "reason": why})
 
 
 def police_document_links(url: str | None, metadata: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
