@@ -10,6 +10,7 @@ as a ratio to it.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import socket
 import statistics
@@ -21,7 +22,10 @@ import urllib.request
 from pathlib import Path
 
 OUTPUT = Path(__file__).resolve().parent / "output"
+REPO = Path(__file__).resolve().parents[1]
+SEEDS = REPO.parent / "shared" / "seeds"   # ../shared/seeds beside the repository, wherever it is checked out
 GOAL_MS = 150.0
+log = logging.getLogger(__name__)
 ENTITY_NAMES = ["OpenAI", "Anthropic", "Bloomberg", "BloombergGPT", "GPT-4", "Intercom", "Cursor", "Mistral",
                 "Meta", "Llama 3", "Google", "Gemini", "NVIDIA", "H100", "Microsoft", "Copilot", "Blitzy",
                 "Reflection AI", "Misha Laskin", "Prime Intellect", "Tinker", "OpenEvidence", "DeepSeek", "Qwen"]
@@ -37,9 +41,9 @@ def sentences() -> list[str]:
     """Claim sentences from the seed documents (the bench's vocabulary)."""
     import re
 
-    seeds = Path("/work/shared/seeds")
-    if not seeds.exists():
-        seeds = Path(__file__).resolve().parents[2] / "shared" / "seeds"
+    seeds = SEEDS
+    if not seeds.is_dir():
+        log.warning("no seed documents at %s: the bench uses one stock sentence", seeds)
     text = " ".join(p.read_text(encoding="utf-8") for p in sorted(seeds.glob("*.txt")))
     found = [s.strip() for s in re.findall(r"[^.!?\n]{30,300}[.!?]", text)]
     return found or ["Fine-tuning your own model is a poor investment."]

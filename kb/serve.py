@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 from datasette.app import Datasette
 
+from kb.datasette_plugin.privacy import quiet_private_tables
 from kb.db import open_db
 from kb.logins import LoginPolicy
 from kb.secrets import get_secret
@@ -104,6 +105,8 @@ def make_datasette(kb_path: str | Path, secret: str | None = None,
         cors=False,
     )
     remember_static_plugin_config(ds)
+    for database in ds.databases.values():
+        quiet_private_tables(database)
     return ds
 
 

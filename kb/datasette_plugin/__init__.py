@@ -7,7 +7,7 @@ from __future__ import annotations
 from datasette import hookimpl
 from markupsafe import escape
 
-from kb.datasette_plugin import accounts, facets, guard, privacy, throttle, views
+from kb.datasette_plugin import accounts, facets, guard, pages, privacy, throttle, views
 from kb.urls import safe_link
 
 
@@ -18,11 +18,13 @@ def prepare_jinja2_environment(env, datasette):
 
 
 @hookimpl
-def render_cell(value):
+def render_cell(value, column, table, database, datasette):
     # Datasette links any cell that starts with http(s)://; one failing the URL policy
     # (credentials, backslashes, control characters) is shown as text instead.
     if isinstance(value, str) and value.startswith(("http://", "https://")) and safe_link(value) is None:
         return escape(value)
+    if table is None and database:  # query results: claim/document/source ids link to their page
+        return pages.id_link(datasette, database, column, value)
     return None
 
 
@@ -89,6 +91,8 @@ def extra_template_vars(template, database, table, view_name, request, datasette
         return None
     if view_name == "row" and table == "claims":
         return views.claim_page_vars(request, datasette, database)
+    if template == "query.html" and database:
+        return pages.query_page_vars(request, datasette, database)
     if view_name == "table" and guard.FTS_COUNT_KEY in request.scope:
         return views.search_count_vars(request, datasette, database)
     return None

@@ -66,3 +66,31 @@ def protect_connection(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA mmap_size = 268435456")
     conn.execute("PRAGMA temp_store = MEMORY")
     conn.set_authorizer(deny_private_reads)
+
+
+def quiet_private_tables(db: Any) -> None:
+    """Keep Datasette from counting private tables (the authorizer would refuse it and Datasette
+    would print an ERROR line per table at every start) and hide them from the index pages."""
+    table_counts, hidden_table_names = db.table_counts, db.hidden_table_names
+
+    async def counts_without_private(limit: int = 10) -> dict[str, int | None]:
+        names = await db.table_names()
+        if not any(is_private(n) for n in names):
+            return await table_counts(limit)
+        counts: dict[str, int | None] = {}
+        for table in names:
+            if is_private(table):
+                continue
+            try:
+                counts[table] = (await db.execute(f"select count(*) from [{table}]",
+                                                  custom_time_limit=limit)).rows[0][0]
+            except Exception:  # QueryInterrupted and SQLite errors: Datasette shows "many rows"
+                counts[table] = None
+        return counts
+
+    async def hidden_with_private() -> list[str]:
+        hidden = await hidden_table_names()
+        return hidden + [n for n in await db.table_names() if is_private(n) and n not in hidden]
+
+    db.table_counts = counts_without_private
+    db.hidden_table_names = hidden_with_private
