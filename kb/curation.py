@@ -264,26 +264,98 @@ def history(db: sqlite_utils.Database, claim_id: int) -> list[dict[str, Any]]:
     return out
 
 
+def has_topic_probability(db: sqlite_utils.Database) -> bool:
+    """True once the extractor stores a calibrated probability per claim topic."""
+    return any(r[1] == "probability" for r in db.execute("PRAGMA table_info(claim_topics)"))
+
+
 def queue(db: sqlite_utils.Database, *, limit: int = 20, offset: int = 0,
           topic: str | None = None) -> list[dict[str, Any]]:
-    """Claims awaiting review, lowest extractor confidence first, with their topics."""
-    if topic:
+    """Claims awaiting review, the extractor's least certain first, with their topics.
+
+    With calibrated probabilities (`claim_topics.probability`) the claims whose topic probability
+    is closest to 0.5 come first (on `topic`, if given; else the claim's most uncertain topic);
+    without them, the lowest claim confidence first.
+    """
+    probability = has_topic_probability(db)
+    if topic and probability:
+        rows = list(db.query(
+            "SELECT c.id, c.text, c.confidence, c.speaker, c.document_id, abs(ct.probability - 0.5) AS uncertainty"
+            " FROM claim_topics ct JOIN claims c ON c.id = ct.claim_id"
+            " WHERE ct.topic = ? AND c.status = 'pending'"
+            " ORDER BY ct.probability IS NULL, uncertainty, c.confidence, c.id LIMIT ? OFFSET ?",
+            [topic, limit, offset]))
+    elif topic:
         rows = list(db.query(
             "SELECT c.id, c.text, c.confidence, c.speaker, c.document_id FROM claims c"
             " WHERE c.status = 'pending' AND c.id IN (SELECT claim_id FROM claim_topics WHERE topic = ?)"
             " ORDER BY c.confidence, c.id LIMIT ? OFFSET ?", [topic, limit, offset]))
+    elif probability:
+        rows = list(db.query(
+            "SELECT * FROM (SELECT id, text, confidence, speaker, document_id,"
+            " (SELECT min(abs(probability - 0.5)) FROM claim_topics WHERE claim_id = claims.id) AS uncertainty"
+            " FROM claims WHERE status = 'pending')"
+            " ORDER BY uncertainty IS NULL, uncertainty, confidence, id LIMIT ? OFFSET ?", [limit, offset]))
     else:
         rows = list(db.query(
             "SELECT id, text, confidence, speaker, document_id FROM claims WHERE status = 'pending'"
             " ORDER BY confidence, id LIMIT ? OFFSET ?", [limit, offset]))
+    columns = "topic, stance, score, origin, cues" + (", probability" if probability else "")
     for r in rows:
         r["topics"] = list(db.query(
-            "SELECT topic, stance, score, origin FROM claim_topics WHERE claim_id = ? ORDER BY topic", [r["id"]]))
+            f"SELECT {columns} FROM claim_topics WHERE claim_id = ? ORDER BY topic = ? DESC, topic",
+            [r["id"], topic or ""]))
+        for t in r["topics"]:
+            t["cues"] = _cue_words(t.get("cues"))
         doc = db.execute(
             "SELECT d.title, d.url, coalesce(s.title, s.url) FROM documents d LEFT JOIN sources s ON s.id = d.source_id"
             " WHERE d.id = ?", [r["document_id"]]).fetchone()
         r["document_title"], r["document_url"], r["source"] = doc if doc else (None, None, None)
     return rows
+
+
+def _cue_words(raw: Any) -> list[str]:
+    """The stance cue words stored as a JSON list (anything else: none)."""
+    try:
+        value = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return []
+    return [str(v) for v in value][:8] if isinstance(value, list) else []
+
+
+class NothingToUndo(LookupError):
+    "The editor has no claim decision left to undo"
+
+
+def undo_last(db: sqlite_utils.Database, actor: str) -> dict[str, Any]:
+    """Undo `actor`'s last claim decision: put back its status, boost and topics as they were.
+
+    Only the last decision can be undone, once (the undo is itself logged as `undo`).
+    Returns {"claim_id", "undid" (the action), "claim" (state now)}.
+    """
+    _check_actor(actor)
+    last = db.execute(
+        "SELECT id, claim_id, action, before FROM curation_log WHERE actor = ? AND claim_id IS NOT NULL"
+        " ORDER BY id DESC LIMIT 1", [actor]).fetchone()
+    if last is None or last[2] == "undo":
+        raise NothingToUndo(f"{actor} has no decision left to undo")
+    log_id, claim_id, action, before_json = last
+    before = json.loads(before_json)
+
+    def change(d: sqlite_utils.Database) -> None:
+        d.execute("UPDATE claims SET status = ?, boost = ? WHERE id = ?", [before["status"], before["boost"], claim_id])
+        now = claim_state(d, claim_id)["topics"]
+        for slug in set(now) - set(before["topics"]):
+            d.execute("DELETE FROM claim_topics WHERE claim_id = ? AND topic = ?", [claim_id, slug])
+        for slug, stance in before["topics"].items():
+            if now.get(slug) != stance:
+                d.execute(
+                    "INSERT INTO claim_topics (claim_id, topic, stance, score, origin) VALUES (?, ?, ?, 1.0, 'editor')"
+                    " ON CONFLICT (claim_id, topic) DO UPDATE SET stance = excluded.stance, origin = 'editor'",
+                    [claim_id, slug, stance])
+
+    state = _decide(db, claim_id, actor, "undo", change)
+    return {"claim_id": claim_id, "undid": action, "log_id": log_id, "claim": state}
 
 
 def pending_count(db: sqlite_utils.Database, topic: str | None = None) -> int:
@@ -330,3 +402,39 @@ def _timestamped(url: str | None, seconds: float | None) -> str | None:
     if not url or seconds is None:
         return url
     return f"{url.split('#', 1)[0]}#t={int(seconds)}"
+
+
+def describe_change(before: Any, after: Any) -> list[str]:
+    """What changed between two logged states, one readable line per field
+    ("status: pending → approved", "topic latency: supports → opposes", "+ topic gpu-supply (neutral)")."""
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        if before == after:
+            return []
+        return [f"{_show(before)} → {_show(after)}"]
+    lines = []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if old == new:
+            continue
+        if key == "topics" and isinstance(old or {}, dict) and isinstance(new or {}, dict):
+            old, new = old or {}, new or {}
+            for slug in sorted(set(old) | set(new)):
+                if slug not in old:
+                    lines.append(f"+ topic {slug} ({new[slug]})")
+                elif slug not in new:
+                    lines.append(f"− topic {slug} ({old[slug]})")
+                elif old[slug] != new[slug]:
+                    lines.append(f"topic {slug}: {old[slug]} → {new[slug]}")
+        elif key not in before:
+            lines.append(f"{key}: {_show(new)}")
+        else:
+            lines.append(f"{key}: {_show(old)} → {_show(new)}")
+    return lines
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return str(value)

@@ -49,6 +49,8 @@ def build_metadata(db_name: str, login_policy: LoginPolicy = LoginPolicy()) -> t
     queries = _load_yaml("queries.yaml")
     database = meta.pop("database")
     query_params = {name: q.pop("params", {}) for name, q in queries.items()}
+    for q in queries.values():
+        q.setdefault("hide_sql", True)  # the question and its answer first; "show" reveals the SQL
     database["queries"] = queries
     meta["databases"] = {db_name: database}
     plugins = copy.deepcopy(config.get("plugins") or {})

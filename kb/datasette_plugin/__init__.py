@@ -15,14 +15,18 @@ from kb.urls import safe_link
 def prepare_jinja2_environment(env, datasette):
     # One filter for every link our templates render from content (kb.urls): old rows are safe too.
     env.filters["safe_link"] = safe_link
+    env.filters["ikb_row_link"] = pages.row_link_label
+    env.filters["ikb_column_label"] = pages.column_label
 
 
 @hookimpl
-def render_cell(value, column, table, database, datasette):
+def render_cell(row, value, column, table, database, datasette):
     # Datasette links any cell that starts with http(s)://; one failing the URL policy
     # (credentials, backslashes, control characters) is shown as text instead.
     if isinstance(value, str) and value.startswith(("http://", "https://")) and safe_link(value) is None:
         return escape(value)
+    if table == "curation_log":
+        return pages.log_cell(row, column, value)
     if table is None and database:  # query results: claim/document/source ids link to their page
         return pages.id_link(datasette, database, column, value)
     return None
@@ -31,6 +35,8 @@ def render_cell(value, column, table, database, datasette):
 @hookimpl
 def prepare_connection(conn, database, datasette):
     privacy.protect_connection(conn)
+    # Dashboard tables are rendered as HTML by datasette-dashboards: their SQL escapes text with this.
+    conn.create_function("ikb_html", 1, pages.html_text, deterministic=True)
 
 
 @hookimpl
@@ -78,6 +84,7 @@ def register_routes():
     return [
         (r"^/-/curation$", views.queue_page),
         (r"^/-/curation/claims/(?P<claim_id>\d+)$", views.claim_action),
+        (r"^/-/curation/undo$", views.undo_action),
         (r"^/-/curation/taxonomy$", views.taxonomy_page),
         (r"^/-/curation/taxonomy/edit$", views.taxonomy_action),
         (r"^/[^/]+/[^/]+/-/(insert|upsert|update|delete|drop|alter)$", views.refuse_write_api),
@@ -91,6 +98,8 @@ def extra_template_vars(template, database, table, view_name, request, datasette
         return None
     if view_name == "row" and table == "claims":
         return views.claim_page_vars(request, datasette, database)
+    if template == "index.html":
+        return pages.home_page_vars(request, datasette, views.kb_database(datasette).name)
     if template == "query.html" and database:
         return pages.query_page_vars(request, datasette, database)
     if view_name == "table" and guard.FTS_COUNT_KEY in request.scope:

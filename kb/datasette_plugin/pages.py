@@ -59,3 +59,94 @@ async def query_page_vars(request, datasette, database: str) -> dict[str, Any]:
         return {}
     return {"insightkb_param_kinds": kinds,
             "insightkb_param_choices": await param_choices(datasette, database, kinds)}
+
+
+HOME_FIGURES_SQL = {
+    "claims": "select count(*) from claims",
+    "documents": "select count(*) from documents",
+    "sources": "select count(*) from sources where active",
+    "topics": "select count(*) from topics",
+    "last_ingest": "select max(last_fetched_at) from sources",
+    "last_claim": "select max(created_at) from claims where id = (select max(id) from claims)",
+    "digests": "select count(*) from digests",
+    "last_digest": "select max(date) from digests",
+}
+
+
+async def home_page_vars(request, datasette, database: str) -> dict[str, Any]:
+    """The home page's figures: what the KB holds, its sources in trouble, the canned queries,
+    the dashboards and, for editors, the queue's size."""
+    from kb.datasette_plugin import views
+
+    db = datasette.get_database(database)
+    figures: dict[str, Any] = {}
+    for key, sql in HOME_FIGURES_SQL.items():
+        try:
+            figures[key] = (await db.execute(sql)).first()[0]
+        except Exception as exc:  # a KB being migrated: show the rest
+            log.warning("home page figure %s: %s", key, exc)
+            figures[key] = None
+    trouble = [dict(r) for r in await db.execute(
+        "select id, coalesce(title, url) as title, kind, failure_count, coalesce(last_error, warning) as problem,"
+        " last_fetched_at, active from sources where failure_count > 0 or last_error is not null"
+        " or warning is not null or not active order by failure_count desc, id limit 10")]
+    queries = await datasette.get_canned_queries(database, request.actor)
+    dashboards = (datasette.plugin_config("datasette-dashboards") or {})
+    is_editor = await datasette.permission_allowed(request.actor, "insightkb-curate", default=False)
+    pending = None
+    if is_editor:
+        from kb import curation
+        pending = await views._read(datasette, lambda sdb: curation.pending_count(sdb))
+    return {"insightkb_home": {
+        "database": database, "figures": figures, "trouble": trouble,
+        "queries": [{"name": n, "title": q.get("title") or n,
+                     "description": q.get("description") or "",
+                     "description_html": q.get("description_html")} for n, q in queries.items()],
+        "dashboards": [{"slug": s, "title": d.get("title") or s, "description": d.get("description") or ""}
+                       for s, d in dashboards.items()],
+        "is_editor": is_editor, "pending": pending, "logged_in": bool(request.actor)}}
+
+
+def log_cell(row: Any, column: str, value: Any) -> Markup | None:
+    """curation_log's before/after cells as readable text: `after` shows what changed."""
+    import json
+
+    from kb.curation import describe_change
+
+    if column not in ("before", "after") or not isinstance(value, str):
+        return None
+    try:
+        before = json.loads(row["before"]) if row["before"] else None
+        after = json.loads(row["after"]) if row["after"] else None
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+    if column == "after":
+        lines = describe_change(before, after)
+        return Markup("<br>".join(escape(line) for line in lines) or "<em>no change</em>")
+    if isinstance(before, dict) and "status" in before:
+        topics = ", ".join(f"{k} ({v})" for k, v in sorted((before.get("topics") or {}).items())) or "no topics"
+        boost = f", boost {before['boost']}" if before.get("boost") else ""
+        return Markup(f'<span class="ikb-before">{escape(before["status"])}{escape(boost)}; {escape(topics)}</span>')
+    return None
+
+
+def row_link_label(cell: Any) -> Markup:
+    """Datasette's "Link" cell of a compound-key row ("85,inference-cost") relabelled "row"."""
+    import re
+
+    html = str(cell)
+    return Markup(re.sub(r">([^<]*,[^<]*)</a>", lambda m: f' title="{m.group(1)}">row</a>', html, count=1))
+
+
+def column_label(name: str) -> str:
+    """A column name as a heading: source_id -> source, published_at -> published at."""
+    if name.endswith("_id") and name != "_id":
+        name = name[:-3]
+    return name.replace("_", " ")
+
+
+def html_text(value: Any) -> str | None:
+    """SQL function ikb_html(x): x as HTML text (datasette-dashboards puts table cells in innerHTML)."""
+    if value is None:
+        return None
+    return str(escape(str(value)))

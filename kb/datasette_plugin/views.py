@@ -105,8 +105,32 @@ async def claim_action(request, datasette) -> Response:
         return _error(request, datasette, 400, exc.args[0] if exc.args else str(exc))
     log.info("%s: %s claim %s", actor, form.get("action"), claim_id)
     if _wants_json(request):
-        return Response.json({"ok": True, "claim_id": claim_id, "claim": state})
+        pending = await _read(datasette, lambda db: curation.pending_count(db, form.get("filter") or None))
+        return Response.json({"ok": True, "claim_id": claim_id, "action": form.get("action"),
+                              "claim": state, "pending": pending})
     datasette.add_message(request, f"Claim {claim_id}: {form.get('action')} saved.", datasette.INFO)
+    return Response.redirect(_safe_next(form.get("next"), datasette.urls.path("/-/curation")))
+
+
+async def undo_action(request, datasette) -> Response:
+    """POST /-/curation/undo: undo the editor's last claim decision (once)."""
+    actor = await require_editor(request, datasette)
+    try:
+        form = await _form(request)
+        result = await _write(datasette, lambda db: curation.undo_last(db, actor))
+    except curation.NothingToUndo as exc:
+        return _error(request, datasette, 409, exc.args[0])
+    except curation.UnknownClaim as exc:
+        return _error(request, datasette, 404, exc.args[0])
+    except sqlite3.OperationalError as exc:
+        log.warning("curation undo failed: %s", exc)
+        return _error(request, datasette, 503, f"the knowledge base is busy ({exc}); nothing was changed, try again")
+    log.info("%s: undid %s on claim %s", actor, result["undid"], result["claim_id"])
+    message = f"Claim {result['claim_id']}: {result['undid']} undone."
+    if _wants_json(request):
+        pending = await _read(datasette, lambda db: curation.pending_count(db, form.get("filter") or None))
+        return Response.json({"ok": True, "message": message, "pending": pending, **result})
+    datasette.add_message(request, message, datasette.INFO)
     return Response.redirect(_safe_next(form.get("next"), datasette.urls.path("/-/curation")))
 
 
@@ -131,7 +155,7 @@ async def queue_page(request, datasette) -> Response:
         for c in claims:
             c["context"] = curation.claim_context(db, c["id"])
         return {"claims": claims, "pending": curation.pending_count(db, topic),
-                "topics": curation_topics(db)}
+                "topics": curation_topics(db), "by_uncertainty": curation.has_topic_probability(db)}
 
     data = await _read(datasette, load)
     return Response.html(await datasette.render_template(
@@ -220,7 +244,10 @@ async def claim_page_vars(request, datasette, database: str) -> dict[str, Any]:
             return {}
         ctx["topics"] = list(db.query(
             "SELECT topic, stance, score, origin FROM claim_topics WHERE claim_id = ? ORDER BY topic", [claim_id]))
-        return {"insightkb_claim": ctx, "insightkb_history": curation.history(db, claim_id),
+        history = curation.history(db, claim_id)
+        for h in history:
+            h["change"] = curation.describe_change(h["before"], h["after"])
+        return {"insightkb_claim": ctx, "insightkb_history": history,
                 "insightkb_topics": curation_topics(db)}
 
     data = await datasette.get_database(database).execute_fn(lambda conn: load(sqlite_utils.Database(conn)))
