@@ -28,6 +28,8 @@ def check_port(host: str, port: int) -> None:
     """Raise PortUnavailable with a one-line reason if `host:port` cannot be listened on."""
     try:
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+            # As uvicorn binds: connections of a server just stopped (TIME_WAIT) do not hold the port.
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.bind((host, port))
     except OSError as exc:
         raise PortUnavailable(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 import sqlite_utils
 from datasette.utils.asgi import Forbidden, NotFound, Response
+from markupsafe import Markup
 
 from kb import curation
 from kb.datasette_plugin.accounts import kb_file
@@ -34,6 +35,21 @@ async def require_editor(request, datasette) -> str:
             raise Forbidden("Only editors may curate.")
         raise Forbidden("Only editors may curate: log in at /-/login")
     return request.actor["id"]
+
+
+async def editor_page_refusal(request, datasette) -> Response | None:
+    """For the editors' pages: None for an editor, else a 403 page with a link to log in."""
+    if await datasette.permission_allowed(request.actor, "insightkb-curate", default=False):
+        return None
+    if request.actor:
+        message = Markup("Only editors may curate. You are logged in as {}; <a href=\"{}\">log out</a>.").format(
+            request.actor.get("id"), datasette.urls.path("/-/logout"))
+    else:
+        message = Markup('Only editors may curate: <a href="{}">log in</a> first.').format(
+            datasette.urls.path("/-/login"))
+    html = await datasette.render_template(
+        "error.html", {"ok": False, "error": message, "status": 403, "title": "Editors only"}, request=request)
+    return Response.html(html, status=403)
 
 
 def _safe_next(value: str | None, default: str) -> str:
@@ -142,8 +158,10 @@ def _error(request, datasette, status: int, message: str) -> Response:
 
 
 async def queue_page(request, datasette) -> Response:
-    """GET /-/curation: claims awaiting review, lowest extractor confidence first."""
-    await require_editor(request, datasette)
+    """GET /-/curation: claims awaiting review, the extractor's least certain first."""
+    refusal = await editor_page_refusal(request, datasette)
+    if refusal:
+        return refusal
     try:
         page = max(int(request.args.get("page") or 1), 1)
     except ValueError:
@@ -172,7 +190,9 @@ def curation_topics(db: sqlite_utils.Database) -> list[dict[str, Any]]:
 
 async def taxonomy_page(request, datasette) -> Response:
     """GET /-/curation/taxonomy: topics, propositions and editor-added patterns."""
-    await require_editor(request, datasette)
+    refusal = await editor_page_refusal(request, datasette)
+    if refusal:
+        return refusal
 
     def load(db: sqlite_utils.Database) -> dict[str, Any]:
         return {"topics": curation_topics(db),

@@ -54,8 +54,10 @@ def _sentences(text: str):
         yield start, m.end(), s
 
 
-def build_kb(path: Path, *, with_xss: bool = True) -> dict[str, int]:
-    """A KB of the four seeds: every sentence a claim; known sentences tagged. Returns claim ids by fragment."""
+def build_kb(path: Path, *, with_xss: bool = True, month: str = "2026-11") -> dict[str, int]:
+    """A KB of the four seeds: every sentence a claim; known sentences tagged. Returns claim ids by fragment.
+
+    The documents are published on the 10th to 19th of `month` (YYYY-MM)."""
     db = open_db(path)
     ids: dict[str, int] = {}
     for i, seed in enumerate(sorted(SEEDS.glob("*.txt"))):
@@ -66,7 +68,7 @@ def build_kb(path: Path, *, with_xss: bool = True) -> dict[str, int]:
                                        title=("Podcast insights", "Maligned", "To Train or Not to Train",
                                               "Podcast insights II")[i]))
         doc = Document(source_id=source.id, guid=seed.stem, text=text, title=text.split("\n")[0][:80],
-                       url=f"https://example.com/{seed.stem}", published=f"2026-11-{10 + 3 * i:02d}T08:00:00Z",
+                       url=f"https://example.com/{seed.stem}", published=f"{month}-{10 + 3 * i:02d}T08:00:00Z",
                        passages=_passages(text))
         if i == 3:
             for n, p in enumerate(doc.passages):

@@ -61,7 +61,7 @@ def test_researcher_and_editor_in_the_browser(server, output_dir: Path) -> None:
         page.screenshot(path=str(output_dir / "claims.png"), full_page=True)
 
         page.goto(base + "/insightkb/stance_over_time")
-        page.fill("input[name='topic']", "finetuning-obsolescence")
+        page.select_option("select[name='topic']", "finetuning-obsolescence")
         page.locator("form.sql input[type='submit'], form.sql button[type='submit']").first.click()
         expect(page.locator("table.rows-and-columns")).to_contain_text("supports")
         page.screenshot(path=str(output_dir / "canned_query.png"), full_page=True)
