@@ -164,6 +164,24 @@ def spellings(word: str, n: int) -> list[str]:
     return out
 
 
+def dashboard_charts() -> dict[str, str]:
+    """{chart slug: SQL} of the stance dashboard, as `kb.serve` configures it for the database "bench"."""
+    from kb.serve import build_metadata
+
+    metadata, _ = build_metadata("bench")
+    charts = metadata["plugins"]["datasette-dashboards"]["stance"]["charts"]
+    return {slug: chart["query"] for slug, chart in charts.items()}
+
+
+def chart_url(slug: str, topic: str) -> str:
+    """The JSON URL the dashboard page fetches for one chart."""
+    sql = dashboard_charts()[slug]
+    params = {"sql": sql, "_shape": "objects"}
+    if ":topic" in sql:
+        params["topic"] = topic
+    return "/bench.json?" + urllib.parse.urlencode(params)
+
+
 def endpoints(claims: int) -> list[tuple[str, list[str]]]:
     """(label, URLs to cycle through) for each measured page."""
     q = lambda name, **kw: f"/bench/{name}?{urllib.parse.urlencode(kw)}"
@@ -189,19 +207,12 @@ def endpoints(claims: int) -> list[tuple[str, list[str]]]:
         ("canned: digest_claims", [q("digest_claims", digest="2026-03-01"), q("digest_claims", digest="42")]),
         ("canned: contested_claims", [q("contested_claims", topic="finetuning-obsolescence")]),
         ("canned: search_claims", [q("search_claims", q="BloombergGPT"), q("search_claims", q="voice bots")]),
+        ("home page", ["/"]),
+        ("claims table, first page", ["/bench/claims"]),
+        ("curation log", ["/bench/curation_log"]),
         ("stance dashboard page", ["/-/dashboards/stance?topic=latency"]),
-        ("dashboard chart data (SQL)", [
-            "/bench.json?" + urllib.parse.urlencode({"sql": "select week, stance, claims from topic_stance_weekly"
-                                                     " where topic = :topic and week != '' order by week",
-                                                     "topic": "latency", "_shape": "objects"}),
-            "/bench.json?" + urllib.parse.urlencode({"sql": "select topic, stance, sum(claims) as claims from"
-                                                     " topic_stance_weekly group by topic, stance order by topic",
-                                                     "_shape": "objects"})]),
-        ("dashboard: contested topics", [
-            "/bench.json?" + urllib.parse.urlencode({"sql": "select label as topic, supporting_sources, opposing_sources,"
-                                                     " supporting_claims, opposing_claims from contested_topics"
-                                                     " order by opposing_claims + supporting_claims desc",
-                                                     "_shape": "objects"})]),
+        *[(f"dashboard chart: {slug}", [chart_url(slug, topic) for topic in ("latency", "gpu-supply")])
+          for slug in dashboard_charts()],
     ]
 
 
