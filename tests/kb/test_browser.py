@@ -81,12 +81,11 @@ def test_researcher_and_editor_in_the_browser(server, output_dir: Path) -> None:
         page.goto(base + "/-/curation?topic=finetuning-obsolescence")
         page.screenshot(path=str(output_dir / "curation_queue.png"), full_page=True)
         page.locator(f"#claim-{bloomberg} button.ikb-reject").click()
-        page.wait_for_load_state()
+        expect(page.locator("#ikb-status")).to_contain_text(f"Claim {bloomberg}: reject saved")
         card = page.locator(f"#claim-{scale}")
         card.locator("select.ikb-stance").first.select_option("supports")
         card.locator("button.ikb-set-stance").first.click()
-        page.wait_for_load_state()
-        expect(page.locator(".message-info, .message")).to_contain_text("saved")
+        expect(page.locator("#ikb-status")).to_contain_text(f"Claim {scale}: stance saved")
 
         # Keyboard: j moves to the next claim, a approves it.
         page.goto(base + "/-/curation?topic=finetuning-obsolescence")
@@ -94,8 +93,7 @@ def test_researcher_and_editor_in_the_browser(server, output_dir: Path) -> None:
         page.keyboard.press("j")
         expect(page.locator(".ikb-card").nth(1)).to_have_class(re.compile("ikb-focus"))
         page.keyboard.press("a")
-        page.wait_for_load_state()
-        expect(page.locator(".message-info, .message")).to_contain_text(f"Claim {second}: approve saved")
+        expect(page.locator("#ikb-status")).to_contain_text(f"Claim {second}: approve saved")
 
         page.goto(base + "/insightkb/curation_log")
         log_table = page.locator("table.rows-and-columns")
