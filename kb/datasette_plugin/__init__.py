@@ -27,7 +27,7 @@ def render_cell(row, value, column, table, database, datasette):
         return escape(value)
     if table == "curation_log":
         return pages.log_cell(row, column, value)
-    if table is None and database:  # query results: claim/document/source ids link to their page
+    if database:  # a bare claim/document/source id (query results, views): a link to its page
         return pages.id_link(datasette, database, column, value)
     return None
 
