@@ -99,7 +99,7 @@ def extra_template_vars(template, database, table, view_name, request, datasette
     if view_name == "row" and table == "claims":
         return views.claim_page_vars(request, datasette, database)
     if template == "index.html":
-        return pages.home_page_vars(request, datasette, views.kb_database(datasette).name)
+        return pages.home_page_vars(request, datasette)
     if template == "query.html" and database:
         return pages.query_page_vars(request, datasette, database)
     if view_name == "table" and guard.FTS_COUNT_KEY in request.scope:

@@ -73,12 +73,18 @@ HOME_FIGURES_SQL = {
 }
 
 
-async def home_page_vars(request, datasette, database: str) -> dict[str, Any]:
+async def home_page_vars(request, datasette) -> dict[str, Any]:
     """The home page's figures: what the KB holds, its sources in trouble, the canned queries,
-    the dashboards and, for editors, the queue's size."""
+    the dashboards and, for editors, the queue's size. ({} when no KB is served: Datasette's page.)"""
+    from datasette.utils.asgi import NotFound
+
     from kb.datasette_plugin import views
 
-    db = datasette.get_database(database)
+    try:
+        db = views.kb_database(datasette)
+    except NotFound:
+        return {}
+    database = db.name
     figures: dict[str, Any] = {}
     for key, sql in HOME_FIGURES_SQL.items():
         try:
