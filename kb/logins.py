@@ -84,6 +84,7 @@ def login_throttle(db: sqlite_utils.Database, username: str, client: str,
     now = now or dt.datetime.now(dt.timezone.utc)
     since = _iso(now - dt.timedelta(hours=WINDOW_HOURS))
     worst: Throttle | None = None
+    worst_wait = 0.0  # compared unrounded: the longer wait names the reason, even within a second
     for column, value, free, reason in (("username", (username or "")[:MAX_NAME], policy.per_account, "account"),
                                         ("client", client or "?", policy.per_address, "address")):
         count, last = _failures(db, column, value, since)
@@ -91,8 +92,8 @@ def login_throttle(db: sqlite_utils.Database, username: str, client: str,
             continue
         delay = min(policy.max_delay, policy.delay * 2 ** min(count - free, 30))
         wait = (_parse(last) + dt.timedelta(seconds=delay) - now).total_seconds()
-        if wait > 0 and (worst is None or wait > worst.seconds):
-            worst = Throttle(max(1, int(wait + 0.999)), reason)
+        if wait > 0 and (worst is None or wait > worst_wait):
+            worst, worst_wait = Throttle(max(1, int(wait + 0.999)), reason), wait
     return worst
 
 
