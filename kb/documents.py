@@ -78,6 +78,28 @@ def save_document(
     return SaveResult(doc_id, "new")
 
 
+def exists(db: sqlite_utils.Database, source_id: int, guid: str) -> bool:
+    """Whether the source already stored an item with this guid."""
+    return db.execute("SELECT 1 FROM documents WHERE source_id = ? AND guid = ?", [source_id, guid]).fetchone() is not None
+
+
+def original_with_url(db: sqlite_utils.Database, url: str, *, other_than_source: int) -> int | None:
+    """The first original (not duplicate) document of another source with this canonical URL."""
+    row = db.execute(
+        "SELECT id FROM documents WHERE url = ? AND source_id != ? AND duplicate_of IS NULL ORDER BY id LIMIT 1",
+        [url, other_than_source],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def recent_published(db: sqlite_utils.Database, source_id: int, limit: int = 10) -> list[str]:
+    """Publication times (ISO) of the source's latest documents, newest first."""
+    return [r[0] for r in db.execute(
+        "SELECT published FROM documents WHERE source_id = ? AND published IS NOT NULL ORDER BY published DESC LIMIT ?",
+        [source_id, limit],
+    ).fetchall()]
+
+
 def load_document(db: sqlite_utils.Database, document_id: int) -> Document:
     """A stored document with its passages."""
     row = next(db.query("SELECT * FROM documents WHERE id = ?", [document_id]))
