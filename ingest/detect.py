@@ -96,8 +96,10 @@ def sniff(content: bytes, content_type: str | None = None, *, url: str = "") -> 
         return _sniff_json(content)
     if head[:1] == b"<":
         return _sniff_markup(content, mime, url)
-    if head.startswith(b"From ") or _looks_like_mail(head):
-        return Sniffed("email", "an email message" if not head.startswith(b"From ") else "an mbox mailbox")
+    if head.startswith(b"From "):
+        return Sniffed("email", "an mbox mailbox")
+    if _looks_like_mail(head):
+        return _sniff_mail(content)
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError:
@@ -111,6 +113,16 @@ def _looks_like_mail(head: bytes) -> bool:
     headers = [ln.lower() for ln in lines if _HEADER_LINE.match(ln)]
     known = sum(1 for ln in headers if ln.startswith(_MAIL_HEADERS))
     return known >= 2 and any(ln.startswith(b"from:") for ln in headers)
+
+
+def _sniff_mail(content: bytes) -> Sniffed:
+    from ingest.emails import newsletter_identity, parse_message
+
+    msg = parse_message(content)
+    who = newsletter_identity(msg)
+    subject = squash(str(msg.get("Subject") or ""))
+    found = f"an email message ({subject[:80]!r})" if subject else "an email message"
+    return Sniffed("email", found, title=who.get("newsletter") or who.get("from"))
 
 
 def _sniff_json(content: bytes) -> Sniffed:
