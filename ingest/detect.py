@@ -90,10 +90,13 @@ def sniff(content: bytes, content_type: str | None = None, *, url: str = "") -> 
     if mime.startswith(("image/", "audio/", "video/", "font/")):
         return Sniffed(None, f"{mime} ({size})")
     fmt = detect_format(content, mime)
+    name = url.split("?")[0].rstrip("/").rsplit("/", 1)[-1] or None
     if fmt in ("vtt", "srt"):
-        return Sniffed("transcript", f"a {fmt.upper()} transcript")
+        return Sniffed("transcript", f"a {fmt.upper()} transcript", title=name)
     if head[:1] in (b"{", b"["):
-        return _sniff_json(content)
+        found = _sniff_json(content)
+        found.title = found.title or (name if found.kind == "transcript" else None)
+        return found
     if head[:1] == b"<":
         return _sniff_markup(content, mime, url)
     if head.startswith(b"From "):

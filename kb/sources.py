@@ -127,7 +127,7 @@ def edit_source(db: sqlite_utils.Database, source_id: int, **changes: Any) -> So
     if "kind" in changes:
         _check_kind(changes["kind"])
     if "tags" in changes:
-        changes["tags"] = sorted({t.strip() for t in changes["tags"] if t and t.strip()})
+        changes["tags"] = list(dict.fromkeys(t.strip() for t in changes["tags"] if t and t.strip()))
     get_source(db, source_id)
     if changes:
         update_source(db, source_id, **changes)

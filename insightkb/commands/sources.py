@@ -147,7 +147,7 @@ def add(app: AppContext, url: str, kind: str | None, title: str | None, interval
         description=info.get("description"),
         allow_private=bool(allow_private),
         full_text=bool(full_text),
-        tags=sorted(set(tags)),
+        tags=list(dict.fromkeys(tags)),
         interval_seconds=seconds or 3600,
         config={"adaptive_interval": True} if seconds is None else {},
     )
@@ -200,7 +200,7 @@ def _apply(app: AppContext, source, changes: dict[str, Any]) -> list[str]:
     for key, value in list(changes.items()):
         current = getattr(source, key)
         if key == "tags":
-            value = sorted(set(value))
+            value = list(dict.fromkeys(value))
         if current == value:
             changes.pop(key)
         elif key == "config":
@@ -308,8 +308,8 @@ def edit(app: AppContext, source_id: int, title, kind, interval, allow_private, 
     source = _get(app, source_id)
     changes = _flag_changes(kind, title, interval, allow_private, full_text, tags)
     if add_tags or remove_tags:
-        base = set(changes.get("tags", source.tags))
-        changes["tags"] = sorted((base | set(add_tags)) - set(remove_tags))
+        changes["tags"] = [t for t in dict.fromkeys([*changes.get("tags", source.tags), *add_tags])
+                           if t not in remove_tags]
     if not changes:
         raise click.UsageError("nothing to change: give --title, --kind, --interval, --allow-private, "
                                "--full-text or tags")
