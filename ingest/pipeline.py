@@ -112,9 +112,8 @@ class _Runner:
         report = IngestReport(source.id, source.url)
         kind_of_place = scheme(source.url)
         try:
-            if not source.active:
-                report.skipped = "paused (`insightkb sources resume ID`)" if source.paused else \
-                    "inactive (`insightkb sources resume ID` to fetch it again)"
+            if source.state in ("paused", "removed", "gone"):
+                report.skipped = f"{source.state} (`insightkb sources resume {source.id}` fetches it again)"
                 return report
             when = backing_off(source)
             if self.options.respect_backoff and when and kind_of_place != "file":

@@ -100,6 +100,24 @@ def recent_published(db: sqlite_utils.Database, source_id: int, limit: int = 10)
     ).fetchall()]
 
 
+def recent_texts(db: sqlite_utils.Database, source_id: int, limit: int) -> list[tuple[str, str]]:
+    """(guid, text) of the source's latest stored documents, newest first."""
+    return [tuple(r) for r in db.execute(
+        "SELECT guid, text FROM documents WHERE source_id = ? ORDER BY id DESC LIMIT ?", [source_id, limit]
+    ).fetchall()]
+
+
+def minhash_signatures(db: sqlite_utils.Database) -> list[tuple[int, int, bytes]]:
+    """(document id, source id, signature bytes) of every stored MinHash."""
+    return [tuple(r) for r in db.execute("SELECT document_id, source_id, signature FROM document_minhashes").fetchall()]
+
+
+def save_minhash(db: sqlite_utils.Database, document_id: int, source_id: int, signature: bytes) -> None:
+    """Store (or replace) a document's MinHash signature; the caller owns the transaction."""
+    db.execute("INSERT OR REPLACE INTO document_minhashes (document_id, source_id, signature) VALUES (?,?,?)",
+               [document_id, source_id, signature])
+
+
 def load_document(db: sqlite_utils.Database, document_id: int) -> Document:
     """A stored document with its passages."""
     row = next(db.query("SELECT * FROM documents WHERE id = ?", [document_id]))
