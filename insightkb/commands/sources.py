@@ -281,7 +281,11 @@ def _choose_feed(url: str, feeds, first: bool):
     click.echo(f"{url} advertises {len(feeds)} feeds:")
     for i, feed in enumerate(feeds, 1):
         click.echo(f"  {i}. {feed.title or '(untitled)'} [{feed.type}] {feed.url}")
-    number = click.prompt("Which one", type=click.IntRange(1, len(feeds)), default=1)
+    try:
+        number = click.prompt("Which one", type=click.IntRange(1, len(feeds)), default=1)
+    except click.Abort:  # no terminal to ask (a script): say how to choose instead
+        raise click.ClickException(f"{url} advertises {len(feeds)} feeds: add one of them by its URL, "
+                                   "or pass --first") from None
     return feeds[number - 1]
 
 
