@@ -15,6 +15,7 @@ from ingest.blocks import squash
 from ingest.feeds import FeedError, parse_feed
 from ingest.transcripts import detect_format
 from kb.records import Source
+from kb.urls import link_refusal
 
 SHORT_ITEM_CHARS = 300  # an item with less text than this is a summary (or only a title)
 FEED_TYPES = {
@@ -137,7 +138,7 @@ def _sniff_json(content: bytes) -> Sniffed:
         items = [i for i in data.get("items") or [] if isinstance(i, dict)]
         short = sum(1 for i in items if len(i.get("content_html") or i.get("content_text") or "") < SHORT_ITEM_CHARS)
         return Sniffed("rss", f"a JSON Feed with {len(items)} items", title=_clean(data.get("title")),
-                       site_url=data.get("home_page_url"), description=_clean(data.get("description")),
+                       site_url=_link(data.get("home_page_url")), description=_clean(data.get("description")),
                        items=len(items), short_items=short)
     segments = data.get("segments") if isinstance(data, dict) else data
     if isinstance(segments, list) and segments and isinstance(segments[0], dict) and (
@@ -161,7 +162,7 @@ def _sniff_markup(content: bytes, mime: str, url: str) -> Sniffed:
         version = _VERSIONS.get(feed.version or "", "RSS or Atom")
         kind = "podcast" if feed.is_podcast else ("atom" if version.startswith("Atom") else "rss")
         what = f"a podcast feed ({version})" if kind == "podcast" else f"an {version} feed" if version[0] in "AR" else f"a {version} feed"
-        return Sniffed(kind, f"{what} with {len(items)} items", title=_clean(feed.title), site_url=feed.link,
+        return Sniffed(kind, f"{what} with {len(items)} items", title=_clean(feed.title), site_url=_link(feed.link),
                        description=_clean(feed.description), items=len(items), short_items=short)
     return _sniff_html(content, url)
 
@@ -176,6 +177,7 @@ def _sniff_html(content: bytes, url: str) -> Sniffed:
         base = urljoin(url, base_tag["href"])
     feeds: list[FeedLink] = []
     seen: set[str] = set()
+    refused = 0
     for link in soup.find_all("link", href=True):
         rel = link.get("rel") or []
         rel = rel if isinstance(rel, list) else rel.split()
@@ -185,7 +187,9 @@ def _sniff_html(content: bytes, url: str) -> Sniffed:
         if kind == "application/json" and "feed" not in (link.get("title") or "").lower() + link["href"].lower():
             continue
         target = urljoin(base, link["href"].strip())
-        if target in seen or not target.startswith(("http://", "https://", "file://")):
+        if target in seen or link_refusal(target):  # a page's links are content: http(s) only
+            refused += target not in seen
+            seen.add(target)
             continue
         seen.add(target)
         feeds.append(FeedLink(target, _clean(link.get("title")), FEED_TYPES[kind]))
@@ -197,8 +201,15 @@ def _sniff_html(content: bytes, url: str) -> Sniffed:
         title = _clean(og["content"])
     desc = soup.find("meta", attrs={"name": "description"}) or soup.find("meta", attrs={"property": "og:description"})
     found = f"an HTML page advertising {len(feeds)} feed{'s' if len(feeds) != 1 else ''}" if feeds else "an HTML page"
-    return Sniffed("html", found, title=title, site_url=url or None,
+    if refused:
+        found += f" ({refused} feed link(s) refused by the URL policy)"
+    return Sniffed("html", found, title=title, site_url=_link(url),
                    description=_clean(desc.get("content")) if desc else None, feeds=feeds)
+
+
+def _link(value: object) -> str | None:
+    """A site URL the source names, if the URL policy lets it be shown as a link."""
+    return str(value).strip() if value and link_refusal(str(value)) is None else None
 
 
 def _clean(value: object) -> str | None:

@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ingest.detect import Sniffed, sniff
-from ingest.fetch import FetchError, fetch, make_client
-from ingest.locate import host_of, local_path, scheme
+from ingest.fetch import FetchError, fetch, make_client, origin
+from ingest.locate import local_path, scheme
 from ingest.options import IngestOptions
 
 ACCEPT_ANY = ("application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
@@ -63,6 +63,6 @@ async def _inspect_http(url: str, options: IngestOptions, allow_private: bool) -
     quick = replace(options, total_timeout=min(options.total_timeout, 30.0), concurrency=1)
     async with make_client(quick) as client:
         result = await fetch(client, url, quick, allow_private=options.allow_private,
-                             allow_private_host=host_of(url) if allow_private else None, accept=ACCEPT_ANY)
+                             allow_private_origin=origin(url) if allow_private else None, accept=ACCEPT_ANY)
     found = sniff(result.content, result.headers.get("content-type"), url=result.url)
     return Inspection(result.permanent_url or url, found)

@@ -6,6 +6,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urljoin
 
 import feedparser
 from lxml import etree
@@ -237,7 +238,7 @@ def _item(entry: Any, index: int, source: Source, feed_meta: Any, transcripts: d
         metadata["original_url"] = link
     found = transcripts.get(("guid", (entry.get("id") or "").strip())) or transcripts.get(index) or []
     if found:
-        metadata["transcripts"] = [t.url for t in found]
+        metadata["transcripts"] = [urljoin(feed_url, t.url.strip()) for t in found]
     doc = Document(
         source_id=source.id or 0,
         guid=guid,

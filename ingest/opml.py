@@ -10,6 +10,7 @@ from xml.sax.saxutils import quoteattr
 from lxml import etree
 
 from kb.records import Source
+from kb.urls import link_refusal
 
 # Hosts that serve nothing but podcast feeds: an outline pointing there is a podcast.
 PODCAST_HOSTS = (
@@ -27,11 +28,19 @@ class OpmlError(Exception):
 
 
 @dataclass
+class Refused:
+    """An outline not imported, with the one-line reason."""
+
+    url: str
+    reason: str
+
+
+@dataclass
 class OpmlImport:
-    """The sources an OPML file lists, and the outlines refused (one line each)."""
+    """The sources an OPML file lists, and the outlines refused by the URL policy (`kb.urls`)."""
 
     sources: list[Source] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)
+    refused: list[Refused] = field(default_factory=list)
 
 
 def _is_podcast(url: str, outline: etree._Element, folders: list[str]) -> bool:
@@ -63,19 +72,12 @@ def _categories(outline: etree._Element) -> list[str]:
     return out
 
 
-def _url_problem(url: str) -> str | None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        return f"unsupported scheme {parts.scheme or '(none)'!r}"
-    if not parts.hostname:
-        return "no host"
-    if parts.username or parts.password:
-        return "credentials in the URL"
-    return None
-
-
 def parse_opml(content: bytes) -> OpmlImport:
-    """Every outline with an xmlUrl (feeds) or url (pages) becomes a Source; folders become tags."""
+    """Every outline with an xmlUrl (feeds) or url (pages) becomes a Source; folders become tags.
+
+    An OPML file is content: only absolute http(s) URLs become sources (`kb.urls`); `file:`, local
+    paths, `javascript:` and the like are listed in `refused` with a reason, never imported.
+    """
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=False)
     try:
         root = etree.fromstring(content, parser)
@@ -98,17 +100,19 @@ def parse_opml(content: bytes) -> OpmlImport:
             if not url:
                 walk(outline, folders + [title] if title else folders)
                 continue
-            problem = _url_problem(url)
+            problem = link_refusal(url)
             if problem:
-                result.refused.append(f"{url[:200]!r} ({title or 'untitled'}): {problem}")
+                result.refused.append(Refused(url[:200], problem))
                 continue
             tags = list(dict.fromkeys(folders + _categories(outline)))
             if url in by_url:  # the same feed in two folders: one source with both tags
                 known = by_url[url]
                 known.tags = list(dict.fromkeys(known.tags + tags))
                 continue
+            site = outline.get("htmlUrl") or None
             source = Source(url=url, kind=_kind(outline, url, folders), title=title, tags=tags,
-                            site_url=outline.get("htmlUrl") or None, description=outline.get("description") or None)
+                            site_url=site if site and link_refusal(site) is None else None,
+                            description=outline.get("description") or None)
             by_url[url] = source
             result.sources.append(source)
 

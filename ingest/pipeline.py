@@ -21,7 +21,7 @@ from tqdm import tqdm
 from ingest.blocks import Block, assemble, squash
 from ingest.emails import iter_mail_path, message_to_document, parse_message
 from ingest.feeds import FeedError, FeedItem, parse_feed
-from ingest.fetch import ACCEPT_FEED, FetchError, fetch, make_client
+from ingest.fetch import ACCEPT_FEED, FetchError, fetch, make_client, origin
 from ingest.learn import drop_boilerplate_passages, learn_boilerplate
 from ingest.locate import host_of, local_path, scheme
 from ingest.neardup import NearDuplicateIndex, minhash
@@ -33,6 +33,7 @@ from ingest.transcripts import TranscriptError, cues_to_text, parse_transcript
 from kb.documents import exists, original_with_url, recent_published, save_document
 from kb.records import Document, Source
 from kb.sources import forget_skipped, record_skipped, url_taken
+from kb.urls import fetch_refusal
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +190,7 @@ class _Runner:
         async with self._slot(host_of(url)):
             return await fetch(
                 self.client, url, self.options, allow_private=self.options.allow_private,
-                allow_private_host=host_of(source.url) if source.allow_private else None, **kwargs,
+                allow_private_origin=origin(source.url) if source.allow_private else None, **kwargs,
             )
 
     # -- parsing ------------------------------------------------------------------------------
@@ -245,7 +246,7 @@ class _Runner:
                 failures = await self._fetch_full_text(source, docs, report)
                 if failures:
                     warnings.append(f"full text failed for {len(failures)} article(s), e.g. {failures[0]}")
-            return docs, "; ".join(warnings)[:500] or None
+            return docs, "; ".join(warnings)[:1000] or None
         if source.kind == "html":
             report.parsed_items = 1
             return [page_to_document(content, source, url=url)], None
@@ -268,7 +269,14 @@ class _Runner:
         doc = item.document
         problems = []
         for transcript in ranked:
-            target = urljoin(feed_url, transcript.url)
+            target = urljoin(feed_url, transcript.url.strip())
+            why = fetch_refusal(target)
+            if why:
+                # A document never makes us read a local file, whatever the feed's own location.
+                problems.append(f"transcript refused: {why}")
+                doc.metadata.setdefault("dropped_links", []).append(
+                    {"field": "transcript", "url": target[:200], "reason": why})
+                continue
             try:
                 content, mime = await self._get(source, target)
                 cues = parse_transcript(content, mime or transcript.type)
@@ -286,12 +294,7 @@ class _Runner:
         return f"episode {doc.title or doc.guid!r} kept with show notes only: " + "; ".join(problems)
 
     async def _get(self, source: Source, url: str) -> tuple[bytes, str | None]:
-        path = local_path(url)
-        if path is not None:
-            try:
-                return path.read_bytes(), None
-            except OSError as exc:
-                raise FetchError(f"cannot read {path}: {exc.strerror or exc}") from None
+        """Fetch a URL named by a document: over http(s) only (`fetch` applies the URL policy)."""
         result = await self._fetch(source, url, accept="text/vtt, application/x-subrip, application/json, text/html, */*;q=0.5")
         return result.content, result.headers.get("content-type")
 
@@ -379,7 +382,7 @@ class _Runner:
         """Fetch `doc.url` (through the safe fetcher) and make its main content the text."""
         assert doc.url
         try:
-            target = self._content_url(doc.url)
+            target = self._content_url(doc.url, doc, "full_text")
             result = await self._fetch(source, target, accept=ACCEPT_PAGE)
             page = await asyncio.to_thread(page_to_document, result.content, source, url=result.url)
         except FetchError as exc:
@@ -397,9 +400,13 @@ class _Runner:
         doc.text, doc.passages = page.text, page.passages
         return None
 
-    def _content_url(self, url: str) -> str:
-        """A URL taken from content (article link, transcript link), checked before any fetch."""
-        return url
+    def _content_url(self, url: str, doc: Document, field: str) -> str:
+        """A URL taken from content, checked by the URL policy (`kb.urls`) before any fetch."""
+        why = fetch_refusal(url)
+        if why:
+            doc.metadata.setdefault("dropped_links", []).append({"field": field, "url": url[:200], "reason": why})
+            raise FetchError(f"refused {why}")
+        return url.strip()
 
     def _title_only_hint(self, source: Source, report: IngestReport) -> str | None:
         if not report.title_only or source.full_text:
@@ -413,7 +420,7 @@ def _only_title(doc: Document) -> bool:
 
 
 def _join(*parts: str | None) -> str | None:
-    return "; ".join(p for p in parts if p)[:500] or None
+    return "; ".join(p for p in parts if p)[:1000] or None
 
 
 def _transcript_rank(mime: str | None, url: str) -> int:

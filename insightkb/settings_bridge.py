@@ -19,7 +19,7 @@ def digest_options(settings: Settings):
     from digest import DigestOptions
     from kb.secrets import get_secret
 
-    return DigestOptions(**asdict(settings.digest), secret=get_secret(Path(settings.kb)))
+    return DigestOptions(**asdict(settings.digest), secret=get_secret(Path(settings.kb), settings.serve.secret))
 
 
 def smtp_options(settings: Settings):

@@ -83,8 +83,12 @@ def remember_static_plugin_config(ds: Datasette) -> None:
     ds.plugin_config = plugin_config  # type: ignore[method-assign]
 
 
-def make_datasette(kb_path: str | Path) -> Datasette:
-    """A Datasette instance on the KB (migrated first), as `serve` runs it; for tests and serving."""
+def make_datasette(kb_path: str | Path, secret: str | None = None) -> Datasette:
+    """A Datasette instance on the KB (migrated first), as `serve` runs it; for tests and serving.
+
+    `secret` signs cookies, CSRF and unsubscribe tokens: the configured one, else the file beside
+    the KB (`kb.secrets.get_secret`). It is passed to Datasette, never put in the environment.
+    """
     kb_path = Path(kb_path)
     db = open_db(kb_path)
     db.conn.close()
@@ -93,20 +97,20 @@ def make_datasette(kb_path: str | Path) -> Datasette:
         [str(kb_path)],
         metadata=metadata,
         settings=settings,
-        secret=get_secret(kb_path),
+        secret=get_secret(kb_path, secret),
         cors=False,
     )
     remember_static_plugin_config(ds)
     return ds
 
 
-def serve(kb_path: str | Path, *, host: str = "127.0.0.1", port: int = 8001) -> None:
+def serve(kb_path: str | Path, *, host: str = "127.0.0.1", port: int = 8001, secret: str | None = None) -> None:
     """Serve the KB with Datasette until interrupted (blocking)."""
     import asyncio
 
     import uvicorn
 
-    ds = make_datasette(kb_path)
+    ds = make_datasette(kb_path, secret)
     asyncio.run(ds.invoke_startup())
     log.info("serving %s on http://%s:%s/", kb_path, host, port)
     uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on")

@@ -44,7 +44,7 @@ def demo(app: AppContext, host: str | None, port: int | None, no_serve: bool) ->
     host = host or app.settings.serve.host
     port = port or app.settings.serve.port
     click.echo(f"Datasette: http://{host}:{port}/  (Ctrl-C to stop)")
-    serve(app.kb_path, host=host, port=port)
+    serve(app.kb_path, host=host, port=port, secret=app.settings.serve.secret)
 
 
 COMMANDS = [demo]

@@ -509,7 +509,9 @@ def show(app: AppContext, source_id: int) -> None:
 def import_opml(app: AppContext, file: str, allow_private: bool) -> None:
     """Add every feed of an OPML file: folders become tags, podcasts are podcasts.
 
-    Sources already present are kept as they are (their new folders are added as tags).
+    Sources already present are kept as they are (their new folders are added as tags). Only
+    http(s) feeds are imported: file:, local paths, javascript: and other URLs are refused, one
+    line each with the reason (add a local file with `sources add PATH`).
 
     \b
     Example:
@@ -536,12 +538,12 @@ def import_opml(app: AppContext, file: str, allow_private: bool) -> None:
             present += 1
             if set(source.tags) - set(existing.tags):
                 edit_source(app.db, existing.id, tags=existing.tags + source.tags)
+    for refused in found.refused:
+        click.echo(f"refused: {refused.reason}", err=True)
     line = f"{file}: {len(found.sources)} feeds, {added} added, {present} already present"
     if found.refused:
         line += f", {len(found.refused)} refused"
     click.echo(line)
-    for why in found.refused:
-        click.echo(f"  refused {why}")
 
 
 @sources.command(name="export-opml")
