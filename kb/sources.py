@@ -8,6 +8,7 @@ from typing import Any, Iterable, Iterator
 import sqlite_utils
 
 from kb.records import Source
+from kb.urls import link_refusal
 
 KINDS = ("rss", "atom", "podcast", "email", "html", "text", "transcript")
 EDITABLE = ("title", "kind", "interval_seconds", "allow_private", "full_text", "tags", "config",
@@ -215,6 +216,9 @@ def record_skipped(db: sqlite_utils.Database, source_id: int, items: Iterable[di
     """Remember items seen but not stored: dicts with guid, url, title and reason."""
     rows = [{"source_id": source_id, **{k: item.get(k) for k in ("guid", "url", "title", "reason")}}
             for item in items]
+    for row in rows:  # an item's link is content: kept only when the URL policy allows it
+        if row["url"] is not None and link_refusal(row["url"]):
+            row["url"] = None
     if rows:
         with db.conn:
             db["skipped_items"].upsert_all(rows, pk=("source_id", "guid"))

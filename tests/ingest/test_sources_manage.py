@@ -289,3 +289,18 @@ def test_migration_moves_opml_folders_to_tags(tmp_path):
     assert migrate(db) == []  # applied once on open; a second run does nothing
     s = get_source(db, 1)
     assert (s.tags, s.site_url) == (["AI", "Labs"], "https://x.example/")
+
+
+def test_feed_links_of_a_page_go_through_the_url_policy(cli, kb_path, httpserver):
+    base = f"http://127.0.0.1:{httpserver.port}"
+    httpserver.expect_request("/evil/").respond_with_data(
+        page(("file:///etc/passwd", "application/rss+xml", "Secrets"), ("javascript:alert(1)", "application/atom+xml", "X"),
+             ("/good.xml", "application/rss+xml", "Good")), content_type="text/html")
+    httpserver.expect_request("/only-evil/").respond_with_data(
+        page(("file:///etc/passwd", "application/rss+xml", "Secrets"), title="Evil page"), content_type="text/html")
+    httpserver.expect_request("/good.xml").respond_with_data(rss(1), content_type="application/rss+xml")
+    r = invoke(cli, kb_path, "sources", "add", f"{base}/evil/", "--allow-private")
+    assert f"advertises RSS feed {base}/good.xml" in r.output and "added source 1: rss 'T'" in r.output
+    r = invoke(cli, kb_path, "sources", "add", f"{base}/only-evil/", "--allow-private")
+    assert f"added source 2: html 'Evil page' (active) {base}/only-evil/" in r.output
+    assert "found an HTML page (1 feed link(s) refused by the URL policy)" in r.output
