@@ -272,10 +272,10 @@ def test_migration_moves_opml_folders_to_tags(tmp_path):
 
     path = tmp_path / "old.db"
     db = open_db(path)
-    db.execute("DELETE FROM schema_migrations WHERE version >= 50")
+    db.execute("DELETE FROM schema_migrations WHERE version >= 55")
     db.conn.commit()
     db.conn.close()
-    raw = sqlite3.connect(path)  # roll the file back to the schema before 050, with an OPML-imported row
+    raw = sqlite3.connect(path)  # roll the file back to the schema before 055, with an OPML-imported row
     cols = [r[1] for r in raw.execute("PRAGMA table_info(sources)")]
     raw.execute("DROP TABLE skipped_items")
     for col in ("site_url", "description", "tags", "full_text", "paused", "removed_at", "last_run"):
