@@ -485,6 +485,8 @@ def show(app: AppContext, source_id: int) -> None:
         value = row[key]
         if value in (None, [], ""):
             continue
+        if isinstance(value, bool):
+            value = "on" if value else "off"
         click.echo(f"{key.replace('_', ' ')}: {', '.join(value) if isinstance(value, list) else value}")
     if source.description:
         click.echo(f"description: {source.description}")
