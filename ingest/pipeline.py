@@ -83,6 +83,7 @@ class _Runner:
         self.neardup = NearDuplicateIndex(db, options.near_duplicate_threshold)
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._global: asyncio.Semaphore | None = None
+        self._pages: dict[str, asyncio.Future] = {}  # article URL -> its fetch, shared within a run
         self.client = None
 
     async def run(self, sources: list[Source]) -> list[IngestReport]:
@@ -372,6 +373,11 @@ class _Runner:
         """Replace short items' text by their article's main content; returns one-line failures."""
         short = [d for d in docs if len(d.text) < SHORT_ITEM_CHARS and d.url and scheme(d.url) in ("http", "https")
                  and "transcript_url" not in d.metadata]
+        stored = [d for d in short if source.id is not None
+                  and original_with_url(self.db, d.url or "", other_than_source=source.id) is not None]
+        for doc in stored:  # the same article from another source: linked as its duplicate, not fetched again
+            doc.metadata["full_text_skipped"] = "the article is stored from another source"
+        short = [d for d in short if d not in stored]
         results = await asyncio.gather(*(self._article(source, d) for d in short))
         failures = [r for r in results if r]
         report.full_text += len(short) - len(failures)
@@ -383,8 +389,10 @@ class _Runner:
         assert doc.url
         try:
             target = self._content_url(doc.url, doc, "full_text")
-            result = await self._fetch(source, target, accept=ACCEPT_PAGE)
-            page = await asyncio.to_thread(page_to_document, result.content, source, url=result.url)
+            task = self._pages.get(target)
+            if task is None:  # two items (or sources) of one run linking one article fetch it once
+                task = self._pages[target] = asyncio.ensure_future(self._page(source, target))
+            final_url, page = await task
         except FetchError as exc:
             doc.metadata["full_text_error"] = one_line(str(exc), 150)
             return f"{doc.url}: {doc.metadata['full_text_error']}"
@@ -396,9 +404,14 @@ class _Runner:
             return f"{doc.url}: no more text than the feed"
         if doc.text:
             doc.metadata["summary"] = doc.text
-        doc.metadata["full_text_url"] = result.url
-        doc.text, doc.passages = page.text, page.passages
+        doc.metadata["full_text_url"] = final_url
+        doc.text, doc.passages = page.text, list(page.passages)
         return None
+
+    async def _page(self, source: Source, url: str) -> tuple[str, Document]:
+        """(final URL, main content) of an article page, fetched through the safe fetcher."""
+        result = await self._fetch(source, url, accept=ACCEPT_PAGE)
+        return result.url, await asyncio.to_thread(page_to_document, result.content, source, url=result.url)
 
     def _content_url(self, url: str, doc: Document, field: str) -> str:
         """A URL taken from content, checked by the URL policy (`kb.urls`) before any fetch."""

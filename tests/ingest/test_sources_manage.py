@@ -304,3 +304,26 @@ def test_feed_links_of_a_page_go_through_the_url_policy(cli, kb_path, httpserver
     r = invoke(cli, kb_path, "sources", "add", f"{base}/only-evil/", "--allow-private")
     assert f"added source 2: html 'Evil page' (active) {base}/only-evil/" in r.output
     assert "found an HTML page (1 feed link(s) refused by the URL policy)" in r.output
+
+
+def test_full_text_fetches_each_article_once(db, add, httpserver, loopback_options):
+    from ingest import ingest_sources
+    from tests.ingest.publisher import serve_publisher
+
+    def feed(name: str) -> bytes:
+        return (f"<?xml version='1.0'?><rss version='2.0'><channel><title>{name}</title><link>https://pub.example/</link>"
+                "<item><title>Shared story</title><guid>s</guid><link>https://pub.example/story</link></item>"
+                f"<item><title>Own story</title><guid>o</guid><link>https://pub.example/{name}</link></item>"
+                "</channel></rss>").encode()
+
+    base = serve_publisher(httpserver, {"a.xml": feed("a"), "b.xml": feed("b"), "c.xml": feed("c")})
+    a, b, c = (add(f"{base}/feeds/{n}.xml", allow_private=True, full_text=True) for n in "abc")
+    ingest_sources(db, [a, b], loopback_options)
+    asked = [req.path for req, _ in httpserver.log if req.path.startswith("/pub/")]
+    assert sorted(asked) == ["/pub/pub.example/a", "/pub/pub.example/b", "/pub/pub.example/story"]
+    report = ingest_sources(db, [c], loopback_options)[0]
+    asked = [req.path for req, _ in httpserver.log if req.path.startswith("/pub/")]
+    assert asked.count("/pub/pub.example/story") == 1 and report.duplicates == 1 and report.full_text == 1
+    shared = list(db.query("SELECT source_id, duplicate_of, text FROM documents WHERE guid LIKE '%/s' ORDER BY id"))
+    assert [r["duplicate_of"] is None for r in shared] == [True, False, False]  # one article, linked twice
+    assert "Paragraph 3 of the article" in shared[0]["text"] and shared[1]["text"] == shared[0]["text"]
