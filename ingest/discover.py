@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
-from ingest.detect import Sniffed, sniff
+from ingest.detect import FeedLink, Sniffed, sniff
 from ingest.fetch import FetchError, fetch, make_client, origin
 from ingest.locate import local_path, scheme
 from ingest.options import IngestOptions
@@ -66,3 +67,57 @@ async def _inspect_http(url: str, options: IngestOptions, allow_private: bool) -
                              allow_private_origin=origin(url) if allow_private else None, accept=ACCEPT_ANY)
     found = sniff(result.content, result.headers.get("content-type"), url=result.url)
     return Inspection(result.permanent_url or url, found)
+
+
+class SourceRefused(Exception):
+    "The URL cannot be added: unreadable, not a source, or not the kind asked for (one line)"
+
+
+FEED_KINDS = ("rss", "atom", "podcast")
+
+
+@dataclass
+class Checked:
+    """A would-be source after its one check: what to store."""
+
+    url: str
+    kind: str
+    title: str | None
+    site_url: str | None
+    description: str | None
+    found: str  # what was found, in words
+    mostly_short: bool  # most items are summaries: full text would help
+    via: FeedLink | None = None  # the page's feed link that was followed, if any
+
+
+def check_source(url: str, options: IngestOptions = IngestOptions(), *, kind: str | None = None,
+                 allow_private: bool = False,
+                 choose: Callable[[str, list[FeedLink]], FeedLink] | None = None) -> Checked:
+    """Fetch `url` once and decide what to store: a page that advertises feeds gives its feed
+    (`choose` picks one; default the first) unless `kind` is 'html'. Raises SourceRefused."""
+
+    def look(target: str) -> Inspection:
+        try:
+            return inspect_source(target, options, allow_private=allow_private)
+        except (FetchError, NotASource) as exc:
+            raise SourceRefused(f"cannot add {target}: {exc}") from None
+
+    seen = look(url)
+    found = seen.sniffed
+    if found.kind is None:
+        raise SourceRefused(f"refused {url}: found {found.found}, not a feed, podcast, page, transcript or email")
+    via = None
+    if found.kind == "html" and found.feeds and kind != "html":
+        via = (choose or (lambda _url, feeds: feeds[0]))(url, found.feeds)
+        page = found
+        seen = look(via.url)
+        found = seen.sniffed
+        if found.kind not in FEED_KINDS:
+            raise SourceRefused(f"refused {via.url}: the page advertises it as a feed but it is {found.found}")
+        found.site_url = found.site_url or page.site_url
+    detected = found.kind
+    assert detected is not None
+    if kind is not None and kind != detected and not (kind in FEED_KINDS and detected in FEED_KINDS):
+        raise SourceRefused(f"refused {url}: --kind {kind} but found {found.found} (drop --kind, or use --kind {detected})")
+    return Checked(seen.url, kind or detected, found.title, found.site_url, found.description, found.found,
+                   found.mostly_short, via)

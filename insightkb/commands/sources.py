@@ -241,38 +241,20 @@ def _readd(app: AppContext, existing, changes: dict[str, Any]) -> None:
 def _check(app: AppContext, url: str, kind: str | None, *, allow_private: bool,
            first: bool) -> tuple[str, str | None, dict[str, Any]]:
     """Fetch `url` once; follow a page to its feed; refuse what is not a source. (url, kind, info)."""
-    from ingest.discover import NotASource, inspect_source
-    from ingest.fetch import FetchError
+    from ingest.discover import SourceRefused, check_source
     from insightkb.settings_bridge import ingest_options
 
-    options = ingest_options(app.settings)
-
-    def look(target: str):
-        try:
-            return inspect_source(target, options, allow_private=allow_private)
-        except (FetchError, NotASource) as exc:
-            raise click.ClickException(f"cannot add {target}: {exc} (--no-check adds it without looking)") from None
-
-    seen = look(url)
-    found = seen.sniffed
-    if found.kind is None:
-        raise click.ClickException(f"refused {url}: found {found.found}, not a feed, podcast, page, transcript or email")
-    if found.kind == "html" and found.feeds and kind != "html":
-        choice = _choose_feed(url, found.feeds, first)
-        click.echo(f"{url} advertises {choice.type} feed {choice.url}")
-        page = found
-        seen = look(choice.url)
-        found = seen.sniffed
-        if found.kind not in FEED_KINDS:
-            raise click.ClickException(f"refused {choice.url}: the page advertises it as a feed but it is {found.found}")
-        found.site_url = found.site_url or page.site_url
-    detected = found.kind
-    if kind is not None and kind != detected and not (kind in FEED_KINDS and detected in FEED_KINDS):
-        raise click.ClickException(f"refused {url}: --kind {kind} but found {found.found} "
-                                   f"(drop --kind, or use --kind {detected})")
-    info = {"title": found.title, "site_url": found.site_url, "description": found.description,
-            "found": found.found, "mostly_short": found.mostly_short}
-    return seen.url, kind or detected, info
+    try:
+        checked = check_source(url, ingest_options(app.settings), kind=kind, allow_private=allow_private,
+                               choose=lambda page, feeds: _choose_feed(page, feeds, first))
+    except SourceRefused as exc:
+        hint = " (--no-check adds it without looking)" if str(exc).startswith("cannot add") else ""
+        raise click.ClickException(f"{exc}{hint}") from None
+    if checked.via is not None:
+        click.echo(f"{url} advertises {checked.via.type} feed {checked.via.url}")
+    info = {"title": checked.title, "site_url": checked.site_url, "description": checked.description,
+            "found": checked.found, "mostly_short": checked.mostly_short}
+    return checked.url, checked.kind, info
 
 
 def _choose_feed(url: str, feeds, first: bool):
