@@ -237,3 +237,17 @@ def skipped_items(db: sqlite_utils.Database, source_id: int) -> list[dict[str, A
     """The source's skipped items, newest first."""
     return list(db.query("SELECT guid, url, title, reason, seen_at FROM skipped_items WHERE source_id = ?"
                          " ORDER BY seen_at DESC, guid", [source_id]))
+
+
+def _summary(source: Source) -> dict[str, Any]:
+    return {"source": source.id, "url": source.url, "state": source.state, "interval_seconds": source.interval_seconds,
+            "tags": source.tags, "full_text": source.full_text}
+
+
+def log_source_action(db: sqlite_utils.Database, actor: str, action: str, before: Source | None,
+                      after: Source | None) -> None:
+    """An editor's change to a source, in `curation_log` beside the claim decisions (claim_id empty)."""
+    with db.conn:
+        db.execute("INSERT INTO curation_log (claim_id, actor, action, before, after) VALUES (NULL, ?, ?, ?, ?)",
+                   [actor, f"source-{action}", json.dumps(_summary(before) if before else None, sort_keys=True),
+                    json.dumps(_summary(after) if after else None, sort_keys=True)])

@@ -3,42 +3,26 @@ show, import and export the places documents come from."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 import click
 
 from insightkb.cli import AppContext, pass_app
-
-_INTERVAL = re.compile(r"^(\d+)\s*([smhd]?)$")
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-KINDS = ["rss", "atom", "podcast", "email", "html", "text", "transcript"]
-FEED_KINDS = ("rss", "atom", "podcast")
+from insightkb.sourcing import interval_seconds, show_interval, source_row
 
 
 def parse_interval(value: str) -> int | None:
     """'90', '15m', '1h', '1d' -> seconds; 'auto' -> None (adapt to the posting rate)."""
-    value = value.strip().lower()
-    if value == "auto":
-        return None
-    m = _INTERVAL.match(value)
-    if not m:
-        raise click.BadParameter(f"{value!r}: use seconds or 15m / 1h / 1d, or auto")
-    seconds = int(m.group(1)) * _UNITS[m.group(2)]
-    if not 60 <= seconds <= 7 * 86400:
-        raise click.BadParameter(f"{value!r}: the interval must be between 1 minute and 7 days")
-    return seconds
+    try:
+        return interval_seconds(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
-def show_interval(seconds: int, adaptive: bool = False) -> str:
-    """3600 -> '1h'; the adaptive ones are 'auto'."""
-    if adaptive:
-        return "auto"
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
+
+KINDS = ["rss", "atom", "podcast", "email", "html", "text", "transcript"]
+FEED_KINDS = ("rss", "atom", "podcast")
 
 
 def guess_kind(url: str) -> str:
@@ -393,18 +377,6 @@ def refresh(app: AppContext, source_id: int) -> None:
         raise SystemExit(1)
 
 
-def _row(source, counts: dict[str, int]) -> dict[str, Any]:
-    run = source.last_run or {}
-    return {
-        "id": source.id, "kind": source.kind, "state": source.state, "title": source.name,
-        "url": source.url, "site_url": source.site_url, "tags": source.tags, "full_text": source.full_text,
-        "interval": show_interval(source.interval_seconds, bool(source.config.get("adaptive_interval"))),
-        "documents": counts.get("documents", 0), "duplicates": counts.get("duplicates", 0),
-        "skipped": counts.get("skipped", 0), "last_run": run, "failures": source.failure_count,
-        "next_attempt_at": source.next_attempt_at, "last_error": source.last_error, "warning": source.warning,
-    }
-
-
 @sources.command(name="list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per source, in a list.")
 @click.option("--all", "show_all", is_flag=True, help="Also removed sources.")
@@ -422,7 +394,7 @@ def list_(app: AppContext, as_json: bool, show_all: bool) -> None:
     from kb.sources import document_counts, list_sources
 
     counts = document_counts(app.db)
-    rows = [_row(s, counts.get(s.id, {})) for s in list_sources(app.db, include_removed=show_all)]
+    rows = [source_row(s, counts.get(s.id, {})) for s in list_sources(app.db, include_removed=show_all)]
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -461,7 +433,7 @@ def show(app: AppContext, source_id: int) -> None:
     from kb.sources import document_counts, skipped_items
 
     source = _get(app, source_id)
-    row = _row(source, document_counts(app.db).get(source_id, {}))
+    row = source_row(source, document_counts(app.db).get(source_id, {}))
     for key in ("id", "title", "kind", "state", "url", "site_url", "interval", "full_text", "tags", "documents",
                 "duplicates", "skipped", "failures", "next_attempt_at", "last_error", "warning"):
         value = row[key]
