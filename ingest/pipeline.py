@@ -33,6 +33,7 @@ from ingest.transcripts import TranscriptError, cues_to_text, parse_transcript
 from kb.documents import exists, original_with_url, recent_published, save_document
 from kb.records import Document, Source
 from kb.sources import forget_skipped, record_skipped, url_taken
+from kb.transactions import write_batch
 from kb.urls import fetch_refusal
 
 log = logging.getLogger(__name__)
@@ -323,25 +324,27 @@ class _Runner:
             return
         learnt = learn_boilerplate(self.db, source.id, fresh)
         stored: list[str] = []
-        for doc in fresh:
-            drop_boilerplate_passages(doc, learnt)
-            mh = minhash(doc.text)
-            dup_of = self._same_url_elsewhere(doc)
-            if dup_of is None:
-                found = self.neardup.find(doc, mh)
-                if found:
-                    dup_of = found[0]
-                    doc.metadata["near_duplicate"] = {"of": found[0], "similarity": round(found[1], 3)}
-            result = save_document(self.db, doc, duplicate_of=dup_of)
-            stored.append(doc.guid)
-            if result.status == "new":
-                report.new += 1
-                with self.db.conn:
+        # One transaction per source (a savepoint per document): a commit per document cost more
+        # than parsing it. The lock is held only while this source's documents are written.
+        with write_batch(self.db):
+            for doc in fresh:
+                drop_boilerplate_passages(doc, learnt)
+                mh = minhash(doc.text)
+                dup_of = self._same_url_elsewhere(doc)
+                if dup_of is None:
+                    found = self.neardup.find(doc, mh)
+                    if found:
+                        dup_of = found[0]
+                        doc.metadata["near_duplicate"] = {"of": found[0], "similarity": round(found[1], 3)}
+                result = save_document(self.db, doc, duplicate_of=dup_of)
+                stored.append(doc.guid)
+                if result.status == "new":
+                    report.new += 1
                     self.neardup.add(result.document_id, source.id, mh)
-            elif result.status == "duplicate":
-                report.duplicates += 1
-            else:
-                report.unchanged += 1
+                elif result.status == "duplicate":
+                    report.duplicates += 1
+                else:
+                    report.unchanged += 1
         forget_skipped(self.db, source.id, stored)
 
     def _same_url_elsewhere(self, doc: Document) -> int | None:

@@ -8,6 +8,7 @@ from typing import Any, Iterator
 import sqlite_utils
 
 from kb.records import Document, Passage
+from kb.transactions import atomic
 from kb.urls import police_document_links
 
 
@@ -42,7 +43,7 @@ def save_document(
     ).fetchone()
     if not dup and duplicate_of is not None:
         dup = (duplicate_of,)
-    with db.conn:
+    with atomic(db):  # a savepoint inside a caller's batch, else its own transaction
         cur = db.execute(
             "INSERT INTO documents (source_id, guid, url, title, author, published, text,"
             " content_hash, duplicate_of, metadata) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -61,20 +62,12 @@ def save_document(
         )
         doc_id = cur.lastrowid
         if doc.passages:
-            db["passages"].insert_all(
-                [
-                    {
-                        "document_id": doc_id,
-                        "seq": i,
-                        "start_char": p.start_char,
-                        "end_char": p.end_char,
-                        "section": p.section,
-                        "speaker": p.speaker,
-                        "start_seconds": p.start_seconds,
-                        "end_seconds": p.end_seconds,
-                    }
-                    for i, p in enumerate(doc.passages)
-                ]
+            # plain executemany: sqlite-utils' insert_all introspects the table on every call
+            db.conn.executemany(
+                "INSERT INTO passages (document_id, seq, start_char, end_char, section, speaker, start_seconds,"
+                " end_seconds) VALUES (?,?,?,?,?,?,?,?)",
+                [(doc_id, i, p.start_char, p.end_char, p.section, p.speaker, p.start_seconds, p.end_seconds)
+                 for i, p in enumerate(doc.passages)],
             )
     if dup:
         return SaveResult(doc_id, "duplicate", dup[0])
