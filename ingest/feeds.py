@@ -14,6 +14,7 @@ from lxml import etree
 from ingest.blocks import Block, assemble, squash
 from ingest.canonical import canonical_url
 from ingest.dates import iso_from_struct
+from ingest.doctype import BadDoctype, strip_doctype
 from ingest.html_text import html_to_blocks
 from kb.records import Document, Source
 
@@ -26,8 +27,6 @@ PODCAST_NAMESPACES = (PODCAST_NS, PODCAST_NS_OLD)
 # Character references beyond U+10FFFF or to surrogates make feedparser's loose parser raise
 # (chr() / UTF-8 encoding); only long numbers can be out of range, so only those are looked at.
 _BIG_CHARREF = re.compile(rb"&#(?:[xX]0*([0-9a-fA-F]{4,})|0*([0-9]{5,}));")
-# An internal DTD subset is how entity bombs and external entities get in; feeds never need one.
-_DOCTYPE = re.compile(rb"<!DOCTYPE[^\[>]*(\[.*?\])?\s*>", re.S | re.I)
 
 
 @dataclass
@@ -61,14 +60,6 @@ class ParsedFeed:
     version: str | None = None  # feedparser's: rss20, atom10, ... ('json' for JSON Feed)
 
 
-def strip_doctype(content: bytes) -> tuple[bytes, bool]:
-    """Remove a DOCTYPE (and its entity declarations); return (bytes, whether one was removed)."""
-    if b"<!DOCTYPE" not in content and b"<!doctype" not in content.lower():
-        return content, False
-    new, n = _DOCTYPE.subn(b"", content, count=1)
-    return new, bool(n)
-
-
 def replace_bad_charrefs(content: bytes) -> tuple[bytes, int]:
     """Replace character references to no character (> U+10FFFF, surrogates) by U+FFFD; count them."""
     if b"&#" not in content:
@@ -95,7 +86,10 @@ def parse_feed(content: bytes, source: Source, *, url: str, headers: dict[str, s
     """Parse feed bytes into documents for `source`; trouble becomes `warning`, not an exception."""
     if is_json_feed(content):
         return parse_json_feed(content, source, url=url)
-    content, had_doctype = strip_doctype(content)
+    try:
+        content, had_doctype = strip_doctype(content)
+    except BadDoctype as exc:
+        raise FeedError(f"ill-formed DOCTYPE: {exc}") from None
     content, bad_refs = replace_bad_charrefs(content)
     response_headers = {"content-location": url}
     for key, value in (headers or {}).items():

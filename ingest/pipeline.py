@@ -19,7 +19,7 @@ import sqlite_utils
 from tqdm import tqdm
 
 from ingest.blocks import Block, assemble, squash
-from ingest.emails import iter_mail_path, message_to_document, parse_message
+from ingest.emails import NotMail, iter_mail_path, message_to_document, parse_message
 from ingest.feeds import FeedError, FeedItem, parse_feed
 from ingest.fetch import ACCEPT_FEED, FetchError, fetch, make_client, origin
 from ingest.learn import drop_boilerplate_passages, learn_boilerplate
@@ -202,15 +202,22 @@ class _Runner:
         if not path.exists():
             raise FetchError(f"file not found: {path}")
         if source.kind == "email":
+            docs, refused = [], []
             try:
-                docs = [message_to_document(parse_message(raw), source, fallback_guid=key)
-                        for key, raw in iter_mail_path(path)]
+                for key, raw in iter_mail_path(path):
+                    try:
+                        docs.append(message_to_document(parse_message(raw), source, fallback_guid=key))
+                    except NotMail as exc:
+                        refused.append(f"{key}: {exc}")
             except PermissionError:
                 raise FetchError(f"cannot read {path}: permission denied") from None
             except OSError as exc:
                 raise FetchError(f"cannot read {path}: {exc.strerror or exc}") from None
             report.parsed_items = len(docs)
-            return docs, None
+            if refused and not docs:
+                raise FetchError(refused[0] if len(refused) == 1 else f"{len(refused)} messages refused; {refused[0]}")
+            warning = f"{len(refused)} message(s) refused; {refused[0]}" if refused else None
+            return docs, warning
         if path.is_dir():
             raise FetchError(f"{path} is a folder; a {source.kind} source needs a file")
         try:
@@ -254,7 +261,10 @@ class _Runner:
             return [page_to_document(content, source, url=url)], None
         if source.kind == "email":
             report.parsed_items = 1
-            return [message_to_document(parse_message(content), source, fallback_guid=url)], None
+            try:
+                return [message_to_document(parse_message(content), source, fallback_guid=url)], None
+            except NotMail as exc:
+                raise FetchError(str(exc)) from None
         if source.kind == "text":
             report.parsed_items = 1
             return [text_document(content, source, url=url)], None

@@ -1,23 +1,33 @@
 """Login attempts: the audit trail of failed logins and the throttle that slows password guessing.
 
-After `FREE_FAILURES_PER_ACCOUNT` failures for one account (or `FREE_FAILURES_PER_CLIENT` from
-one client address) since its last successful login, each further attempt must wait
-`2 ** (extra failures)` seconds after the last failure (capped at `MAX_DELAY_SECONDS`); until
-then the login answers 429 without checking the password. Failures older than `WINDOW_HOURS`
-no longer count. Every attempt is a row of the private `login_attempts` table.
+After `per_account` failures for one account (or `per_address` from one client address) since
+its last successful login, each further attempt must wait `delay` seconds after the last failure,
+doubling with every further failure up to `max_delay` (`LoginPolicy`); until then the login
+answers 429 without checking the password. Failures older than `WINDOW_HOURS` no longer count.
+Every attempt is a row of the private `login_attempts` table.
 """
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import sqlite_utils
 
-FREE_FAILURES_PER_ACCOUNT = 5
-FREE_FAILURES_PER_CLIENT = 20
-MAX_DELAY_SECONDS = 15 * 60
 WINDOW_HOURS = 24
 MAX_NAME = 100
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    """How many failures are free, and how long the waits after them are (`[serve] login_*`)."""
+
+    per_account: int = 5
+    per_address: int = 20
+    delay: float = 30.0
+    max_delay: float = 900.0
+
+    def as_config(self) -> dict[str, float]:
+        return asdict(self)
 
 
 @dataclass
@@ -69,17 +79,17 @@ def _failures(db: sqlite_utils.Database, column: str, value: str, since: str) ->
 
 
 def login_throttle(db: sqlite_utils.Database, username: str, client: str,
-                   now: dt.datetime | None = None) -> Throttle | None:
+                   policy: LoginPolicy = LoginPolicy(), now: dt.datetime | None = None) -> Throttle | None:
     """The wait imposed on a login for `username` from `client`, or None when it may go ahead."""
     now = now or dt.datetime.now(dt.timezone.utc)
     since = _iso(now - dt.timedelta(hours=WINDOW_HOURS))
     worst: Throttle | None = None
-    for column, value, free, reason in (("username", (username or "")[:MAX_NAME], FREE_FAILURES_PER_ACCOUNT, "account"),
-                                        ("client", client or "?", FREE_FAILURES_PER_CLIENT, "address")):
+    for column, value, free, reason in (("username", (username or "")[:MAX_NAME], policy.per_account, "account"),
+                                        ("client", client or "?", policy.per_address, "address")):
         count, last = _failures(db, column, value, since)
         if count < free or last is None:
             continue
-        delay = min(MAX_DELAY_SECONDS, 2 ** (count - free + 1))
+        delay = min(policy.max_delay, policy.delay * 2 ** min(count - free, 30))
         wait = (_parse(last) + dt.timedelta(seconds=delay) - now).total_seconds()
         if wait > 0 and (worst is None or wait > worst.seconds):
             worst = Throttle(max(1, int(wait + 0.999)), reason)

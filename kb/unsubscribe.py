@@ -22,6 +22,7 @@ from markupsafe import escape
 
 from kb.secrets import previous_secrets
 from kb.subscribers import unsubscribe_with_nonce
+from kb.urls import scrub_rendered_links
 from kb.tokens import UNSUBSCRIBE_NAMESPACE, read_unsubscribe_token, token_value
 
 log = logging.getLogger(__name__)
@@ -133,7 +134,7 @@ async def archive_page(request, datasette) -> Response:
     rows = (await db.execute("SELECT html_body FROM digests WHERE date = ?", [request.url_vars["date"]])).rows if db else []
     if not rows:
         return _page("No digest for that date", "<p><a href='/-/digests'>All digests</a></p>", status=404)
-    return Response.html(rows[0]["html_body"])
+    return Response.html(scrub_rendered_links(rows[0]["html_body"]))
 
 
 async def archive_index(request, datasette) -> Response:
@@ -157,7 +158,7 @@ async def archive_feed(request, datasette) -> Response:
         f"<entry><title>{xml_escape(r['subject'])}</title><id>urn:insightkb:digest:{xml_escape(r['date'])}</id>"
         f"<updated>{xml_escape(r['created_at'])}</updated>"
         f'<link rel="alternate" type="text/html" href="{xml_escape(base)}/-/digests/{xml_escape(r["date"])}"/>'
-        f'<content type="html">{xml_escape(r["html_body"])}</content></entry>'
+        f'<content type="html">{xml_escape(scrub_rendered_links(r["html_body"]))}</content></entry>'
         for r in rows
     )
     body = (

@@ -14,12 +14,15 @@ stored and records why in its metadata (`dropped_links`).
 """
 from __future__ import annotations
 
+import html
+import re
 import unicodedata
 from typing import Any
 from urllib.parse import urlsplit
 
 ALLOWED_SCHEMES = ("http", "https")
 MAX_URL_LENGTH = 4096
+_PRINTABLE_ASCII = re.compile(r"[!-~]*")  # no space, no control character: the common case, checked fast
 _OUTER_SPACE = " \t\r\n\f"  # browsers and feed readers ignore these around a URL, not inside it
 # Metadata keys whose values are URLs taken from content (strings or lists of strings).
 LINK_METADATA_KEYS = ("original_url", "image", "transcript_url", "transcripts", "external_url", "html_url")
@@ -43,10 +46,10 @@ def link_refusal(url: object) -> str | None:
         return "empty URL"
     if len(candidate) > MAX_URL_LENGTH:
         return f"URL longer than {MAX_URL_LENGTH} characters"
-    for ch in candidate:
-        category = unicodedata.category(ch)
-        if ch.isspace() or category in ("Cc", "Cf", "Zl", "Zp"):
-            return f"whitespace or control character U+{ord(ch):04X} in URL {_shown(candidate)}"
+    if not _PRINTABLE_ASCII.fullmatch(candidate):
+        for ch in candidate:
+            if ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
+                return f"whitespace or control character U+{ord(ch):04X} in URL {_shown(candidate)}"
     if "\\" in candidate:
         return f"backslash in URL {_shown(candidate)}"
     if candidate.startswith("//"):
@@ -107,8 +110,9 @@ def check_fetch_url(url: str) -> str:
 
 
 def _record(dropped: list[dict[str, str]], field: str, url: object, why: str) -> None:
-    shown = url if isinstance(url, str) else repr(url)
-    dropped.append({"field": field, "url": shown[:200], "reason": why})
+    shown = (url if isinstance(url, str) else repr(url))[:200]
+    if not any(d.get("url") == shown for d in dropped):  # one entry per URL, under the first field naming it
+        dropped.append({"field": field, "url": shown, "reason": why})
 
 
 def police_document_links(url: str | None, metadata: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
@@ -154,3 +158,25 @@ def police_document_links(url: str | None, metadata: dict[str, Any]) -> tuple[st
     if dropped:
         clean["dropped_links"] = dropped
     return url, clean
+
+
+_HREF = re.compile(r'(?P<name>\b(?:href|src))="(?P<value>[^"]*)"', re.I)
+
+
+def scrub_rendered_links(markup: str) -> str:
+    """Our own rendered HTML (a stored digest) with every href/src that fails the policy made inert.
+
+    Only for HTML we rendered with autoescaping (a `"` never occurs inside an attribute value),
+    such as digests stored before this policy: their links are checked again when served.
+    Same-page references (`#...`) and our own absolute paths (`/...`, not `//`) stay.
+    """
+
+    def fix(m: re.Match) -> str:
+        value = html.unescape(m.group("value"))
+        if value.startswith("#") or (value.startswith("/") and not value.startswith("//") and "\\" not in value):
+            return m.group(0)
+        if safe_link(value) is not None:
+            return m.group(0)
+        return f'{m.group("name")}="#"'
+
+    return _HREF.sub(fix, markup)

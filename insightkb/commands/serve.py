@@ -20,6 +20,7 @@ def serve(app: AppContext, host: str | None, port: int | None) -> None:
     Example:
         insightkb --kb insightkb.db serve --port 8001
     """
+    from insightkb.settings_bridge import login_policy
     from kb.serve import PortUnavailable, check_port, serve as run_datasette
 
     host = host or app.settings.serve.host
@@ -30,7 +31,8 @@ def serve(app: AppContext, host: str | None, port: int | None) -> None:
         raise click.ClickException(str(exc)) from None
     app.db  # create or migrate before serving
     click.echo(f"Datasette: http://{host}:{port}/  (Ctrl-C to stop)")
-    run_datasette(app.kb_path, host=host, port=port, secret=app.settings.serve.secret)
+    run_datasette(app.kb_path, host=host, port=port, secret=app.settings.serve.secret,
+                  login_policy=login_policy(app.settings))
 
 
 @click.group()
@@ -108,7 +110,8 @@ def editors_log(app: AppContext, limit: int) -> None:
     """Show the latest failed and throttled logins (when, account, client address).
 
     After 5 failures for one account (20 from one address) since its last good login, each
-    further attempt waits 2, 4, 8 ... seconds (at most 15 minutes) and gets 429 meanwhile.
+    further attempt waits 30 s, 60 s, 2 min ... (at most 15 minutes; [serve] login_* settings)
+    and gets 429 meanwhile.
 
     \b
     Example:

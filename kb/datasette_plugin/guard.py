@@ -191,8 +191,6 @@ def wrap(datasette, app: Callable) -> Callable:
         rest = m.group("rest") or ""
         q = _QUERY_PATH.match(rest)
         ext = q.group("ext") if q else ("json" if rest.endswith(".json") or "/-/" in rest else None)
-        if scope["method"] not in READ_ONLY_METHODS:
-            return await respond_error(datasette, scope, send, 403, READ_ONLY_MESSAGE, ext)
         if q and q.group("ext") is None and q.group("name") in FTS_COUNT_TABLES:
             scope = count_search_from_index(datasette, database, scope, q.group("name"))
         if q:

@@ -59,6 +59,13 @@ def client_address(scope: dict[str, Any]) -> str:
     return str(client[0]) if client else "?"
 
 
+def login_policy(datasette) -> logins.LoginPolicy:
+    """The policy `make_datasette` put in our plugin configuration (defaults when absent)."""
+    from kb.datasette_plugin.accounts import insightkb_config
+
+    return logins.LoginPolicy(**(insightkb_config(datasette).get("login_policy") or {}))
+
+
 def wrap(datasette, app: Callable, kb_database: Callable) -> Callable:
     """The ASGI wrapper: `kb_database(datasette)` gives the Datasette Database holding the KB."""
 
@@ -71,10 +78,11 @@ def wrap(datasette, app: Callable, kb_database: Callable) -> Callable:
         client = client_address(scope)
         agent = _header(scope, b"user-agent")
         db = kb_database(datasette)
+        policy = login_policy(datasette)
 
         def check(conn):
             kb = sqlite_utils.Database(conn)
-            wait = logins.login_throttle(kb, username, client)
+            wait = logins.login_throttle(kb, username, client, policy)
             if wait is not None:
                 logins.record_attempt(kb, username, client, succeeded=False, throttled=True, user_agent=agent)
             return wait

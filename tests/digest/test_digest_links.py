@@ -36,3 +36,22 @@ def test_old_rows_with_unsafe_links_are_not_linked(seeded, options):
     # Items whose own link was refused fall back to their source's (safe) address.
     assert "Source: maligned.example: Item 1 <https://maligned.example/newsletter>" in row["text_body"], row["text_body"]
 
+
+
+async def test_digests_stored_before_the_policy_are_scrubbed_when_served_and_written(seeded, options, kb_path):
+    from datasette.app import Datasette
+
+    digest_id = build_digest(seeded, TODAY, options)
+    old_html = load_digest(seeded, digest_id)["html_body"].replace(
+        'href="https://podinsights.example/items/0"', 'href="https://trusted.example@evil.example/items/0"', 1)
+    assert "evil.example" in old_html
+    seeded.execute("UPDATE digests SET html_body = ? WHERE id = ?", [old_html, digest_id])
+    seeded.conn.commit()
+    ds = Datasette([str(kb_path)])
+    page = (await ds.client.get(f"/-/digests/{TODAY}")).text
+    feed = (await ds.client.get("/-/digests.atom")).text
+    written = "".join(p.read_text(encoding="utf-8") for p in write_outbox(seeded, digest_id, options)[1:])
+    for served in (page, feed, written):
+        assert "evil.example" not in served
+        assert "See this claim in the knowledge base" in served
+    assert 'href="http://127.0.0.1:8001/kb/claims/' in page  # safe links stay links

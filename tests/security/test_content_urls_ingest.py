@@ -165,3 +165,58 @@ def test_opml_import_refuses_local_files_and_script_urls_one_line_each(tmp_path)
     assert listing[0]["site_url"] is None  # its htmlUrl was javascript:
     exported = run_cli(kb, "sources", "export-opml").stdout
     assert "javascript" not in exported  # the htmlUrl was refused too
+
+
+def test_allow_private_covers_the_sources_own_host_and_port_only(httpserver, tmp_path):
+    """Attack 6 (redirects): an allowed private source redirecting to another port of its host
+    (say the Datasette port) or another private host is refused; its own origin is followed."""
+    import http.server
+    import threading
+
+    hits: list[str] = []
+
+    class Other(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("content-type", "application/rss+xml")
+            self.end_headers()
+            self.wfile.write(b'<rss version="2.0"><channel><title>inner</title><item><guid>i</guid>'
+                             b'<description>Internal service data.</description></item></channel></rss>')
+
+        def log_message(self, *args):
+            pass
+
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Other)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    port = other.server_address[1]
+    try:
+        kb = tmp_path / "kb.db"
+        base = f"http://localhost:{httpserver.port}"
+        httpserver.expect_request("/same-host-other-port.xml").respond_with_data(
+            "", status=302, headers={"Location": f"http://localhost:{port}/feed.xml"})
+        httpserver.expect_request("/other-host.xml").respond_with_data(
+            "", status=301, headers={"Location": f"http://127.0.0.1:{port}/feed.xml"})
+        httpserver.expect_request("/same-origin.xml").respond_with_data(
+            "", status=302, headers={"Location": "/real.xml"})
+        httpserver.expect_request("/real.xml").respond_with_data(
+            '<rss version="2.0"><channel><title>ok</title><item><guid>r</guid><description>Public item text.'
+            "</description></item></channel></rss>", content_type="application/rss+xml")
+        for name in ("same-host-other-port", "other-host", "same-origin"):
+            assert run_cli(kb, "sources", "add", f"{base}/{name}.xml", "--allow-private").returncode == 0
+        result = run_cli(kb, "ingest")
+        lines = result.stdout.splitlines()
+        assert result.returncode == 1
+        assert any("same-host-other-port" in l and "error: refused localhost: resolves to loopback address" in l
+                   for l in lines), lines
+        assert any("other-host" in l and "error: refused 127.0.0.1: resolves to loopback address" in l
+                   for l in lines), lines
+        assert any("same-origin" in l and "1 new" in l for l in lines), lines
+        assert hits == []  # the other port was never asked
+        docs = _documents(kb)
+        assert [d["text"] for d in docs] == ["Public item text."]
+        listed = run_cli(kb, "sources", "list").stdout
+        assert f"localhost:{port}" not in listed.split("error:")[0]  # no source moved to the other port
+    finally:
+        other.shutdown()
+        other.server_close()

@@ -81,3 +81,14 @@ def test_police_document_links_drops_and_records() -> None:
     fields = {d["field"]: d["reason"] for d in meta["dropped_links"]}
     assert set(fields) == {"url", "enclosure.url", "image", "transcripts[1]"}
     assert fields["url"].startswith("javascript: URL")
+
+
+def test_scrub_rendered_links_keeps_safe_and_same_site_links() -> None:
+    from kb.urls import scrub_rendered_links
+
+    markup = ('<a href="https://ok.example/a?b=1&amp;c=2">ok</a><a href="/kb/claims/1">kb</a><a href="#top">top</a>'
+              '<a href="javascript:alert(1)">x</a><a href="https://a@evil.example/">y</a><img src="data:image/png,x">'
+              '<a href="//evil.example/">z</a><a href="java&#9;script:alert(1)">t</a>')
+    assert scrub_rendered_links(markup) == (
+        '<a href="https://ok.example/a?b=1&amp;c=2">ok</a><a href="/kb/claims/1">kb</a><a href="#top">top</a>'
+        '<a href="#">x</a><a href="#">y</a><img src="#"><a href="#">z</a><a href="#">t</a>')
