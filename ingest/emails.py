@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ingest.blocks import Block, assemble, squash
-from ingest.boilerplate import is_boilerplate_line
+from ingest.boilerplate import POSTAL_BLOCK, is_boilerplate_line
 from ingest.canonical import canonical_url
 from ingest.dates import iso_from_rfc2822
 from ingest.html_text import html_to_blocks, parse_html
@@ -22,6 +22,8 @@ from kb.records import Document, Source
 log = logging.getLogger(__name__)
 
 _SIGNATURE = re.compile(r"^-- ?$")
+# Bulk mailers put an id where the list's name belongs ("5e78d7ef2297cc80842b7591emc list" from Mailchimp)
+_RAW_ID = re.compile(r"[0-9a-f]{12,}|^\s*mc list\s*$|^[\w.-]*\.(list-id|mcsv)\.", re.I)
 IDENTIFYING_HEADERS = ("From", "Subject", "Date", "Message-ID")
 MAX_UNREADABLE = 0.02  # share of replacement or control characters a newsletter's text never reaches
 
@@ -73,8 +75,12 @@ def plain_text_blocks(text: str) -> list[Block]:
         kept.append(line)
     blocks = []
     for para in re.split(r"\n\s*\n", "\n".join(kept)):
+        if POSTAL_BLOCK.search(para.strip()):
+            continue  # the postal address lines that follow belong to it
         para_lines = [l for l in para.split("\n") if not is_boilerplate_line(l.strip())]
-        text_ = squash(" ".join(para_lines))
+        text_ = squash(" ".join(para_lines)).removeprefix("** ")  # Mailchimp marks headings with **
+        if not re.search(r"\w", text_):
+            continue  # a rule of ===== or -----
         if text_ and not is_boilerplate_line(text_):
             blocks.append(Block(text_))
     return blocks
@@ -88,7 +94,7 @@ def newsletter_identity(msg: EmailMessage) -> dict[str, str]:
         m = re.search(r"<([^>]+)>", str(list_id))
         out["list_id"] = (m.group(1) if m else str(list_id)).strip()
         name = str(list_id).split("<")[0].strip().strip('"')
-        if name:
+        if name and not _RAW_ID.search(name):
             out["newsletter"] = name
     sender_name, sender_addr = parseaddr(str(msg.get("From") or ""))
     if sender_addr:

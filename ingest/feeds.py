@@ -21,6 +21,12 @@ from kb.records import Document, Source
 log = logging.getLogger(__name__)
 
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
+# The namespace's first URI, still used by the spec's own example feed; clients must accept both.
+PODCAST_NS_OLD = "https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md"
+PODCAST_NAMESPACES = (PODCAST_NS, PODCAST_NS_OLD)
+# Character references beyond U+10FFFF or to surrogates make feedparser's loose parser raise
+# (chr() / UTF-8 encoding); only long numbers can be out of range, so only those are looked at.
+_BIG_CHARREF = re.compile(rb"&#(?:[xX]0*([0-9a-fA-F]{4,})|0*([0-9]{5,}));")
 
 
 @dataclass
@@ -50,6 +56,25 @@ class ParsedFeed:
     items: list[FeedItem]
     warning: str | None = None
     is_podcast: bool = False
+    description: str | None = None
+    version: str | None = None  # feedparser's: rss20, atom10, ... ('json' for JSON Feed)
+
+
+def replace_bad_charrefs(content: bytes) -> tuple[bytes, int]:
+    """Replace character references to no character (> U+10FFFF, surrogates) by U+FFFD; count them."""
+    if b"&#" not in content:
+        return content, 0
+    count = 0
+
+    def fix(m: re.Match[bytes]) -> bytes:
+        nonlocal count
+        value = int(m.group(1), 16) if m.group(1) else int(m.group(2))
+        if value > 0x10FFFF or 0xD800 <= value <= 0xDFFF:
+            count += 1
+            return b"&#xFFFD;"
+        return m.group(0)
+
+    return _BIG_CHARREF.sub(fix, content), count
 
 
 def is_json_feed(content: bytes) -> bool:
@@ -65,6 +90,7 @@ def parse_feed(content: bytes, source: Source, *, url: str, headers: dict[str, s
         content, had_doctype = strip_doctype(content)
     except BadDoctype as exc:
         raise FeedError(f"ill-formed DOCTYPE: {exc}") from None
+    content, bad_refs = replace_bad_charrefs(content)
     response_headers = {"content-location": url}
     for key, value in (headers or {}).items():
         if key.lower() in ("content-type", "content-language"):
@@ -76,6 +102,8 @@ def parse_feed(content: bytes, source: Source, *, url: str, headers: dict[str, s
     warnings = []
     if had_doctype:
         warnings.append("DOCTYPE removed (entity declarations are not expanded)")
+    if bad_refs:
+        warnings.append(f"{bad_refs} character reference(s) to no character replaced by U+FFFD")
     if parsed.get("bozo"):
         exc = parsed.get("bozo_exception")
         warnings.append(f"ill-formed feed: {type(exc).__name__}: {squash(str(exc))[:200]}")
@@ -99,6 +127,8 @@ def parse_feed(content: bytes, source: Source, *, url: str, headers: dict[str, s
         items=items,
         warning="; ".join(warnings) or None,
         is_podcast=is_podcast,
+        description=feed_meta.get("subtitle") or feed_meta.get("description"),
+        version=parsed.get("version") or None,
     )
 
 
@@ -108,7 +138,7 @@ class FeedError(Exception):
 
 def _transcripts_by_item(content: bytes) -> dict[Any, list[Transcript]]:
     """`<podcast:transcript>` elements per item, keyed by guid and by position."""
-    if PODCAST_NS.encode() not in content:
+    if not any(ns.encode() in content for ns in PODCAST_NAMESPACES):
         return {}
     parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=True, huge_tree=False)
     try:
@@ -122,7 +152,7 @@ def _transcripts_by_item(content: bytes) -> dict[Any, list[Transcript]]:
         found = [
             Transcript(url=t.get("url") or t.get("href") or "", type=t.get("type"), language=t.get("language"),
                        rel=t.get("rel"))
-            for t in item.iter(f"{{{PODCAST_NS}}}transcript")
+            for t in item.iter(*(f"{{{ns}}}transcript" for ns in PODCAST_NAMESPACES))
         ]
         found = [t for t in found if t.url]
         if not found:
@@ -258,4 +288,5 @@ def parse_json_feed(content: bytes, source: Source, *, url: str) -> ParsedFeed:
                        passages=passages, metadata=metadata)
         items.append(FeedItem(doc))
     warning = f"{skipped} JSON Feed items skipped (not objects)" if skipped else None
-    return ParsedFeed(title=data.get("title"), link=data.get("home_page_url"), items=items, warning=warning)
+    return ParsedFeed(title=data.get("title"), link=data.get("home_page_url"), items=items, warning=warning,
+                      description=data.get("description"), version="json")

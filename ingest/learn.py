@@ -7,6 +7,7 @@ from collections import Counter
 import sqlite_utils
 
 from ingest.blocks import squash
+from kb.documents import recent_texts
 from kb.records import Document
 
 MAX_CHARS = 200
@@ -23,9 +24,7 @@ def learn_boilerplate(db: sqlite_utils.Database, source_id: int, docs: list[Docu
     guids = {d.guid for d in docs}
     for doc in docs:
         counts.update(_paragraphs(doc.text))
-    for guid, text in db.execute(
-        "SELECT guid, text FROM documents WHERE source_id = ? ORDER BY id DESC LIMIT ?", [source_id, RECENT]
-    ).fetchall():
+    for guid, text in recent_texts(db, source_id, RECENT):
         if guid not in guids:
             counts.update(_paragraphs(text))
     return {p for p, n in counts.items() if n >= 2}

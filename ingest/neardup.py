@@ -9,6 +9,7 @@ import numpy as np
 import sqlite_utils
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
+from kb.documents import minhash_signatures, save_minhash
 from kb.records import Document
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,7 @@ class NearDuplicateIndex:
     def _load(self) -> MinHashLSH:
         if self._lsh is None:
             self._lsh = MinHashLSH(threshold=self.threshold, num_perm=NUM_PERM)
-            rows = self.db.execute("SELECT document_id, source_id, signature FROM document_minhashes").fetchall()
-            for doc_id, source_id, blob in rows:
+            for doc_id, source_id, blob in minhash_signatures(self.db):
                 lean = LeanMinHash(seed=1, hashvalues=np.frombuffer(blob, dtype=np.uint64), scheme=_template().scheme)
                 self._lsh.insert(doc_id, lean, check_duplication=False)
                 self._sources[doc_id] = source_id
@@ -86,10 +86,7 @@ class NearDuplicateIndex:
         if mh is None:
             return
         lean = LeanMinHash(mh)
-        self.db.execute(
-            "INSERT OR REPLACE INTO document_minhashes (document_id, source_id, signature) VALUES (?,?,?)",
-            [document_id, source_id, lean.hashvalues.astype(np.uint64).tobytes()],
-        )
+        save_minhash(self.db, document_id, source_id, lean.hashvalues.astype(np.uint64).tobytes())
         if self._lsh is not None:
             self._lsh.insert(document_id, lean, check_duplication=False)
             self._sources[document_id] = source_id

@@ -30,8 +30,10 @@ from ingest.pages import page_to_document
 from ingest.report import IngestReport
 from ingest.state import backing_off, record_failure, record_success
 from ingest.transcripts import TranscriptError, cues_to_text, parse_transcript
-from kb.documents import save_document
+from kb.documents import exists, original_with_url, recent_published, save_document
 from kb.records import Document, Source
+from kb.sources import forget_skipped, record_skipped, url_taken
+from kb.transactions import write_batch
 from kb.urls import fetch_refusal
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,7 @@ FEED_KINDS = ("rss", "atom", "podcast")
 TRANSCRIPT_PREFERENCE = ("json", "vtt", "srt", "html", "text")
 ACCEPT_PAGE = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 MIN_INTERVAL, MAX_INTERVAL = 15 * 60, 24 * 3600
+SHORT_ITEM_CHARS = 300  # an item with less text than this gets its article fetched when full text is on
 
 
 def one_line(text: str, limit: int = 300) -> str:
@@ -81,6 +84,7 @@ class _Runner:
         self.neardup = NearDuplicateIndex(db, options.near_duplicate_threshold)
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._global: asyncio.Semaphore | None = None
+        self._pages: dict[str, asyncio.Future] = {}  # article URL -> its fetch, shared within a run
         self.client = None
 
     async def run(self, sources: list[Source]) -> list[IngestReport]:
@@ -111,8 +115,8 @@ class _Runner:
         report = IngestReport(source.id, source.url)
         kind_of_place = scheme(source.url)
         try:
-            if not source.active:
-                report.skipped = "inactive (reactivate with `insightkb sources add` or by editing the row)"
+            if source.state in ("paused", "removed", "gone"):
+                report.skipped = f"{source.state} (`insightkb sources resume {source.id}` fetches it again)"
                 return report
             when = backing_off(source)
             if self.options.respect_backoff and when and kind_of_place != "file":
@@ -151,10 +155,13 @@ class _Runner:
             else:
                 raise FetchError(f"cannot ingest {source.url!r}: expected an absolute path, file://, http(s):// or imap(s)://")
             self._save(source, docs, report)
+            warning = _join(warning, self._title_only_hint(source, report))
             report.warning = warning
             if source.config.get("adaptive_interval"):
                 extra["interval_seconds"] = adapted_interval(self.db, source)
-            record_success(self.db, source, status=status, warning=warning, **validators, **extra)
+            record_skipped(self.db, source.id, report.skipped_rows)
+            record_success(self.db, source, status=status, warning=warning, last_run=report.counters(),
+                           **validators, **extra)
         except FetchError as exc:
             report.error = one_line(str(exc))
             record_failure(
@@ -174,9 +181,9 @@ class _Runner:
         """Fields to store after a permanent redirect (the new URL, unless another source has it)."""
         if not permanent_url or permanent_url == source.url:
             return {}
-        taken = self.db.execute("SELECT id FROM sources WHERE url = ? AND id != ?", [permanent_url, source.id]).fetchone()
-        if taken:
-            return {"moved_conflict": f"moved permanently to {permanent_url}, already source {taken[0]}"}
+        taken = url_taken(self.db, permanent_url, other_than=source.id)
+        if taken is not None:
+            return {"moved_conflict": f"moved permanently to {permanent_url}, already source {taken}"}
         log.info("source %s moved permanently: %s -> %s", source.id, source.url, permanent_url)
         source.url = permanent_url
         return {"url": permanent_url}
@@ -238,13 +245,17 @@ class _Runner:
                 raise FetchError(f"not a feed: {exc}") from None
             report.parsed_items = len(feed.items)
             warnings = [feed.warning] if feed.warning else []
-            docs = []
-            for item in feed.items:
-                problem = await self._attach_transcript(source, item, url)
-                if problem:
-                    warnings.append(problem)
-                docs.append(item.document)
-            return docs, "; ".join(warnings)[:500] or None
+            fresh = self._unseen(source, feed.items, report)
+            with_transcripts = [item for item in fresh if item.transcripts]
+            if with_transcripts:
+                problems = await asyncio.gather(*(self._attach_transcript(source, i, url) for i in with_transcripts))
+                warnings += [p for p in problems if p]
+            docs = [item.document for item in fresh]
+            if source.full_text and fresh:
+                failures = await self._fetch_full_text(source, docs, report)
+                if failures:
+                    warnings.append(f"full text failed for {len(failures)} article(s), e.g. {failures[0]}")
+            return docs, "; ".join(warnings)[:1000] or None
         if source.kind == "html":
             report.parsed_items = 1
             return [page_to_document(content, source, url=url)], None
@@ -257,6 +268,9 @@ class _Runner:
         if source.kind == "text":
             report.parsed_items = 1
             return [text_document(content, source, url=url)], None
+        if source.kind == "transcript":
+            report.parsed_items = 1
+            return [transcript_document(content, source, url=url, mime=headers.get("content-type"))], None
         raise FetchError(f"unknown source kind {source.kind!r}")
 
     async def _attach_transcript(self, source: Source, item: FeedItem, feed_url: str) -> str | None:
@@ -265,9 +279,6 @@ class _Runner:
             return None
         ranked = sorted(item.transcripts, key=lambda t: _transcript_rank(t.type, t.url))
         doc = item.document
-        # Skip the fetch when the episode is already stored: a re-run costs no transcript download.
-        if self.db.execute("SELECT 1 FROM documents WHERE source_id = ? AND guid = ?", [source.id, doc.guid]).fetchone():
-            return None
         problems = []
         for transcript in ranked:
             target = urljoin(feed_url, transcript.url.strip())
@@ -290,7 +301,9 @@ class _Runner:
             doc.metadata["speakers"] = sorted({c.speaker for c in cues if c.speaker})
             doc.text, doc.passages = text, passages
             return None
-        return "; ".join(problems) or None
+        # No transcript could be read: the show notes stay the document, and the reason with it.
+        doc.metadata["transcript_error"] = problems[0] if problems else "no transcript"
+        return f"episode {doc.title or doc.guid!r} kept with show notes only: " + "; ".join(problems)
 
     async def _get(self, source: Source, url: str) -> tuple[bytes, str | None]:
         """Fetch a URL named by a document: over http(s) only (`fetch` applies the URL policy)."""
@@ -304,47 +317,136 @@ class _Runner:
         fresh = []
         for doc in docs:
             doc.source_id = source.id
-            known = self.db.execute(
-                "SELECT 1 FROM documents WHERE source_id = ? AND guid = ?", [source.id, doc.guid]
-            ).fetchone()
-            if known:
+            if exists(self.db, source.id, doc.guid):
                 report.unchanged += 1
-            elif not doc.text.strip():
-                log.info("source %s: item %s has no text; skipped", source.id, doc.guid)
-            else:
-                fresh.append(doc)
+                continue
+            if not doc.text.strip() or _only_title(doc):
+                if not doc.title:
+                    log.info("source %s: item %s has neither text nor title; skipped", source.id, doc.guid)
+                    report.skip_item("empty (no title, no text)", guid=doc.guid, url=doc.url)
+                    continue
+                # Title-only items are kept as minimal documents, marked, and counted (never dropped).
+                doc.text, doc.passages = doc.title, []
+                doc.metadata["title_only"] = True
+                report.title_only += 1
+            fresh.append(doc)
         if not fresh:
             return
         learnt = learn_boilerplate(self.db, source.id, fresh)
-        for doc in fresh:
-            drop_boilerplate_passages(doc, learnt)
-            mh = minhash(doc.text)
-            dup_of = self._same_url_elsewhere(doc)
-            if dup_of is None:
-                found = self.neardup.find(doc, mh)
-                if found:
-                    dup_of = found[0]
-                    doc.metadata["near_duplicate"] = {"of": found[0], "similarity": round(found[1], 3)}
-            result = save_document(self.db, doc, duplicate_of=dup_of)
-            if result.status == "new":
-                report.new += 1
-                with self.db.conn:
+        stored: list[str] = []
+        # One transaction per source (a savepoint per document): a commit per document cost more
+        # than parsing it. The lock is held only while this source's documents are written.
+        with write_batch(self.db):
+            for doc in fresh:
+                drop_boilerplate_passages(doc, learnt)
+                mh = minhash(doc.text)
+                dup_of = self._same_url_elsewhere(doc)
+                if dup_of is None:
+                    found = self.neardup.find(doc, mh)
+                    if found:
+                        dup_of = found[0]
+                        doc.metadata["near_duplicate"] = {"of": found[0], "similarity": round(found[1], 3)}
+                result = save_document(self.db, doc, duplicate_of=dup_of)
+                stored.append(doc.guid)
+                if result.status == "new":
+                    report.new += 1
                     self.neardup.add(result.document_id, source.id, mh)
-            elif result.status == "duplicate":
-                report.duplicates += 1
-            else:
-                report.unchanged += 1
+                elif result.status == "duplicate":
+                    report.duplicates += 1
+                else:
+                    report.unchanged += 1
+        forget_skipped(self.db, source.id, stored)
 
     def _same_url_elsewhere(self, doc: Document) -> int | None:
         if not doc.url:
             return None
-        row = self.db.execute(
-            "SELECT id FROM documents WHERE url = ? AND source_id != ? AND duplicate_of IS NULL ORDER BY id LIMIT 1",
-            [doc.url, doc.source_id],
-        ).fetchone()
-        if row:
-            doc.metadata["near_duplicate"] = {"of": row[0], "same_url": True}
-        return row[0] if row else None
+        found = original_with_url(self.db, doc.url, other_than_source=doc.source_id)
+        if found is not None:
+            doc.metadata["near_duplicate"] = {"of": found, "same_url": True}
+        return found
+
+    # -- feed items: what is new, full text, title-only -----------------------------------------
+
+    def _unseen(self, source: Source, items: list[FeedItem], report: IngestReport) -> list[FeedItem]:
+        """Items not stored yet (stored ones count as unchanged; a guid repeated in the feed is skipped)."""
+        fresh, guids = [], set()
+        for item in items:
+            guid = item.document.guid
+            if guid in guids:
+                report.skip_item("guid repeated within the feed", remember=False)
+                continue
+            guids.add(guid)
+            if source.id is not None and exists(self.db, source.id, guid):
+                report.unchanged += 1
+                continue
+            fresh.append(item)
+        return fresh
+
+    async def _fetch_full_text(self, source: Source, docs: list[Document], report: IngestReport) -> list[str]:
+        """Replace short items' text by their article's main content; returns one-line failures."""
+        short = [d for d in docs if len(d.text) < SHORT_ITEM_CHARS and d.url and scheme(d.url) in ("http", "https")
+                 and "transcript_url" not in d.metadata]
+        stored = [d for d in short if source.id is not None
+                  and original_with_url(self.db, d.url or "", other_than_source=source.id) is not None]
+        for doc in stored:  # the same article from another source: linked as its duplicate, not fetched again
+            doc.metadata["full_text_skipped"] = "the article is stored from another source"
+        short = [d for d in short if d not in stored]
+        results = await asyncio.gather(*(self._article(source, d) for d in short))
+        failures = [r for r in results if r]
+        report.full_text += len(short) - len(failures)
+        report.full_text_failed += len(failures)
+        return failures
+
+    async def _article(self, source: Source, doc: Document) -> str | None:
+        """Fetch `doc.url` (through the safe fetcher) and make its main content the text."""
+        assert doc.url
+        try:
+            target = self._content_url(doc.url, doc, "full_text")
+            task = self._pages.get(target)
+            if task is None:  # two items (or sources) of one run linking one article fetch it once
+                task = self._pages[target] = asyncio.ensure_future(self._page(source, target))
+            final_url, page = await task
+        except FetchError as exc:
+            doc.metadata["full_text_error"] = one_line(str(exc), 150)
+            return f"{doc.url}: {doc.metadata['full_text_error']}"
+        except Exception as exc:  # an odd page must not lose the item
+            doc.metadata["full_text_error"] = one_line(f"{type(exc).__name__}: {exc}", 150)
+            return f"{doc.url}: {doc.metadata['full_text_error']}"
+        if len(page.text) <= len(doc.text):
+            doc.metadata["full_text_error"] = "the article page has no more text than the feed"
+            return f"{doc.url}: no more text than the feed"
+        if doc.text:
+            doc.metadata["summary"] = doc.text
+        doc.metadata["full_text_url"] = final_url
+        doc.text, doc.passages = page.text, list(page.passages)
+        return None
+
+    async def _page(self, source: Source, url: str) -> tuple[str, Document]:
+        """(final URL, main content) of an article page, fetched through the safe fetcher."""
+        result = await self._fetch(source, url, accept=ACCEPT_PAGE)
+        return result.url, await asyncio.to_thread(page_to_document, result.content, source, url=result.url)
+
+    def _content_url(self, url: str, doc: Document, field: str) -> str:
+        """A URL taken from content, checked by the URL policy (`kb.urls`) before any fetch."""
+        why = fetch_refusal(url)
+        if why:
+            doc.metadata.setdefault("dropped_links", []).append({"field": field, "url": url[:200], "reason": why})
+            raise FetchError(f"refused {why}")
+        return url.strip()
+
+    def _title_only_hint(self, source: Source, report: IngestReport) -> str | None:
+        if not report.title_only or source.full_text:
+            return None
+        return (f"{report.title_only} of {report.parsed_items} item(s) carry only a title; "
+                f"`insightkb sources edit {source.id} --full-text` fetches their articles")
+
+
+def _only_title(doc: Document) -> bool:
+    return bool(doc.title) and squash(doc.text).casefold() == squash(doc.title or "").casefold()
+
+
+def _join(*parts: str | None) -> str | None:
+    return "; ".join(p for p in parts if p)[:1000] or None
 
 
 def _transcript_rank(mime: str | None, url: str) -> int:
@@ -366,12 +468,23 @@ def text_document(content: bytes, source: Source, *, url: str) -> Document:
                     passages=passages)
 
 
+def transcript_document(content: bytes, source: Source, *, url: str, mime: str | None = None) -> Document:
+    """A transcript file (VTT, SRT, JSON, HTML, text) as one document of timed passages."""
+    try:
+        cues = parse_transcript(content, mime)
+    except TranscriptError as exc:
+        raise FetchError(f"not a transcript: {exc}") from None
+    text, passages = cues_to_text(cues)
+    name = url.rstrip("/").rsplit("/", 1)[-1]
+    return Document(source_id=source.id or 0, guid=url, text=text, title=source.title or name or None,
+                    url=url if url.startswith("http") else None, passages=passages,
+                    metadata={"speakers": sorted({c.speaker for c in cues if c.speaker})})
+
+
 def adapted_interval(db: sqlite_utils.Database, source: Source) -> int:
     """Half the median gap between the source's recent items, clamped to 15 min .. 24 h."""
-    rows = [r[0] for r in db.execute(
-        "SELECT published FROM documents WHERE source_id = ? AND published IS NOT NULL ORDER BY published DESC LIMIT 10",
-        [source.id],
-    ).fetchall()]
+    assert source.id is not None
+    rows = recent_published(db, source.id, 10)
     from ingest.dates import parse_iso
 
     moments = sorted(m for m in (parse_iso(r) for r in rows) if m)

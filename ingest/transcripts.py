@@ -6,9 +6,11 @@ application/octet-stream). Consecutive cues of one speaker form a paragraph that
 """
 from __future__ import annotations
 
+import html
 import io
 import json
 import re
+from statistics import median
 from dataclasses import dataclass
 
 import srt
@@ -39,6 +41,10 @@ _CLOCK = re.compile(r"^(?:(\d+):)?(\d{1,2}):(\d{2})(?:[.,](\d{1,3}))?$")
 NOT_SPEAKERS = {"Note", "Update", "Editor", "Transcript", "Warning", "Source", "Chapter", "Music"}
 PARAGRAPH_GAP = 5.0  # seconds of silence that start a new paragraph
 PARAGRAPH_CHARS = 1200
+WORD_GAP = 1.5  # seconds between words that end a merged word-level cue
+CUE_WORDS = 60  # at most this many words in a merged word-level cue
+_VOICE = re.compile(r"^\s*<v(?:\.[\w.-]+)?\s+([^>]{1,60})>", re.I)
+_TAGS = re.compile(r"</?(?:v|c|i|b|u|lang|ruby|rt)(?:[.\s][^>]*)?>|<\d{1,2}:\d{2}(?::\d{2})?[.,]\d{1,3}>", re.I)
 
 
 def clock_seconds(value: str | float | int | None) -> float | None:
@@ -89,14 +95,25 @@ def _split_speaker(text: str) -> tuple[str | None, str]:
     return name, m.group(3).strip()
 
 
+def cue_body(raw: str, speaker: str | None = None) -> tuple[str | None, str]:
+    """(speaker, text) of a cue's raw text: a <v Name> voice tag or a "Name: " prefix gives the
+    speaker and leaves the text; markup tags are dropped and entities (&amp; ...) decoded."""
+    m = _VOICE.match(raw)
+    if m:
+        speaker = speaker or squash(m.group(1))
+    body = squash(html.unescape(_TAGS.sub("", raw)))
+    named, rest = _split_speaker(body)
+    if named and (speaker is None or named.casefold() == speaker.casefold()):
+        return named if speaker is None else speaker, rest
+    return speaker, body
+
+
 def _vtt(text: str) -> list[Cue]:
     captions = webvtt.from_buffer(io.StringIO(text)) if hasattr(webvtt, "from_buffer") else webvtt.read_buffer(io.StringIO(text))
     cues = []
     for c in captions:
-        body = squash(c.text)
-        speaker = getattr(c, "voice", None)
-        if not speaker:
-            speaker, body = _split_speaker(body)
+        raw = getattr(c, "raw_text", None) or c.text
+        speaker, body = cue_body(raw, getattr(c, "voice", None) or None)
         cues.append(Cue(body, clock_seconds(c.start), clock_seconds(c.end), speaker))
     return cues
 
@@ -104,8 +121,7 @@ def _vtt(text: str) -> list[Cue]:
 def _srt(text: str) -> list[Cue]:
     cues = []
     for sub in srt.parse(text, ignore_errors=True):
-        body = squash(re.sub(r"<[^>]+>", "", sub.content))
-        speaker, body = _split_speaker(body)
+        speaker, body = cue_body(sub.content)
         cues.append(Cue(body, sub.start.total_seconds(), sub.end.total_seconds(), speaker))
     return cues
 
@@ -117,12 +133,38 @@ def _json(text: str) -> list[Cue]:
     for seg in segments or []:
         if not isinstance(seg, dict):
             continue
-        body = squash(str(seg.get("body") or seg.get("text") or ""))
+        speaker, body = cue_body(str(seg.get("body") or seg.get("text") or ""), seg.get("speaker") or None)
         cues.append(
             Cue(body, clock_seconds(seg.get("startTime", seg.get("start"))),
-                clock_seconds(seg.get("endTime", seg.get("end"))), seg.get("speaker") or None)
+                clock_seconds(seg.get("endTime", seg.get("end"))), speaker)
         )
+    if cues and median(len(c.text.split()) for c in cues) <= 1:
+        return merge_words(cues)
     return cues
+
+
+def merge_words(words: list[Cue]) -> list[Cue]:
+    """Word-level cues (one word each, as the spec's JSON example) -> sentence-sized cues: a new
+    cue at a sentence end, a change of speaker, a pause over WORD_GAP or CUE_WORDS words."""
+    merged: list[Cue] = []
+    current: list[Cue] = []
+
+    def flush() -> None:
+        if current:
+            text = re.sub(r"\s+([,.;:!?%)])", r"\1", " ".join(w.text for w in current))
+            merged.append(Cue(text, current[0].start, current[-1].end, current[0].speaker))
+            current.clear()
+
+    for word in words:
+        if current:
+            prev = current[-1]
+            gap = (word.start - prev.end) if word.start is not None and prev.end is not None else 0.0
+            if (word.speaker != prev.speaker or gap > WORD_GAP or len(current) >= CUE_WORDS
+                    or re.search(r"[.!?][\"')\]]*$", prev.text)):
+                flush()
+        current.append(word)
+    flush()
+    return merged
 
 
 def _html(text: str) -> list[Cue]:

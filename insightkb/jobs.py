@@ -47,8 +47,8 @@ def ingest_source(kb_path: str, config_path: str | None, source_id: int) -> str:
             source = get_source(db, source_id)
         except UnknownSource:
             return f"[{source_id}] gone"
-        if not source.active:
-            return f"[{source_id}] inactive"
+        if source.state in ("paused", "removed", "gone"):
+            return f"[{source_id}] {source.state}"
         host = urlsplit(source.url).hostname or "local"
         with _host_slot(host, settings.ingest.per_host):
             report = ingest_sources(db, [source], ingest_options(settings))[0]

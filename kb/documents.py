@@ -8,6 +8,7 @@ from typing import Any, Iterator
 import sqlite_utils
 
 from kb.records import Document, Passage
+from kb.transactions import atomic
 from kb.urls import police_document_links
 
 
@@ -42,7 +43,7 @@ def save_document(
     ).fetchone()
     if not dup and duplicate_of is not None:
         dup = (duplicate_of,)
-    with db.conn:
+    with atomic(db):  # a savepoint inside a caller's batch, else its own transaction
         cur = db.execute(
             "INSERT INTO documents (source_id, guid, url, title, author, published, text,"
             " content_hash, duplicate_of, metadata) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -61,24 +62,56 @@ def save_document(
         )
         doc_id = cur.lastrowid
         if doc.passages:
-            db["passages"].insert_all(
-                [
-                    {
-                        "document_id": doc_id,
-                        "seq": i,
-                        "start_char": p.start_char,
-                        "end_char": p.end_char,
-                        "section": p.section,
-                        "speaker": p.speaker,
-                        "start_seconds": p.start_seconds,
-                        "end_seconds": p.end_seconds,
-                    }
-                    for i, p in enumerate(doc.passages)
-                ]
+            # plain executemany: sqlite-utils' insert_all introspects the table on every call
+            db.conn.executemany(
+                "INSERT INTO passages (document_id, seq, start_char, end_char, section, speaker, start_seconds,"
+                " end_seconds) VALUES (?,?,?,?,?,?,?,?)",
+                [(doc_id, i, p.start_char, p.end_char, p.section, p.speaker, p.start_seconds, p.end_seconds)
+                 for i, p in enumerate(doc.passages)],
             )
     if dup:
         return SaveResult(doc_id, "duplicate", dup[0])
     return SaveResult(doc_id, "new")
+
+
+def exists(db: sqlite_utils.Database, source_id: int, guid: str) -> bool:
+    """Whether the source already stored an item with this guid."""
+    return db.execute("SELECT 1 FROM documents WHERE source_id = ? AND guid = ?", [source_id, guid]).fetchone() is not None
+
+
+def original_with_url(db: sqlite_utils.Database, url: str, *, other_than_source: int) -> int | None:
+    """The first original (not duplicate) document of another source with this canonical URL."""
+    row = db.execute(
+        "SELECT id FROM documents WHERE url = ? AND source_id != ? AND duplicate_of IS NULL ORDER BY id LIMIT 1",
+        [url, other_than_source],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def recent_published(db: sqlite_utils.Database, source_id: int, limit: int = 10) -> list[str]:
+    """Publication times (ISO) of the source's latest documents, newest first."""
+    return [r[0] for r in db.execute(
+        "SELECT published FROM documents WHERE source_id = ? AND published IS NOT NULL ORDER BY published DESC LIMIT ?",
+        [source_id, limit],
+    ).fetchall()]
+
+
+def recent_texts(db: sqlite_utils.Database, source_id: int, limit: int) -> list[tuple[str, str]]:
+    """(guid, text) of the source's latest stored documents, newest first."""
+    return [tuple(r) for r in db.execute(
+        "SELECT guid, text FROM documents WHERE source_id = ? ORDER BY id DESC LIMIT ?", [source_id, limit]
+    ).fetchall()]
+
+
+def minhash_signatures(db: sqlite_utils.Database) -> list[tuple[int, int, bytes]]:
+    """(document id, source id, signature bytes) of every stored MinHash."""
+    return [tuple(r) for r in db.execute("SELECT document_id, source_id, signature FROM document_minhashes").fetchall()]
+
+
+def save_minhash(db: sqlite_utils.Database, document_id: int, source_id: int, signature: bytes) -> None:
+    """Store (or replace) a document's MinHash signature; the caller owns the transaction."""
+    db.execute("INSERT OR REPLACE INTO document_minhashes (document_id, source_id, signature) VALUES (?,?,?)",
+               [document_id, source_id, signature])
 
 
 def load_document(db: sqlite_utils.Database, document_id: int) -> Document:

@@ -18,7 +18,7 @@ class Source:
     """A place documents come from: a feed, a mailbox, a page or a file."""
 
     url: str
-    kind: str  # rss | atom | podcast | email | html | text
+    kind: str  # rss | atom | podcast | email | html | text | transcript
     title: str | None = None
     id: int | None = None
     active: bool = True
@@ -31,6 +31,31 @@ class Source:
     last_error: str | None = None
     warning: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
+    site_url: str | None = None
+    description: str | None = None
+    tags: list[str] = field(default_factory=list)
+    full_text: bool = False  # fetch each short item's linked article (Miniflux's "fetch original content")
+    paused: bool = False
+    removed_at: str | None = None
+    last_run: dict[str, Any] = field(default_factory=dict)  # counters of the last ingest run
+
+    @property
+    def name(self) -> str:
+        """What to show a person: the title, else the URL."""
+        return self.title or self.url
+
+    @property
+    def state(self) -> str:
+        """removed | paused | gone | failing | active."""
+        if self.removed_at:
+            return "removed"
+        if self.paused:
+            return "paused"
+        if not self.active:
+            return "gone"
+        if self.failure_count:
+            return "failing"
+        return "active"
 
 
 @dataclass

@@ -30,3 +30,13 @@ def test_package_imports_only_what_it_may(package: str) -> None:
         if extra:
             bad[str(path.relative_to(ROOT))] = sorted(extra)
     assert bad == {}
+
+
+_SQL = __import__("re").compile(r"\b(SELECT\s+\S|INSERT\s+(OR\s+\w+\s+)?INTO|UPDATE\s+\w+\s+SET|DELETE\s+FROM)\b")
+
+
+def test_ingest_has_no_sql() -> None:
+    """Ingest asks kb questions by name (documents.exists, sources.url_taken, ...); SQL lives in kb."""
+    found = {str(p.relative_to(ROOT)): m.group(0) for p in (ROOT / "ingest").rglob("*.py")
+             for m in [_SQL.search(p.read_text(encoding="utf-8"))] if m}
+    assert found == {}

@@ -41,7 +41,9 @@ def ingest(app: AppContext, source_ids: tuple[int, ...], force: bool) -> None:
     reports = ingest_sources(db, chosen, options, progress=True)
     new = sum(r.new for r in reports)
     failed = [r for r in reports if r.error]
-    click.echo(f"{len(reports)} sources: {new} new documents, {len(failed)} failed")
+    skipped = sum(r.skipped_items for r in reports)
+    tail = f", {skipped} items skipped (`insightkb sources show ID` says why)" if skipped else ""
+    click.echo(f"{len(reports)} sources: {new} new documents, {len(failed)} failed{tail}")
     if failed:
         raise SystemExit(1)
 

@@ -14,11 +14,14 @@ def invoke(cli, kb_path, *args):
 def test_sources_add_list_ingest(cli, kb_path):
     feed = SAMPLES_DIR / "feeds" / "podinsights.xml"
     r = invoke(cli, kb_path, "sources", "add", str(feed), "--kind", "rss", "--title", "Pod", "--interval", "30m")
-    assert r.exit_code == 0 and r.output == f"source 1: rss {feed}\n"
+    assert r.exit_code == 0 and r.output == (
+        f"added source 1: rss 'Pod' (active) {feed}\n  found an RSS 2.0 feed with 2 items\n")
     r = invoke(cli, kb_path, "sources", "add", str(SAMPLES_DIR / "newsletters" / "maligned-2.eml"))
-    assert r.output.startswith("source 2: email ")
+    assert r.output.startswith("added source 2: email ")
     r = invoke(cli, kb_path, "sources", "list")
-    assert r.output.splitlines()[0] == f"1\trss\tactive\t1800s\t{feed}\tPod"
+    head, first = r.output.splitlines()[:2]
+    assert head.split() == ["ID", "KIND", "STATE", "EVERY", "DOCS", "SKIPPED", "LAST", "RUN", "TITLE", "NOTE"]
+    assert first.split() == ["1", "rss", "active", "30m", "0", "0", "-", "Pod"]
     r = invoke(cli, kb_path, "ingest")
     assert r.exit_code == 0, r.output
     assert f"[1] {feed}: 2 new, 0 unchanged, 0 duplicates" in r.output
@@ -33,7 +36,10 @@ def test_bad_input_is_one_line(cli, kb_path, tmp_path):
     r = invoke(cli, kb_path, "sources", "add", "https://example.com/feed", "--interval", "5 parsecs")
     assert r.exit_code == 2 and "use seconds or 15m / 1h / 1d, or auto" in r.output
     (tmp_path / "a.xml").write_text("<rss")
-    invoke(cli, kb_path, "sources", "add", str(tmp_path / "a.xml"))
+    r = invoke(cli, kb_path, "sources", "add", str(tmp_path / "a.xml"))
+    assert r.exit_code == 1 and r.output.startswith(f"Error: refused {tmp_path / 'a.xml'}: found XML that is not a feed")
+    assert len(r.output.splitlines()) == 1
+    invoke(cli, kb_path, "sources", "add", str(tmp_path / "a.xml"), "--no-check")
     (tmp_path / "a.xml").unlink()
     r = invoke(cli, kb_path, "ingest")
     assert r.exit_code == 1
@@ -60,10 +66,10 @@ def test_opml_round_trip(cli, kb_path, tmp_path):
     r = invoke(cli, kb_path, "sources", "export-opml", "-o", str(out))
     from ingest.opml import parse_opml
 
-    back = parse_opml(out.read_bytes())
-    assert [(s.url, s.kind, s.title) for s in back] == [
-        ("https://one.example/feed", "rss", "One"),
-        ("https://two.example/atom.xml", "atom", "Two & co"),
+    back = parse_opml(out.read_bytes()).sources
+    assert [(s.url, s.kind, s.title, s.tags, s.site_url) for s in back] == [
+        ("https://one.example/feed", "rss", "One", ["AI"], "https://one.example/"),
+        ("https://two.example/atom.xml", "atom", "Two & co", ["AI"], None),
     ]
     bad = tmp_path / "bad.opml"
     bad.write_text("<html>no</html>")

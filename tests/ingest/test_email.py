@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import mailbox
+from pathlib import Path
 from email.message import EmailMessage
 
 from ingest import ingest_sources
@@ -107,3 +108,34 @@ def test_exact_duplicate_across_sources(db, tmp_path):
     b = add_source(db, Source(url=str(copy), kind="email"))
     reports = ingest_sources(db, [a, b])
     assert (reports[0].new, reports[1].duplicates) == (1, 1)
+
+
+def test_mailchimp_issue_gets_a_name_and_loses_its_postal_footer(db, add, loopback_options):
+
+    from ingest import ingest_sources
+    from ingest.detect import sniff
+    from kb.documents import load_document
+
+    path = Path(__file__).resolve().parent.parent / "fixtures" / "ingest" / "mail" / "mailchimp-issue.eml"
+    assert sniff(path.read_bytes()).title == "Inference Notes"  # what `sources add` names the source
+    source = add(str(path), kind="email")
+    report = ingest_sources(db, [source], loopback_options)[0]
+    assert (report.error, report.new) == (None, 1)
+    doc = load_document(db, db.execute("SELECT id FROM documents").fetchone()[0])
+    assert doc.metadata["newsletter"] == "Inference Notes"
+    assert doc.metadata["list_id"] == "5e78d7ef2297cc80842b7591e.131234567.list-id.mcsv.net"
+    assert doc.text.startswith("Inference Notes #41: the small-model bet\n\nThis week three teams")
+    assert doc.text.endswith("a few thousand graded answers of your own.")
+    for furniture in ("mailing address", "Example Avenue", "62701", "All rights reserved", "preferences",
+                      "address book", "Distilled models, and the test set"):
+        assert furniture not in doc.text
+
+
+def test_plain_text_mailchimp_footer_is_dropped():
+    from ingest.emails import _part_text, parse_message, plain_text_blocks
+
+    path = Path(__file__).resolve().parent.parent / "fixtures" / "ingest" / "mail" / "mailchimp-issue.eml"
+    msg = parse_message(path.read_bytes())
+    blocks = [b.text for b in plain_text_blocks(_part_text(msg.get_body(preferencelist=("plain",))))]
+    assert blocks[0] == "Inference Notes #41: the small-model bet"
+    assert len(blocks) == 4 and not any("Springfield" in b or "=====" in b for b in blocks)

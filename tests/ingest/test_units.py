@@ -55,7 +55,7 @@ def test_interval_parsing_and_auto(cli, kb_path):
     from kb import open_db
     from kb.sources import get_source
 
-    r = CliRunner().invoke(cli, ["--kb", str(kb_path), "sources", "add", "https://pod.example/rss",
+    r = CliRunner().invoke(cli, ["--kb", str(kb_path), "sources", "add", "https://pod.example/rss", "--no-check",
                                  "--kind", "podcast", "--interval", "auto"])
     assert r.exit_code == 0, r.output
     db = open_db(kb_path)

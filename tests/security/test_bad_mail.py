@@ -28,7 +28,12 @@ def test_random_bytes_eml_is_refused_with_one_line(tmp_path):
     kb = tmp_path / "kb.db"
     bad = tmp_path / "random.eml"
     bad.write_bytes(_noise(200_000, 1))
-    assert run_cli(kb, "sources", "add", str(bad), "--kind", "email").returncode == 0
+    refused = run_cli(kb, "sources", "add", str(bad), "--kind", "email")  # the one check at add time
+    assert refused.returncode == 1
+    assert refused.stderr == (f"Error: refused {bad}: found binary data (no type, 200,000 bytes), "
+                              "not a feed, podcast, page, transcript or email\n")
+    # stored without the check, ingest refuses it too
+    assert run_cli(kb, "sources", "add", str(bad), "--kind", "email", "--no-check").returncode == 0
     result = run_cli(kb, "ingest")
     assert result.returncode == 1
     line = next(l for l in result.stdout.splitlines() if "random.eml" in l)
@@ -43,7 +48,8 @@ def test_headers_over_a_binary_body_are_refused_too(tmp_path):
     kb = tmp_path / "kb.db"
     bad = tmp_path / "forged.eml"
     bad.write_bytes(b"From: a@example.org\r\nSubject: hello\r\nContent-Type: text/plain\r\n\r\n" + _noise(200_000, 2))
-    run_cli(kb, "sources", "add", str(bad), "--kind", "email")
+    assert run_cli(kb, "sources", "add", str(bad), "--kind", "email").returncode == 1  # binary: refused
+    run_cli(kb, "sources", "add", str(bad), "--kind", "email", "--no-check")
     result = run_cli(kb, "ingest")
     assert result.returncode == 1 and "not an e-mail: the body is binary" in result.stdout, result.stdout
     assert _documents(kb) == 0

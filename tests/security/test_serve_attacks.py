@@ -203,7 +203,7 @@ def test_the_secret_never_leaks_so_forged_cookies_fail_and_rotation_voids_sessio
     httpserver.expect_request("/pod.xml").respond_with_data(feed, content_type="application/rss+xml")
     added = run_cli(kb, "sources", "add", f"http://localhost:{httpserver.port}/pod.xml", "--kind", "podcast",
                     "--allow-private")
-    source_id = re.match(r"source (\d+):", added.stdout).group(1)
+    source_id = re.search(r"source (\d+):", added.stdout).group(1)
     with running_server(kb, cwd=tmp_path, env=_env()) as base:
         assert secret_file.exists()
         secret = secret_file.read_text().strip()
