@@ -15,6 +15,7 @@ import socket
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
+from typing import Callable
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -141,22 +142,25 @@ async def fetch(
     etag: str | None = None,
     last_modified: str | None = None,
     accept: str = ACCEPT_FEED,
+    sink: Callable[[bytes], None] | None = None,
 ) -> FetchResult:
     """GET `url` safely (see module docstring). Raises FetchError with a one-line reason.
 
     `allow_private` allows private addresses on every hop; `allow_private_host` only for that
     host (a source that allows itself does not allow redirects elsewhere into private space).
+    With `sink`, the body goes to `sink` chunk by chunk (still capped) and `content` stays empty.
     """
     try:
         return await asyncio.wait_for(
-            _fetch(client, url, options, allow_private, allow_private_host, etag, last_modified, accept),
+            _fetch(client, url, options, allow_private, allow_private_host, etag, last_modified, accept, sink),
             timeout=options.total_timeout,
         )
     except asyncio.TimeoutError:
         raise FetchError(f"timed out after {options.total_timeout:g}s in total") from None
 
 
-async def _fetch(client, url, options, allow_private, allow_private_host, etag, last_modified, accept) -> FetchResult:
+async def _fetch(client, url, options, allow_private, allow_private_host, etag, last_modified, accept,
+                 sink=None) -> FetchResult:
     current = url
     permanent: str | None = None
     all_permanent = True
@@ -219,7 +223,10 @@ async def _fetch(client, url, options, allow_private, allow_private_host, etag, 
                     total += len(chunk)
                     if total > options.max_bytes:
                         raise FetchError(f"response cut at the {options.max_bytes}-byte cap", status=status)
-                    chunks.append(chunk)
+                    if sink is not None:
+                        sink(chunk)
+                    else:
+                        chunks.append(chunk)
             except httpx.ReadTimeout:
                 raise FetchError(f"read timeout after {options.read_timeout:g}s: {host}") from None
             except httpx.DecodingError as exc:
