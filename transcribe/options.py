@@ -22,4 +22,4 @@ class TranscribeOptions:
     max_attempts: int = 3  # tries of an episode whose failure may pass (network, a killed process)
     retry_after: int = 3600  # seconds before the first retry; doubles per attempt
     language_probe_seconds: float = 90.0  # English-only models judge the language on this much speech
-    min_logprob: float = -1.0  # below this mean log-probability an English-only model's transcript is not English
+    min_logprob: float = -0.8  # below this mean log-probability an English-only model's transcript is not English

@@ -219,6 +219,7 @@ def _store(db, episode: Episode, spec: ModelSpec, speech: Speech, report: Transc
         warning = f"truncated audio: {clock(speech.audio_seconds)} decoded, the feed says {clock(declared)}"
     transcript = {"model": spec.name, "size": spec.size, "model_version": spec.version, "language": speech.language,
                   "audio_seconds": round(speech.audio_seconds, 2), "enclosure_url": episode.enclosure_url}
+    common.pop("text")  # the passages' text is the transcript as stored
     saved = save_transcript(db, episode.document_id, text, passages, transcript=transcript, warning=warning, **common)
     report.transcribed += 1
     notes = [f"{len(passages)} passages", took]
