@@ -127,7 +127,7 @@ def transcribe_pending(
     budget = (max_minutes if max_minutes is not None else options.max_minutes)
     budget_seconds = budget * 60 if budget is not None else None
     known = sum(e.duration_seconds or 0 for e in episodes)
-    bar = tqdm(total=round(known / 60, 1), unit="min", desc="transcribe", disable=not progress, leave=False,
+    bar = tqdm(total=known / 60, unit="min", desc="transcribe", disable=not progress, leave=False,
                bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.1f}/{total:.1f} min of audio [{elapsed}<{remaining}]")
     used = 0.0
     try:
@@ -168,13 +168,13 @@ def _one(db, episode: Episode, spec: ModelSpec, whisper: Any, options: Transcrib
         samples = decode(path)
         seconds = len(samples) / 16000
         if not episode.duration_seconds:
-            bar.total = round((bar.total or 0) + seconds / 60, 1)
+            bar.total = (bar.total or 0) + seconds / 60
         shown = [0.0]
 
         def advance(at: float) -> None:
             step = max(0.0, min(at, seconds) - shown[0])
             shown[0] += step
-            bar.update(round(step / 60, 3))
+            bar.update(min(step / 60, max(0.0, (bar.total or 0) - bar.n)))
 
         speech = transcribe_samples(whisper, spec, samples, options, on_progress=advance)
         del samples
