@@ -90,7 +90,8 @@ def main(argv: list[str]) -> None:
             baseline_cell = ratio_cell = ""
             if m == max(files):
                 t = time.perf_counter()
-                segments, _ = model.transcribe(samples, beam_size=options.beam_size, language="en")
+                segments, _ = model.transcribe(samples.astype("float32") / 32768.0, beam_size=options.beam_size,
+                                               language="en")
                 list(segments)
                 base = time.perf_counter() - t
                 baseline_cell = f"{base:>11.1f} {audio_s / base:>12.1f}x"

@@ -25,7 +25,7 @@ from kb.transcriptions import (Episode, episodes_to_transcribe, record_failure, 
 from transcribe.model import ModelSpec, load_whisper, pick_device, resolve_model
 from transcribe.options import TranscribeOptions
 from transcribe.passages import sentences_to_text
-from transcribe.speech import AudioError, Speech, clock, decode, transcribe_samples
+from transcribe.speech import SAMPLE_RATE, AudioError, Speech, clock, decode, transcribe_samples
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ def _one(db, episode: Episode, spec: ModelSpec, whisper: Any, options: Transcrib
         if not path.exists():
             fetch_audio(episode, path)
         samples = decode(path)
-        seconds = len(samples) / 16000
+        seconds = len(samples) / SAMPLE_RATE
         if not episode.duration_seconds:
             bar.total = (bar.total or 0) + seconds / 60
         shown = [0.0]

@@ -1,5 +1,9 @@
 """Audio file -> timed sentences with faster-whisper (decoded by PyAV), and a language verdict.
 
+Audio is decoded to int16 and handed to Whisper in chunks of about two minutes cut at quiet
+moments: Whisper's feature extraction and the VAD take memory in proportion to what they are
+given (about 45 MB per minute), so an episode of three hours needs no more than one of ten minutes.
+
 Word timestamps place each sentence at the second it was said. An English-only checkpoint
 cannot name another language, but it is unsure of every word of one: a mean log-probability
 under `min_logprob` over the first `language_probe_seconds` of speech ends the run early as
@@ -24,6 +28,7 @@ _SENTENCE_END = re.compile(r"[.?!…]['\"”’)\]]*$")
 ABBREVIATIONS = {"mr.", "mrs.", "ms.", "dr.", "prof.", "st.", "vs.", "etc.", "e.g.", "i.e.", "u.s.", "u.k.", "inc.",
                  "ltd.", "co.", "jr.", "sr.", "no.", "approx.", "dept.", "est."}
 MAX_SENTENCE_WORDS = 80  # a run-on without punctuation is cut at the next segment end past this
+CHUNK_SECONDS = 120.0  # audio handed to Whisper at once: memory stays flat however long the episode
 
 
 class AudioError(Exception):
@@ -60,16 +65,78 @@ class Speech:
 
 
 def decode(path: Path):
-    """The file's sound as 16 kHz mono float32 samples (PyAV). Raises AudioError with a one-line reason."""
-    from faster_whisper import decode_audio
+    """The file's sound as 16 kHz mono int16 samples, decoded by PyAV frame by frame.
 
+    Half the memory of float32 (an hour is 115 MB); undecodable frames of a damaged file are
+    skipped. Raises AudioError with a one-line reason when nothing decodes.
+    """
+    import av
+    import numpy as np
+
+    pieces = []
     try:
-        samples = decode_audio(str(path), sampling_rate=SAMPLE_RATE)
-    except Exception as exc:  # PyAV raises many kinds (InvalidDataError, IndexError for no audio stream, ...)
+        with av.open(str(path), mode="r", metadata_errors="ignore") as container:
+            if not container.streams.audio:
+                raise AudioError("not audio: the file has no sound track")
+            resampler = av.audio.resampler.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+            frames = container.decode(audio=0)
+            while True:
+                try:
+                    frame = next(frames)
+                except StopIteration:
+                    break
+                except av.error.InvalidDataError:
+                    continue
+                frame.pts = None
+                for out in resampler.resample(frame):
+                    pieces.append(out.to_ndarray().reshape(-1).copy())
+            for out in resampler.resample(None):
+                pieces.append(out.to_ndarray().reshape(-1).copy())
+    except AudioError:
+        raise
+    except Exception as exc:  # PyAV raises many kinds (InvalidDataError, ValueError, ...)
         raise AudioError(f"not audio: cannot decode it ({type(exc).__name__}: {str(exc)[:120]})") from None
-    if samples is None or len(samples) == 0:
+    samples = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int16)
+    if len(samples) == 0:
         raise AudioError("not audio: no sound could be decoded")
     return samples
+
+
+def chunk_bounds(samples, chunk_seconds: float = CHUNK_SECONDS, search_seconds: float = 10.0) -> list[tuple[int, int]]:
+    """(start, end) sample ranges of about `chunk_seconds`, each cut in the longest pause near its end."""
+    import numpy as np
+
+    n = len(samples)
+    size, search, frame = int(chunk_seconds * SAMPLE_RATE), int(search_seconds * SAMPLE_RATE), SAMPLE_RATE // 10
+    bounds, start = [], 0
+    while n - start > size + search:
+        lo, hi = start + size - search, start + size + search
+        window = samples[lo:hi].astype(np.float32)
+        energy = np.square(window[: len(window) // frame * frame].reshape(-1, frame)).mean(axis=1)
+        cut = lo + _longest_quiet(energy) * frame
+        bounds.append((start, cut))
+        start = cut
+    bounds.append((start, n))
+    return bounds
+
+
+def _longest_quiet(energy) -> int:
+    """The middle frame of the longest run of the quietest tenth of frames (a pause between sentences)."""
+    import numpy as np
+
+    quiet = energy <= np.percentile(energy, 10)
+    best_start = best_len = run_start = 0
+    run = 0
+    for i, q in enumerate(quiet):
+        if q:
+            if run == 0:
+                run_start = i
+            run += 1
+            if run > best_len:
+                best_start, best_len = run_start, run
+        else:
+            run = 0
+    return best_start + best_len // 2
 
 
 def clock(seconds: float | None) -> str:
@@ -81,37 +148,53 @@ def clock(seconds: float | None) -> str:
 
 def transcribe_samples(model: Any, spec: ModelSpec, samples, options: TranscribeOptions,
                        on_progress: Callable[[float], None] | None = None) -> Speech:
-    """Transcribe decoded samples into sentences; stops early on speech judged not English."""
+    """Transcribe decoded int16 samples into sentences, chunk by chunk; stops early on speech judged not English.
+
+    Chunks are cut at quiet moments (`chunk_bounds`), so a word is rarely split; a sentence that
+    runs over a cut is joined, and the last sentence said is the next chunk's prompt.
+    """
+    import numpy as np
+
     started = time.perf_counter()
     speech = Speech(audio_seconds=len(samples) / SAMPLE_RATE)
-    segments, info = model.transcribe(
-        samples, beam_size=options.beam_size, word_timestamps=True, vad_filter=True,
-        language="en" if spec.english_only else None,
-    )
-    speech.language = info.language
-    speech.language_probability = None if spec.english_only else round(float(info.language_probability), 3)
-    if not spec.english_only and info.language != "en":
-        speech.not_english = (f"not English: {spec.label} hears {info.language} "
-                              f"(probability {info.language_probability:.2f})")
     weighted = spoken = 0.0
     words: list[tuple[str, float, float]] = []
-    for segment in segments:
-        length = max(0.0, float(segment.end) - float(segment.start))
-        weighted += float(segment.avg_logprob) * length
-        spoken += length
-        seg_words = [(w.word, float(w.start), float(w.end)) for w in (segment.words or [])]
-        if not seg_words and segment.text.strip():
-            seg_words = [(segment.text, float(segment.start), float(segment.end))]
-        words.extend(seg_words)
-        _cut_sentences(words, speech.sentences, segment_end=True)
-        if on_progress:
-            on_progress(float(segment.end))
+    for first, last in chunk_bounds(samples):
+        offset = first / SAMPLE_RATE
+        audio = samples[first:last].astype(np.float32) / 32768.0
+        prompt = speech.sentences[-1].text if speech.sentences else None
+        segments, info = model.transcribe(
+            audio, beam_size=options.beam_size, word_timestamps=True, vad_filter=True,
+            language="en" if spec.english_only else None, initial_prompt=prompt,
+        )
+        if speech.language is None and not spec.english_only:
+            speech.language = info.language
+            speech.language_probability = round(float(info.language_probability), 3)
+            if info.language != "en":
+                speech.not_english = (f"not English: {spec.label} hears {info.language} "
+                                      f"(probability {info.language_probability:.2f})")
+        for segment in segments:
+            length = max(0.0, float(segment.end) - float(segment.start))
+            weighted += float(segment.avg_logprob) * length
+            spoken += length
+            seg_words = [(w.word, offset + float(w.start), offset + float(w.end)) for w in (segment.words or [])]
+            if not seg_words and segment.text.strip():
+                seg_words = [(segment.text, offset + float(segment.start), offset + float(segment.end))]
+            words.extend(seg_words)
+            _cut_sentences(words, speech.sentences, segment_end=True)
+            if on_progress:
+                on_progress(offset + float(segment.end))
+            if speech.not_english:
+                break
+            if spec.english_only and offset + float(segment.end) >= options.language_probe_seconds and spoken:
+                if weighted / spoken < options.min_logprob:
+                    speech.not_english = _unsure(spec, weighted / spoken, options, clock(offset + segment.end))
+                    break
+        del audio
         if speech.not_english:
             break
-        if spec.english_only and float(segment.end) >= options.language_probe_seconds and spoken:
-            if weighted / spoken < options.min_logprob:
-                speech.not_english = _unsure(spec, weighted / spoken, options, clock(segment.end))
-                break
+        if on_progress:
+            on_progress(last / SAMPLE_RATE)
     if words:
         speech.sentences.append(_sentence(words))
         words.clear()

@@ -50,3 +50,22 @@ def test_only_http_urls_with_a_host_are_fetched():
 
 def test_clock():
     assert (clock(0), clock(75.4), clock(4000)) == ("0:00", "1:15", "1:06:40")
+
+
+def test_long_audio_is_cut_into_chunks_in_pauses():
+    import numpy as np
+
+    from transcribe.speech import SAMPLE_RATE, chunk_bounds
+
+    rng = np.random.default_rng(1)
+    sound = (rng.standard_normal(SAMPLE_RATE * 300) * 3000).astype(np.int16)
+    for pause_at in (112.0, 117.5, 244.0):  # short gaps between "words", one long gap
+        sound[int(pause_at * SAMPLE_RATE): int((pause_at + 0.2) * SAMPLE_RATE)] = 0
+    sound[int(125.0 * SAMPLE_RATE): int(126.0 * SAMPLE_RATE)] = 0
+    bounds = chunk_bounds(sound, chunk_seconds=120.0, search_seconds=10.0)
+    assert bounds[0][0] == 0 and bounds[-1][1] == len(sound)
+    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+    first_cut = bounds[0][1] / SAMPLE_RATE
+    assert 125.0 <= first_cut <= 126.0  # the longest pause, not the nearest short gap
+    assert len(bounds) == 3 and 244.0 <= bounds[1][1] / SAMPLE_RATE <= 244.2
+    assert chunk_bounds(sound[: SAMPLE_RATE * 60]) == [(0, SAMPLE_RATE * 60)]
