@@ -86,6 +86,7 @@ class TranscribeSettings:
     job_max_minutes: float = 60.0  # audio minutes per scheduled run of `insightkb run` (0: no limit)
     max_attempts: int = 3
     retry_after: int = 3600
+    chunk_seconds: float = 120.0  # audio transcribed at once and checkpointed; a crash loses at most this
 
 
 @dataclass

@@ -103,6 +103,8 @@ def start_attempt(db: sqlite_utils.Database, episode: Episode, *, model: str, mo
             "INSERT INTO transcriptions (document_id, enclosure_url, status, model, model_version, attempts, started_at)"
             " VALUES (?, ?, 'running', ?, ?, 1, ?)"
             " ON CONFLICT(document_id) DO UPDATE SET status = 'running', enclosure_url = excluded.enclosure_url,"
+            " resume_at = CASE WHEN status = 'running' AND model_version = excluded.model_version"
+            "  AND enclosure_url = excluded.enclosure_url THEN resume_at END,"
             " model = excluded.model, model_version = excluded.model_version, attempts = attempts + 1,"
             " started_at = excluded.started_at, next_attempt_at = NULL",
             [episode.document_id, episode.enclosure_url, model, model_version, _now()],
@@ -110,11 +112,33 @@ def start_attempt(db: sqlite_utils.Database, episode: Episode, *, model: str, mo
     return db.execute("SELECT attempts FROM transcriptions WHERE document_id = ?", [episode.document_id]).fetchone()[0]
 
 
+def save_progress(db: sqlite_utils.Database, document_id: int, *, segments: list[dict[str, Any]], resume_at: float,
+                  progress: dict[str, Any]) -> None:
+    """Checkpoint a running transcription: the sentences so far and where to go on after a crash."""
+    with atomic(db):
+        db.execute(
+            "UPDATE transcriptions SET segments = ?, resume_at = ?, progress = ? WHERE document_id = ? AND status = 'running'",
+            [json.dumps(segments), resume_at, json.dumps(progress), document_id],
+        )
+
+
+def checkpoint(db: sqlite_utils.Database, document_id: int, model_version: str) -> dict[str, Any] | None:
+    """The checkpoint of a transcription left running by `model_version`: segments, resume_at, progress."""
+    rows = list(db.query(
+        "SELECT segments, resume_at, progress FROM transcriptions WHERE document_id = ? AND status = 'running'"
+        " AND model_version = ? AND resume_at IS NOT NULL", [document_id, model_version]))
+    if not rows:
+        return None
+    return {"segments": json.loads(rows[0]["segments"]), "resume_at": rows[0]["resume_at"],
+            "progress": json.loads(rows[0]["progress"] or "{}")}
+
+
 def record_failure(db: sqlite_utils.Database, document_id: int, reason: str, *, retry_at: str | None) -> None:
     """The episode failed for `reason`; it is tried again after `retry_at` (never automatically when None)."""
     with atomic(db):
         db.execute(
-            "UPDATE transcriptions SET status = 'failed', reason = ?, next_attempt_at = ?, finished_at = ?"
+            "UPDATE transcriptions SET status = 'failed', reason = ?, next_attempt_at = ?, finished_at = ?,"
+            " resume_at = NULL, progress = NULL"
             " WHERE document_id = ?", [reason, retry_at, _now(), document_id],
         )
 
@@ -134,7 +158,7 @@ def record_unused(
         db.execute(
             "UPDATE transcriptions SET status = ?, reason = ?, warning = NULL, text = ?, segments = ?, language = ?,"
             " language_probability = ?, audio_seconds = ?, transcribe_seconds = ?, passages = 0,"
-            " next_attempt_at = NULL, finished_at = ? WHERE document_id = ?",
+            " next_attempt_at = NULL, resume_at = NULL, progress = NULL, finished_at = ? WHERE document_id = ?",
             [status, reason, text, json.dumps(segments), language, language_probability, audio_seconds,
              transcribe_seconds, _now(), document_id],
         )
@@ -199,7 +223,7 @@ def save_transcript(
         db.execute(
             "UPDATE transcriptions SET status = 'done', reason = NULL, warning = ?, text = ?, segments = ?,"
             " language = ?, language_probability = ?, audio_seconds = ?, transcribe_seconds = ?, passages = ?,"
-            " next_attempt_at = NULL, finished_at = ? WHERE document_id = ?",
+            " next_attempt_at = NULL, resume_at = NULL, progress = NULL, finished_at = ? WHERE document_id = ?",
             [warning, text, json.dumps(segments), language, language_probability, audio_seconds,
              transcribe_seconds, len(passages), _now(), document_id],
         )

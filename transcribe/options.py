@@ -21,5 +21,6 @@ class TranscribeOptions:
     max_minutes: float | None = None  # audio minutes per run (the scheduled job's budget); None: no limit
     max_attempts: int = 3  # tries of an episode whose failure may pass (network, a killed process)
     retry_after: int = 3600  # seconds before the first retry; doubles per attempt
+    chunk_seconds: float = 120.0  # audio given to Whisper at once (cut in a pause); a crash loses at most one chunk
     language_probe_seconds: float = 90.0  # English-only models judge the language on this much speech
     min_logprob: float = -0.8  # below this mean log-probability an English-only model's transcript is not English

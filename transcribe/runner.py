@@ -19,13 +19,13 @@ from urllib.parse import urlsplit
 import sqlite_utils
 from tqdm import tqdm
 
-from kb.transcriptions import (Episode, episodes_to_transcribe, record_failure, record_unused, save_transcript,
-                               start_attempt)
+from kb.transcriptions import (Episode, checkpoint, episodes_to_transcribe, record_failure, record_unused,
+                               save_progress, save_transcript, start_attempt)
 
 from transcribe.model import ModelSpec, load_whisper, pick_device, resolve_model
 from transcribe.options import TranscribeOptions
 from transcribe.passages import sentences_to_text
-from transcribe.speech import SAMPLE_RATE, AudioError, Speech, clock, decode, transcribe_samples
+from transcribe.speech import SAMPLE_RATE, AudioError, Checkpoint, Speech, clock, decode, transcribe_samples
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,16 @@ def _one(db, episode: Episode, spec: ModelSpec, whisper: Any, options: Transcrib
             shown[0] += step
             bar.update(min(step / 60, max(0.0, (bar.total or 0) - bar.n)))
 
-        speech = transcribe_samples(whisper, spec, samples, options, on_progress=advance)
+        stored = checkpoint(db, episode.document_id, spec.version)
+        resume = Checkpoint.from_stored(stored) if stored else None
+
+        def save(point: Checkpoint) -> None:
+            save_progress(db, episode.document_id, segments=[s.as_dict() for s in point.sentences],
+                          resume_at=point.resume_at, progress=point.progress())
+
+        speech = transcribe_samples(whisper, spec, samples, options, on_progress=advance, resume=resume, on_chunk=save)
+        if resume is not None and abs(resume.audio_seconds - seconds) < 0.01:
+            speech.resumed_at = resume.resume_at
         del samples
         advance(seconds)
         done_seconds = seconds
@@ -223,6 +232,8 @@ def _store(db, episode: Episode, spec: ModelSpec, speech: Speech, report: Transc
     saved = save_transcript(db, episode.document_id, text, passages, transcript=transcript, warning=warning, **common)
     report.transcribed += 1
     notes = [f"{len(passages)} passages", took]
+    if speech.resumed_at:
+        notes.append(f"resumed at {clock(speech.resumed_at)}")
     if saved.kept_claims:
         notes.append(f"{saved.kept_claims} claims kept for their editors or digests")
     if warning:

@@ -58,6 +58,7 @@ class Speech:
     mean_logprob: float | None = None
     not_english: str | None = None  # the reason, when the speech is judged not English
     seconds: float = 0.0  # wall time spent transcribing
+    resumed_at: float | None = None  # a killed run's checkpoint this went on from
 
     @property
     def text(self) -> str:
@@ -146,12 +147,35 @@ def clock(seconds: float | None) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
+@dataclass
+class Checkpoint:
+    """Where a transcription stands after a chunk: enough for a killed run to go on from there."""
+
+    resume_at: float  # seconds of audio done
+    sentences: list[Sentence]
+    weighted: float  # sum of log-probability x seconds so far (the language verdict)
+    spoken: float
+    audio_seconds: float
+
+    def progress(self) -> dict[str, Any]:
+        return {"weighted": self.weighted, "spoken": self.spoken, "audio_seconds": self.audio_seconds}
+
+    @classmethod
+    def from_stored(cls, stored: dict[str, Any]) -> "Checkpoint":
+        p = stored["progress"]
+        return cls(float(stored["resume_at"]), [Sentence(s["text"], s["start"], s["end"]) for s in stored["segments"]],
+                   float(p.get("weighted", 0.0)), float(p.get("spoken", 0.0)), float(p.get("audio_seconds", 0.0)))
+
+
 def transcribe_samples(model: Any, spec: ModelSpec, samples, options: TranscribeOptions,
-                       on_progress: Callable[[float], None] | None = None) -> Speech:
+                       on_progress: Callable[[float], None] | None = None, *,
+                       resume: Checkpoint | None = None,
+                       on_chunk: Callable[[Checkpoint], None] | None = None) -> Speech:
     """Transcribe decoded int16 samples into sentences, chunk by chunk; stops early on speech judged not English.
 
     Chunks are cut at quiet moments (`chunk_bounds`), so a word is rarely split; a sentence that
-    runs over a cut is joined, and the last sentence said is the next chunk's prompt.
+    runs over a cut is joined, and the last sentence said is the next chunk's prompt. After each
+    chunk `on_chunk` gets a checkpoint; `resume` (from the same audio) skips the chunks it covers.
     """
     import numpy as np
 
@@ -159,7 +183,16 @@ def transcribe_samples(model: Any, spec: ModelSpec, samples, options: Transcribe
     speech = Speech(audio_seconds=len(samples) / SAMPLE_RATE)
     weighted = spoken = 0.0
     words: list[tuple[str, float, float]] = []
-    for first, last in chunk_bounds(samples):
+    skip_to = 0
+    if resume is not None and abs(resume.audio_seconds - speech.audio_seconds) < 0.01:
+        speech.sentences = list(resume.sentences)
+        weighted, spoken = resume.weighted, resume.spoken
+        skip_to = int(round(resume.resume_at * SAMPLE_RATE))
+        if on_progress:
+            on_progress(resume.resume_at)
+    for first, last in chunk_bounds(samples, options.chunk_seconds):
+        if last <= skip_to:
+            continue
         offset = first / SAMPLE_RATE
         audio = samples[first:last].astype(np.float32) / 32768.0
         prompt = speech.sentences[-1].text if speech.sentences else None
@@ -193,8 +226,13 @@ def transcribe_samples(model: Any, spec: ModelSpec, samples, options: Transcribe
         del audio
         if speech.not_english:
             break
+        if words and last < len(samples):  # cuts fall in pauses: what is left is a sentence said before one
+            speech.sentences.append(_sentence(words))
+            words.clear()
         if on_progress:
             on_progress(last / SAMPLE_RATE)
+        if on_chunk and last < len(samples):
+            on_chunk(Checkpoint(last / SAMPLE_RATE, list(speech.sentences), weighted, spoken, speech.audio_seconds))
     if words:
         speech.sentences.append(_sentence(words))
         words.clear()

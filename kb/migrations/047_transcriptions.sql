@@ -18,6 +18,8 @@ CREATE TABLE IF NOT EXISTS transcriptions (
     passages INTEGER,
     text TEXT,
     segments TEXT NOT NULL DEFAULT '[]',
+    resume_at REAL,          -- while running: seconds of audio already transcribed (segments hold them)
+    progress TEXT,           -- while running: what a resumed run needs to go on (JSON)
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TEXT,
     started_at TEXT,

@@ -66,3 +66,44 @@ def test_an_episode_that_keeps_killing_the_process_stops_being_retried(db, run_c
     assert server.hits.get("/p.mp3") is None
     r = run_cli("transcribe", "--retry-failed")
     assert r.exit_code == 0 and "1 transcribed" in r.output
+
+
+def test_a_long_episode_killed_midway_goes_on_from_its_last_chunk(kb_path, tmp_path, server, podcast, audio):
+    from tests.transcribe.speechgen import spoken_mp3
+    from bench.transcribe import script
+
+    long_mp3 = spoken_mp3(script(130, seed=3), tmp_path / "long.mp3")
+    seconds = mp3_seconds(long_mp3)
+    podcast([{"title": "Long", "url": server.add("/long.mp3", long_mp3.read_bytes()), "duration": seconds}])
+    config = tmp_path / "chunks.toml"
+    config.write_text("[transcribe]\nchunk_seconds = 15.0\n", encoding="utf-8")
+    command = [sys.executable, "-m", "insightkb", "--kb", str(kb_path), "-c", str(config), "transcribe"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 120
+    while True:
+        with sqlite3.connect(kb_path) as conn:
+            row = conn.execute("SELECT resume_at, segments FROM transcriptions").fetchone()
+        if row and row[0] and row[0] >= 25:
+            break
+        assert proc.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    resume_at, kept = row[0], json.loads(row[1])
+    assert kept and kept[-1]["end"] <= resume_at + 0.5
+
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    minute, second = divmod(int(resume_at), 60)
+    assert f"resumed at {minute}:{second:02d}" in result.stdout
+    with sqlite3.connect(kb_path) as conn:
+        status, attempts, segments, left = conn.execute(
+            "SELECT status, attempts, segments, resume_at FROM transcriptions").fetchone()
+        passages = conn.execute("SELECT start_seconds, end_seconds FROM passages ORDER BY seq").fetchall()
+    segments = json.loads(segments)
+    assert status == "done" and attempts == 2 and left is None
+    assert segments[: len(kept)] == kept  # the work before the kill was kept, not redone
+    starts = [s["start"] for s in segments]
+    assert starts == sorted(starts) and all(a["end"] <= b["start"] + 0.5 for a, b in zip(segments, segments[1:]))
+    assert segments[-1]["end"] > seconds - 10  # and it went on to the end
+    assert len(passages) == len(segments)
