@@ -10,6 +10,7 @@ Options: --minutes=1,3,10 (audio lengths), --quick (0.5 and 2 minutes), --beam=5
 """
 from __future__ import annotations
 
+import os
 import random
 import resource
 import shutil
@@ -79,6 +80,8 @@ def main(argv: list[str]) -> None:
             t = time.perf_counter()
             files[m] = spoken_mp3(script(int(m * 110)), work / f"speech-{m:g}min.mp3")
             print(f"  generated {m:g} min target ({files[m].stat().st_size / 1e6:.1f} MB mp3) in {time.perf_counter() - t:.1f}s")
+        whole_path(work, files[max(files)], model, options)
+        print(f"peak memory, our path only (model, the {max(minutes):g}-min target, extract): {peak_mb():.0f} MB")
         print(f"{'audio':>8} {'decode s':>9} {'ours s':>8} {'ours RTF':>9} {'baseline s':>11} {'baseline RTF':>13} {'ratio':>6}")
         for m, path in files.items():
             t = time.perf_counter()
@@ -98,8 +101,8 @@ def main(argv: list[str]) -> None:
                 ratio_cell = f"{base / ours:>5.2f}x"
             print(f"{audio_s / 60:>6.1f}min {decode_s:>9.2f} {ours:>8.1f} {audio_s / ours:>8.1f}x {baseline_cell} {ratio_cell}"
                   f"  ({len(speech.sentences)} sentences)")
-        print(f"peak memory after transcription: {peak_mb():.0f} MB")
-        whole_path(work, files[max(files)], model, options)
+        print(f"peak memory after the baseline (whole file in one piece): {peak_mb():.0f} MB")
+        print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -160,7 +163,6 @@ def whole_path(work: Path, mp3: Path, model, options) -> None:
         print(f"  {phase:<30} {seconds:>7.2f}s  = {seconds / hours / 60:>6.2f} min per hour of audio")
     print(f"  {'total':<30} {whole:>7.2f}s  = {whole / hours / 60:>6.2f} min per hour of audio "
           f"({report.audio_seconds / whole:.1f}x real time); {extracted.claims} claims")
-    print(f"peak memory (whole process): {peak_mb():.0f} MB")
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
