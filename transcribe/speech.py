@@ -156,15 +156,18 @@ class Checkpoint:
     weighted: float  # sum of log-probability x seconds so far (the language verdict)
     spoken: float
     audio_seconds: float
+    pending: list[tuple[str, float, float]] = field(default_factory=list)  # words of a sentence not yet finished
 
     def progress(self) -> dict[str, Any]:
-        return {"weighted": self.weighted, "spoken": self.spoken, "audio_seconds": self.audio_seconds}
+        return {"weighted": self.weighted, "spoken": self.spoken, "audio_seconds": self.audio_seconds,
+                "pending": [list(w) for w in self.pending]}
 
     @classmethod
     def from_stored(cls, stored: dict[str, Any]) -> "Checkpoint":
         p = stored["progress"]
         return cls(float(stored["resume_at"]), [Sentence(s["text"], s["start"], s["end"]) for s in stored["segments"]],
-                   float(p.get("weighted", 0.0)), float(p.get("spoken", 0.0)), float(p.get("audio_seconds", 0.0)))
+                   float(p.get("weighted", 0.0)), float(p.get("spoken", 0.0)), float(p.get("audio_seconds", 0.0)),
+                   [(str(w), float(a), float(b)) for w, a, b in p.get("pending", [])])
 
 
 def transcribe_samples(model: Any, spec: ModelSpec, samples, options: TranscribeOptions,
@@ -174,7 +177,8 @@ def transcribe_samples(model: Any, spec: ModelSpec, samples, options: Transcribe
     """Transcribe decoded int16 samples into sentences, chunk by chunk; stops early on speech judged not English.
 
     Chunks are cut at quiet moments (`chunk_bounds`), so a word is rarely split; a sentence that
-    runs over a cut is joined, and the last sentence said is the next chunk's prompt. After each
+    runs over a cut is joined (its words carried over, in the checkpoint too), and the last sentence
+    said is the next chunk's prompt. After each
     chunk `on_chunk` gets a checkpoint; `resume` (from the same audio) skips the chunks it covers.
     """
     import numpy as np
@@ -187,6 +191,7 @@ def transcribe_samples(model: Any, spec: ModelSpec, samples, options: Transcribe
     if resume is not None and abs(resume.audio_seconds - speech.audio_seconds) < 0.01:
         speech.sentences = list(resume.sentences)
         weighted, spoken = resume.weighted, resume.spoken
+        words = list(resume.pending)
         skip_to = int(round(resume.resume_at * SAMPLE_RATE))
         if on_progress:
             on_progress(resume.resume_at)
@@ -226,13 +231,11 @@ def transcribe_samples(model: Any, spec: ModelSpec, samples, options: Transcribe
         del audio
         if speech.not_english:
             break
-        if words and last < len(samples):  # cuts fall in pauses: what is left is a sentence said before one
-            speech.sentences.append(_sentence(words))
-            words.clear()
         if on_progress:
             on_progress(last / SAMPLE_RATE)
         if on_chunk and last < len(samples):
-            on_chunk(Checkpoint(last / SAMPLE_RATE, list(speech.sentences), weighted, spoken, speech.audio_seconds))
+            on_chunk(Checkpoint(last / SAMPLE_RATE, list(speech.sentences), weighted, spoken, speech.audio_seconds,
+                                list(words)))
     if words:
         speech.sentences.append(_sentence(words))
         words.clear()
