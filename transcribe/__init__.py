@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from transcribe.model import DEFAULT_MODEL, ModelError, ModelSpec, resolve_model
 from transcribe.options import TranscribeOptions
-from transcribe.runner import AudioUnavailable, TranscribeReport, transcribe_pending
+from transcribe.runner import AudioUnavailable, TranscribeBusy, TranscribeReport, transcribe_pending
 
 __all__ = ["DEFAULT_MODEL", "ModelError", "ModelSpec", "resolve_model", "TranscribeOptions", "AudioUnavailable",
-           "TranscribeReport", "transcribe_pending"]
+           "TranscribeBusy", "TranscribeReport", "transcribe_pending"]

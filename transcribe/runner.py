@@ -8,12 +8,15 @@ process stops being retried after `max_attempts`. A bad episode never stops the 
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 from urllib.parse import urlsplit
 
 import sqlite_utils
@@ -42,6 +45,39 @@ class AudioUnavailable(Exception):
 
 
 FetchAudio = Callable[[Episode, Path], None]
+
+
+class TranscribeBusy(Exception):
+    "Another process is transcribing episodes of this KB right now"
+
+
+@contextlib.contextmanager
+def exclusive_run(db: sqlite_utils.Database) -> Iterator[None]:
+    """Hold `<kb>.transcribe.lock` (flock) while transcribing, so two runs never take the same episode.
+
+    The operating system drops the lock when the process ends, however it ends (SIGKILL included).
+    """
+    path = next((p for _, name, p in db.execute("PRAGMA database_list").fetchall() if name == "main"), "")
+    if not path:
+        yield
+        return
+    with open(path + ".transcribe.lock", "a+") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            raise TranscribeBusy(f"a transcribe run is already going on this KB ({holder}); nothing done") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}")
+        fh.flush()
+        try:
+            yield
+        finally:
+            fh.seek(0)
+            fh.truncate()
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 @dataclass
@@ -113,9 +149,17 @@ def transcribe_pending(
 
     `max_minutes` (default `options.max_minutes`) bounds the audio of one run: an episode whose
     known length would pass it waits for the next run, except the first, which always runs.
-    Raises `transcribe.ModelError` when the configured model is missing or fails its checksum.
+    Raises `transcribe.ModelError` when the configured model is missing or fails its checksum, and
+    `TranscribeBusy` when another process is transcribing for the same KB.
     """
     spec = resolve_model(options.model, options.model_sha256)
+    with exclusive_run(db):
+        return _run(db, spec, options, fetch_audio, audio_dir, reprocess, retry_failed, document_ids, max_minutes,
+                    progress, model)
+
+
+def _run(db, spec: ModelSpec, options: TranscribeOptions, fetch_audio: FetchAudio, audio_dir: Path, reprocess: bool,
+         retry_failed: bool, document_ids, max_minutes: float | None, progress: bool, model: Any) -> TranscribeReport:
     device, compute_type = pick_device(options.device, options.compute_type)
     report = TranscribeReport(model=f"{spec.label}, {compute_type} on {device}")
     episodes = [e for e in episodes_to_transcribe(db, model_version=spec.version, reprocess=reprocess,

@@ -36,7 +36,7 @@ def transcribe_command(app: AppContext, max_minutes: float | None, reprocess: bo
 
     from insightkb.audio import audio_fetcher
     from insightkb.settings_bridge import transcribe_options
-    from transcribe import ModelError, resolve_model, transcribe_pending
+    from transcribe import ModelError, TranscribeBusy, resolve_model, transcribe_pending
     from transcribe.model import pick_device
 
     options = transcribe_options(app.settings)
@@ -53,7 +53,7 @@ def transcribe_command(app: AppContext, max_minutes: float | None, reprocess: bo
         report = transcribe_pending(app.db, options, audio_fetcher(app.settings), audio_dir=Path(options.audio_dir),
                                     reprocess=reprocess, retry_failed=retry_failed,
                                     document_ids=document_ids or None, max_minutes=max_minutes, progress=True)
-    except ModelError as exc:
+    except (ModelError, TranscribeBusy) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(report.summary())
     if report.failed:

@@ -107,3 +107,25 @@ def test_a_long_episode_killed_midway_goes_on_from_its_last_chunk(kb_path, tmp_p
     assert starts == sorted(starts) and all(a["end"] <= b["start"] + 0.5 for a, b in zip(segments, segments[1:]))
     assert segments[-1]["end"] > seconds - 10  # and it went on to the end
     assert len(passages) == len(segments)
+
+
+def test_two_runs_never_transcribe_at_once(db, run_cli, kb_path, server, podcast, audio):
+    import fcntl
+
+    podcast([{"title": "Once", "url": server.add("/o.mp3", audio["short"].read_bytes())}])
+    with open(str(kb_path) + ".transcribe.lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        held.write("pid 4242")
+        held.flush()
+        r = run_cli("transcribe")
+        assert r.exit_code == 1
+        assert r.output == "Error: a transcribe run is already going on this KB (pid 4242); nothing done\n"
+        assert jobs_summary(kb_path) == "transcribe: a transcribe run is already going on this KB (pid 4242); nothing done"
+    r = run_cli("transcribe")
+    assert r.exit_code == 0 and "1 transcribed" in r.output
+
+
+def jobs_summary(kb_path) -> str:
+    from insightkb import jobs
+
+    return jobs.transcribe_pending(str(kb_path), None)
