@@ -11,10 +11,10 @@ import logging
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from ingest.fetch import FetchError, fetch, make_client
 from ingest.options import IngestOptions
+from kb.urls import fetch_refusal
 
 log = logging.getLogger(__name__)
 
@@ -39,19 +39,21 @@ def download_enclosure(
     *,
     max_bytes: int,
     total_timeout: float,
-    allow_private_host: str | None = None,
+    allow_private_origin: tuple[str, int] | None = None,
 ) -> DownloadedAudio:
-    """Fetch `url` to `dest` (http(s) only, every hop's address checked, capped at `max_bytes`).
+    """Fetch `url` to `dest` (the URL policy on every hop, each hop's address checked, capped at `max_bytes`).
 
+    `allow_private_origin` (host, port) may be private (the source's own, when it allows itself).
     Raises `ingest.fetch.FetchError` with a one-line reason; a partial file is removed.
     """
-    if urlsplit(url).scheme not in ("http", "https"):
-        raise FetchError(f"refused enclosure URL {url[:120]!r}: only http(s) audio is fetched")
+    why = fetch_refusal(url)
+    if why:
+        raise FetchError(f"refused enclosure: {why}")
     options = replace(options, max_bytes=max_bytes, total_timeout=total_timeout)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     try:
-        result, size = asyncio.run(_download(url, part, options, allow_private_host))
+        result, size = asyncio.run(_download(url, part, options, allow_private_origin))
         os.replace(part, dest)
     except BaseException:
         part.unlink(missing_ok=True)
@@ -59,7 +61,7 @@ def download_enclosure(
     return DownloadedAudio(dest, size, result.url, result.headers.get("content-type"))
 
 
-async def _download(url: str, part: Path, options: IngestOptions, allow_private_host: str | None):
+async def _download(url: str, part: Path, options: IngestOptions, allow_private_origin: tuple[str, int] | None):
     written = 0
     with part.open("wb") as out:
 
@@ -72,7 +74,7 @@ async def _download(url: str, part: Path, options: IngestOptions, allow_private_
 
         async with make_client(options) as client:
             result = await fetch(client, url, options, allow_private=options.allow_private,
-                                 allow_private_host=allow_private_host, accept=ACCEPT_AUDIO, sink=sink)
+                                 allow_private_origin=allow_private_origin, accept=ACCEPT_AUDIO, sink=sink)
     if written == 0:
         raise FetchError("empty enclosure: the server sent no bytes")
     log.info("enclosure %s: %d bytes", url, written)

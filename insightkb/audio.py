@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from insightkb.config import Settings
 
@@ -11,20 +10,21 @@ def audio_fetcher(settings: Settings):
     """A `fetch_audio(episode, dest)` for `transcribe.transcribe_pending`, with [ingest] and [transcribe] limits.
 
     Failures become `transcribe.AudioUnavailable`; `retry` is false when trying again cannot help
-    (a refused URL or address, too large, not audio, 4xx other than 408/429).
+    (a URL the policy refuses, a refused address, too large, not audio, 4xx other than 408/429).
+    The source's `--allow-private` covers its own origin (host and port) only, as for its feed.
     """
     from ingest.enclosures import download_enclosure
-    from ingest.fetch import FetchError, RefusedAddress
+    from ingest.fetch import FetchError, RefusedAddress, origin
     from insightkb.settings_bridge import ingest_options
     from transcribe import AudioUnavailable
 
     options = ingest_options(settings)
 
     def fetch_audio(episode, dest: Path) -> None:
-        own_host = urlsplit(episode.source_url).hostname if episode.allow_private else None
+        own_origin = origin(episode.source_url) if episode.allow_private else None
         try:
             download_enclosure(episode.enclosure_url, dest, options, max_bytes=settings.transcribe.max_bytes,
-                               total_timeout=settings.transcribe.download_timeout, allow_private_host=own_host)
+                               total_timeout=settings.transcribe.download_timeout, allow_private_origin=own_origin)
         except FetchError as exc:
             message = str(exc)
             if "too large" in message or "byte cap" in message:

@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from kb.transcriptions import (Episode, checkpoint, episodes_to_transcribe, record_failure, record_unused,
                                save_progress, save_transcript, start_attempt)
+from kb.urls import fetch_refusal
 
 from transcribe.model import ModelSpec, load_whisper, pick_device, resolve_model
 from transcribe.options import TranscribeOptions
@@ -120,11 +121,9 @@ def is_audio_enclosure(episode: Episode) -> bool:
 
 
 def enclosure_refusal(url: str) -> str | None:
-    """Why an enclosure URL from a feed is never fetched, or None (only http(s) with a host)."""
-    parts = urlsplit(url.strip())
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return f"refused enclosure URL {url[:80]!r}: only http(s) audio is fetched"
-    return None
+    """Why an enclosure URL from a feed is never fetched, or None: the one URL policy (`kb.urls`)."""
+    why = fetch_refusal(url)
+    return f"refused enclosure: {why}" if why else None
 
 
 def audio_path(audio_dir: Path, episode: Episode) -> Path:

@@ -84,7 +84,9 @@ def test_bad_episodes_get_one_line_reasons_and_the_rest_go_on(db, run_cli, serve
         {"title": "Fine", "url": server.add("/short.mp3", audio["short"].read_bytes())},
     ]
     podcast(episodes)
-    r = run_cli("transcribe", config="[transcribe]\nmax_bytes = 500000\n")
+    # allow_private for every host, so the dead loopback port is tried (and fails to connect).
+    config = "[ingest]\nallow_private = true\n[transcribe]\nmax_bytes = 500000\n"
+    r = run_cli("transcribe", config=config)
     assert r.exit_code == 1, r.output
     lines = {m.group(1): m.group(2) for m in re.finditer(r"\[\d+\] ([^:\n]+): ([^\n]*)$", r.output, re.M)}
     assert lines["German"].startswith("kept, not extracted: not English (or unintelligible): the English-only tiny.en")
@@ -93,11 +95,11 @@ def test_bad_episodes_get_one_line_reasons_and_the_rest_go_on(db, run_cli, serve
     assert lines["Garbage"] in ("failed: not audio: no sound could be decoded",) or lines["Garbage"].startswith("failed: not audio: cannot decode it")
     assert lines["Too large"].startswith("failed: enclosure too large: response too large: 800000 bytes declared, cap 500000")
     assert lines["Dead host"].startswith("failed: connection failed: ConnectError") and "(retried after 20" in lines["Dead host"]
-    assert lines["Local file"] == "failed: refused enclosure URL 'file:///etc/passwd': only http(s) audio is fetched"
+    assert "Local file" not in lines  # the URL policy dropped that enclosure at ingest; nothing to fetch
     assert lines["Truncated"].startswith("transcribed, ") and "truncated audio: 0:1" in lines["Truncated"]
     assert lines["Fine"].startswith("transcribed, ")
     assert all("\n" not in line for line in lines.values())
-    assert "9 episodes, 2 transcribed, 1 not English, 1 without speech, 5 failed" in r.output
+    assert "8 episodes, 2 transcribed, 1 not English, 1 without speech, 4 failed" in r.output
     assert server.hits.get("/big.mp3") == 1
 
     rows = {r["title"]: r for r in _rows(db, "SELECT d.title, d.text, t.status, t.reason, t.text AS heard,"
@@ -105,29 +107,35 @@ def test_bad_episodes_get_one_line_reasons_and_the_rest_go_on(db, run_cli, serve
     assert rows["German"]["status"] == "not_english" and rows["German"]["heard"]
     assert rows["German"]["text"] == "Show notes for German."  # the show notes stay the text
     assert rows["Dead host"]["next_attempt_at"] is not None  # may come back
-    assert rows["Too large"]["next_attempt_at"] is None and rows["Local file"]["next_attempt_at"] is None
+    assert rows["Too large"]["next_attempt_at"] is None and "Local file" not in rows
+    dropped = json.loads(_rows(db, "SELECT metadata FROM documents WHERE title = 'Local file'")[0]["metadata"])["dropped_links"]
+    assert dropped[0]["field"] == "enclosure.url" and dropped[0]["reason"].startswith("file: URL 'file:///etc/passwd'")
     assert "open models are getting better" in _rows(db, "SELECT text FROM documents WHERE title = 'Fine'")[0]["text"].lower()
 
     r = run_cli("transcribe")  # nothing is due: failures wait, finished episodes are done
     assert "transcribe: 0 episodes" in r.output
-    r = run_cli("transcribe", "--retry-failed", config="[transcribe]\nmax_bytes = 500000\n")
-    assert "5 episodes, 0 transcribed" in r.output and "5 failed" in r.output
+    r = run_cli("transcribe", "--retry-failed", config=config)
+    assert "4 episodes, 0 transcribed" in r.output and "4 failed" in r.output
 
 
 def test_hostile_enclosure_urls_are_never_fetched(db, run_cli, server, podcast):
-    from kb.documents import save_document
-    from kb.records import Document
-
-    podcast([])
-    for i, url in enumerate(["javascript:alert(1)", "file:///etc/passwd", "ftp://127.0.0.1/a.mp3", "http:///nohost.mp3",
-                             "data:audio/mpeg;base64,AAAA"]):
-        save_document(db, Document(source_id=1, guid=f"g{i}", text=f"Notes {i}.", title=f"Hostile {i}",
-                                   metadata={"enclosure": {"url": url, "type": "audio/mpeg"}}))
+    # --allow-private covers the feed's own origin, not another port of the same host.
+    podcast([{"title": "Other port", "url": "http://127.0.0.1:9/x.mp3"}])
+    # Rows stored before the URL policy existed (save_document now drops such links at ingest).
+    hostile = ["javascript:alert(1)", "file:///etc/passwd", "ftp://127.0.0.1/a.mp3", "http:///nohost.mp3",
+               "data:audio/mpeg;base64,AAAA", "https://user:pw@127.0.0.1/a.mp3", "java\tscript:alert(1)"]
+    for i, url in enumerate(hostile):
+        db.execute("INSERT INTO documents (source_id, guid, text, title, content_hash, metadata) VALUES (1, ?, ?, ?, ?, ?)",
+                   [f"g{i}", f"Notes {i}.", f"Hostile {i}", f"h{i}", json.dumps({"enclosure": {"url": url, "type": "audio/mpeg"}})])
+    db.conn.commit()
     r = run_cli("transcribe")
     assert r.exit_code == 1
-    refusals = re.findall(r"\[\d+\] Hostile \d: failed: refused enclosure URL '(.*)': only http\(s\) audio is fetched$",
-                          r.output, re.M)
-    assert len(refusals) == 5
+    refusals = dict(re.findall(r"\[\d+\] Hostile (\d): failed: refused enclosure: (.*)$", r.output, re.M))
+    assert len(refusals) == len(hostile)
+    assert refusals["0"] == "javascript: URL 'javascript:alert(1)' (only http and https are allowed)"
+    assert refusals["1"] == "file: URL 'file:///etc/passwd' (local files are only read when typed on the command line)"
+    assert refusals["5"].startswith("credentials in URL")
+    assert "[1] Other port: failed: refused 127.0.0.1: resolves to loopback address 127.0.0.1 (allow_private is off)" in r.output
     assert server.hits == {"/feed.xml": 1}
 
 
