@@ -12,7 +12,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-$(VENV)/.installed: $(BIN)/python pyproject.toml
+$(VENV)/.installed: $(BIN)/python pyproject.toml requirements/transcribe-pins.txt
+	$(BIN)/python -m pip install -q --no-deps --require-hashes -r requirements/transcribe-pins.txt
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@
 
@@ -21,9 +22,10 @@ venv: $(VENV)/.installed
 run: venv
 	$(BIN)/insightkb --kb $(KB) demo --host $(HOST) --port $(PORT)
 
-# Debian packages the tests drive for real: chromium (browser tests), dovecot (IMAP tests).
+# Debian packages the tests drive for real: chromium (browser tests), dovecot (IMAP tests),
+# espeak-ng (speech for the transcription tests).
 test-services:
-	bash tests/setup-debian.sh /usr/bin/chromium chromium /usr/sbin/dovecot dovecot-imapd
+	bash tests/setup-debian.sh /usr/bin/chromium chromium /usr/sbin/dovecot dovecot-imapd /usr/bin/espeak-ng espeak-ng
 
 test: venv test-services
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

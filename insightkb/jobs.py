@@ -59,6 +59,34 @@ def ingest_source(kb_path: str, config_path: str | None, source_id: int) -> str:
         db.conn.close()
 
 
+def transcribe_pending(kb_path: str, config_path: str | None) -> str:
+    """Transcribe waiting episodes, up to [transcribe] job_max_minutes of audio per run."""
+    from pathlib import Path
+
+    from insightkb.audio import audio_fetcher
+    from insightkb.settings_bridge import transcribe_options
+    from kb import open_db
+    from transcribe import TranscribeBusy
+    from transcribe import transcribe_pending as run_transcribe
+
+    settings = _settings(kb_path, config_path)
+    options = transcribe_options(settings)
+    db = open_db(kb_path)
+    try:
+        try:
+            report = run_transcribe(db, options, audio_fetcher(settings), audio_dir=Path(options.audio_dir),
+                                    max_minutes=settings.transcribe.job_max_minutes or None)
+        except TranscribeBusy as exc:
+            log.info("transcribe: %s", exc)
+            return f"transcribe: {exc}"
+        for line in report.lines:
+            log.info("%s", line)
+        log.info("%s", report.summary())
+        return report.summary()
+    finally:
+        db.conn.close()
+
+
 def extract_pending(kb_path: str, config_path: str | None) -> str:
     """Extract claims from documents not yet extracted."""
     from extract import extract_pending as run_extract

@@ -1,4 +1,4 @@
-"""`insightkb run`: an APScheduler 3.x process keeping one ingest job per source, plus extract and digest.
+"""`insightkb run`: an APScheduler 3.x process keeping one ingest job per source, plus transcribe, extract and digest.
 
 Jobs live in a persistent SQLAlchemy job store beside the KB (`insightkb.db.jobs.sqlite`), with
 explicit ids, `replace_existing`, `coalesce` and `max_instances=1`, so a restart neither
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 INGEST_JOB = "insightkb.jobs:ingest_source"
 EXTRACT_JOB = "insightkb.jobs:extract_pending"
+TRANSCRIBE_JOB = "insightkb.jobs:transcribe_pending"
 DIGEST_JOB = "insightkb.jobs:daily_digest"
 EXTRACT_EVERY = 10 * 60
 MISFIRE_GRACE = 15 * 60
@@ -67,6 +68,7 @@ def sync_jobs(
     *,
     with_extract: bool = True,
     with_digest: bool = True,
+    with_transcribe: bool = True,
     first_run_spread: float = FIRST_RUN_SPREAD,
 ) -> dict[str, int]:
     """Make the jobs match the sources table and settings; returns counts of added/updated/removed."""
@@ -112,6 +114,8 @@ def sync_jobs(
             counts["removed"] += 1
     _ensure(scheduler, "extract", with_extract, EXTRACT_JOB, IntervalTrigger(seconds=EXTRACT_EVERY, timezone=dt.timezone.utc),
             [kb_path, config_path])
+    _ensure(scheduler, "transcribe", with_transcribe, TRANSCRIBE_JOB,
+            IntervalTrigger(seconds=EXTRACT_EVERY, timezone=dt.timezone.utc), [kb_path, config_path])
     hour, minute = (int(x) for x in settings.digest.send_at.split(":"))
     _ensure(scheduler, "daily-digest", with_digest, DIGEST_JOB,
             CronTrigger(hour=hour, minute=minute, timezone=settings.digest.timezone), [kb_path, config_path])
@@ -137,6 +141,7 @@ def run_forever(
     *,
     with_extract: bool = True,
     with_digest: bool = True,
+    with_transcribe: bool = True,
     reconcile_every: float = 60.0,
     first_run_spread: float = FIRST_RUN_SPREAD,
     stop: threading.Event | None = None,
@@ -150,12 +155,12 @@ def run_forever(
     scheduler.start(paused=True)
     try:
         counts = sync_jobs(scheduler, kb_path, config_path, settings, with_extract=with_extract,
-                           with_digest=with_digest, first_run_spread=first_run_spread)
+                           with_digest=with_digest, with_transcribe=with_transcribe, first_run_spread=first_run_spread)
         log.info("scheduler started: %s jobs (%s)", len(scheduler.get_jobs()), counts)
         scheduler.resume()
         while not stop.wait(reconcile_every):
             sync_jobs(scheduler, kb_path, config_path, settings, with_extract=with_extract,
-                      with_digest=with_digest, first_run_spread=first_run_spread)
+                      with_digest=with_digest, with_transcribe=with_transcribe, first_run_spread=first_run_spread)
     finally:
         log.info("stopping: waiting for running jobs to finish")
         scheduler.shutdown(wait=True)

@@ -38,3 +38,13 @@ def smtp_options(settings: Settings):
     if not settings.smtp.host:
         return None
     return SmtpOptions(**asdict(settings.smtp))
+
+
+def transcribe_options(settings: Settings):
+    """`transcribe.TranscribeOptions` from [transcribe]; the audio folder defaults to KB.audio beside the KB."""
+    from transcribe import TranscribeOptions
+
+    values = asdict(settings.transcribe)
+    values.pop("job_max_minutes")
+    values["audio_dir"] = values["audio_dir"] or str(Path(settings.kb).resolve()) + ".audio"
+    return TranscribeOptions(**values)

@@ -30,7 +30,7 @@ def test_jobs_are_persistent_and_never_duplicated(db, kb_path):
     counts = sync_jobs(scheduler, str(kb_path), None, settings, with_extract=True, with_digest=True)
     assert counts == {"added": 2, "updated": 0, "removed": 0}
     ids = sorted(j.id for j in scheduler.get_jobs())
-    assert ids == ["daily-digest", "extract", f"ingest-source-{a.id}", f"ingest-source-{b.id}"]
+    assert ids == ["daily-digest", "extract", f"ingest-source-{a.id}", f"ingest-source-{b.id}", "transcribe"]
     job = scheduler.get_job(f"ingest-source-{a.id}")
     assert job.coalesce is True and job.max_instances == 1 and job.trigger.interval.total_seconds() == 1800
     assert job.func_ref == "insightkb.jobs:ingest_source" and job.args == (str(kb_path), None, a.id)
@@ -47,7 +47,7 @@ def test_jobs_are_persistent_and_never_duplicated(db, kb_path):
     update_source(db, a.id, interval_seconds=900)
     counts = sync_jobs(again, str(kb_path), None, settings, with_extract=False, with_digest=True)
     assert counts == {"added": 0, "updated": 1, "removed": 1}
-    assert sorted(j.id for j in again.get_jobs()) == ["daily-digest", f"ingest-source-{a.id}"]
+    assert sorted(j.id for j in again.get_jobs()) == ["daily-digest", f"ingest-source-{a.id}", "transcribe"]
     assert again.get_job(f"ingest-source-{a.id}").trigger.interval.total_seconds() == 900
     again.shutdown()
 
