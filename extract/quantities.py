@@ -13,6 +13,7 @@ conversion and rate denominator is data (data/quantities.jsonl).
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -191,6 +192,8 @@ class QuantityParser:
         if got is None:
             return None
         value, j, flags = got
+        if not math.isfinite(value):
+            return None  # a run of digits too long for a float
         if flags.get("digits") and _is_year(ps[i].text) and not flags.get("scaled") and not (
                 j < end and (self._is("unit", ps[j]) or self._is("ratio", ps[j]) or ps[j].text == "%")):
             return None
@@ -208,7 +211,7 @@ class QuantityParser:
             return None
         # orders of magnitude: "two orders of magnitude" -> 100 x
         if j + 2 < end and ps[j].lower_ in ("order", "orders") and ps[j + 1].lower_ == "of" \
-                and ps[j + 2].lower_ == "magnitude":
+                and ps[j + 2].lower_ == "magnitude" and value <= 30:
             return self._make(doc, ps, first, j + 3, 10.0 ** value, None, "x", "ratio"), j + 3
         # ranges: "2-3 months", "2–10 seconds", "2 to 3 months", "10 to 100 million dollars"
         if j + 1 < end and self._is("range", ps[j]) and not (ps[j].text == "%" or self._is("ratio", ps[j])):

@@ -88,3 +88,8 @@ def test_offsets_point_at_the_text(nlp):
     doc = nlp(text)
     for q in nlp.get_pipe("insightkb_quantities").parse(doc, 0, len(doc), set()):
         assert text[q["start_char"]:q["end_char"]] == q["text"]
+
+
+def test_absurd_numbers_are_refused_not_raised(nlp):
+    assert all(q[3] != "x" for q in quantities(nlp, "Scaling gave 4000 orders of magnitude more compute, they claim."))
+    assert quantities(nlp, "The lab bought " + "9" * 400 + " GPUs last year.") == []
