@@ -111,6 +111,7 @@ class AnchoredMatcher:
         # match ({attr: values}), or None when that cannot be told (a wildcard, NOT_IN, a one-token pattern)
         self.follow: dict[tuple[str, int], dict[str, set[int]] | None] = {}
         self._prepared: tuple[list[str], dict[tuple[str, int], Any]] | None = None  # groups for scan's columns
+        self._attrs_for: tuple[Any, list[str]] | None = None
 
     def add(self, key: str, patterns: list[list[dict[str, Any]]]) -> None:
         from spacy.matcher import Matcher
@@ -130,9 +131,16 @@ class AnchoredMatcher:
                     follow.setdefault(attr, set()).update(values)
                 self.follow[exact] = follow
 
+    def _attrs(self, index: dict[str, dict[int, list[int]]]) -> list[str]:
+        """The attributes the scan reads (computed once per set of groups and index attributes)."""
+        key = (len(self.groups), tuple(sorted(index)))
+        if self._attrs_for is None or self._attrs_for[0] != key:
+            self._attrs_for = (key, sorted({attr for attr, _value in self.groups} | set(index)))
+        return self._attrs_for[1]
+
     def scan(self, doc: Doc, index: dict[str, dict[int, list[int]]]) -> list[tuple[int, int, int]]:
         """The anchored matches in `doc`, plus (key, i, i + 1) for every one-word `index` entry."""
-        attrs = sorted({attr for attr, _value in self.groups} | set(index))
+        attrs = self._attrs(index)
         if not attrs:
             return []
         array = doc.to_array([_ATTR_IDS[a] for a in attrs]).reshape(len(doc), len(attrs)).tolist()

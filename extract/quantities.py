@@ -29,6 +29,7 @@ MODELS = "insightkb_models"
 _PIECE = re.compile(r"\d[\d,]*(?:\.\d+)*|[^\W\d_]+|\S")
 _NUMBER = re.compile(r"^\d{1,3}(?:,\d{3})+$|^\d+(?:\.\d+)?$")
 _DIGITS = re.compile(r"\d")
+_WORD = re.compile(r"[a-z]+")
 
 
 @dataclass
@@ -90,6 +91,12 @@ class QuantityParser:
             for form in row["forms"]:
                 table[form if row.get("case_sensitive") else form.lower()] = row
 
+        # words that can begin a quantity, and words whose presence makes a sentence worth reading
+        self.starters = set(self.words.get("number", {})) | set(self.words.get("sign", {})) | {
+            form for form, row in self.words.get("currency", {}).items() if row.get("symbol")}
+        self.cues = {form for form, row in self.words.get("number", {}).items() if not row.get("weak")} | set(
+            self.words.get("fraction", {})) | {form for form in self.words.get("scale", {}) if len(form) > 2}
+
     def _is(self, kind: str, piece: Piece) -> dict[str, Any] | None:
         table = self.words.get(kind, {})
         return table.get(piece.text) or table.get(piece.lower_)
@@ -104,10 +111,19 @@ class QuantityParser:
         return doc
 
     def parse(self, doc: Doc, start: int, end: int, blocked: set[int]) -> list[dict[str, Any]]:
+        if start >= end:
+            return []
+        text = doc.text[doc[start].idx:doc[end - 1].idx + len(doc[end - 1])]
+        if not _DIGITS.search(text) and self.cues.isdisjoint(_WORD.findall(text.lower())):
+            return []  # no digit and no number word: nothing to read
         ps = pieces_of(doc, start, end)
         out: list[dict[str, Any]] = []
         i = 0
         while i < len(ps):
+            p = ps[i]
+            if not (p.text[0].isdigit() or p.lower_ in self.starters):
+                i += 1
+                continue
             found = self._read(doc, ps, i, blocked)
             if found is None:
                 i += 1
