@@ -106,15 +106,18 @@ class QuantityParser:
         if not claims:
             return doc
         blocked = {i for span in doc.spans.get(MODELS, []) for i in range(span.start, span.end)}
+        text = doc.text  # built from the tokens on each access: once per doc
         for claim in claims:
-            claim["quantities"] = self.parse(doc, claim["start"], claim["end"], blocked)
+            claim["quantities"] = self.parse(doc, claim["start"], claim["end"], blocked, text)
         return doc
 
-    def parse(self, doc: Doc, start: int, end: int, blocked: set[int]) -> list[dict[str, Any]]:
+    def parse(self, doc: Doc, start: int, end: int, blocked: set[int], text: str | None = None) -> list[dict[str, Any]]:
+        """The quantities in doc[start:end] (`text` is doc.text, passed in when the caller has it)."""
         if start >= end:
             return []
-        text = doc.text[doc[start].idx:doc[end - 1].idx + len(doc[end - 1])]
-        if not _DIGITS.search(text) and self.cues.isdisjoint(_WORD.findall(text.lower())):
+        text = doc.text if text is None else text
+        part = text[doc[start].idx:doc[end - 1].idx + len(doc[end - 1])]
+        if not _DIGITS.search(part) and self.cues.isdisjoint(_WORD.findall(part.lower())):
             return []  # no digit and no number word: nothing to read
         ps = pieces_of(doc, start, end)
         out: list[dict[str, Any]] = []
@@ -124,7 +127,7 @@ class QuantityParser:
             if not (p.text[0].isdigit() or p.lower_ in self.starters):
                 i += 1
                 continue
-            found = self._read(doc, ps, i, blocked)
+            found = self._read(doc, text, ps, i, blocked)
             if found is None:
                 i += 1
                 continue
@@ -188,7 +191,7 @@ class QuantityParser:
             return True  # "Llama 3.1", "Claude 3.5"
         return False
 
-    def _read(self, doc: Doc, ps: list[Piece], i: int, blocked: set[int]) -> tuple[dict[str, Any], int] | None:
+    def _read(self, doc: Doc, text: str, ps: list[Piece], i: int, blocked: set[int]) -> tuple[dict[str, Any], int] | None:
         end = len(ps)
         if ps[i].token in blocked:
             return None
@@ -222,13 +225,13 @@ class QuantityParser:
             value *= self._is("fraction", ps[k])["value"]
             j = k + 1
             ref_end = self._reference(ps, j)
-            return self._make(doc, ps, first, ref_end, value, None, "x", "ratio"), j
+            return self._make(text, ps, first, ref_end, value, None, "x", "ratio"), j
         if flags.get("weak") and not flags.get("scaled"):
             return None
         # orders of magnitude: "two orders of magnitude" -> 100 x
         if j + 2 < end and ps[j].lower_ in ("order", "orders") and ps[j + 1].lower_ == "of" \
                 and ps[j + 2].lower_ == "magnitude" and value <= 30:
-            return self._make(doc, ps, first, j + 3, 10.0 ** value, None, "x", "ratio"), j + 3
+            return self._make(text, ps, first, j + 3, 10.0 ** value, None, "x", "ratio"), j + 3
         # ranges: "2-3 months", "2–10 seconds", "2 to 3 months", "10 to 100 million dollars"
         if j + 1 < end and self._is("range", ps[j]) and not (ps[j].text == "%" or self._is("ratio", ps[j])):
             nxt = self._number(ps, j + 1) if not self._identifier(doc, ps, j + 1) else None
@@ -244,18 +247,18 @@ class QuantityParser:
             currency, currency_factor = row["unit"], row.get("factor", 1.0)
             j += 1
         if j < end and self._is("unit", ps[j]) and self._is("unit", ps[j])["unit"] == "%":
-            return self._make(doc, ps, first, j + 1, value, value_max, "%", "percent"), j + 1
+            return self._make(text, ps, first, j + 1, value, value_max, "%", "percent"), j + 1
         if j < end and self._is("ratio", ps[j]):
             j += 1
             ref_end = self._reference(ps, j)
-            return self._make(doc, ps, first, max(ref_end, j), value, value_max, "x", "ratio"), j
+            return self._make(text, ps, first, max(ref_end, j), value, value_max, "x", "ratio"), j
         if j < end and self._is("figures", ps[j]) and not flags.get("digits"):
             n = int(value)
-            return self._make(doc, ps, first, j + 1, 10.0 ** (n - 1), 10.0 ** n, currency or "USD", "money"), j + 1
+            return self._make(text, ps, first, j + 1, 10.0 ** (n - 1), 10.0 ** n, currency or "USD", "money"), j + 1
         if currency:
             value, value_max = _scaled(value, currency_factor), _scaled(value_max, currency_factor)
             unit, stop = self._per(ps, j, currency, money=True)
-            return self._make(doc, ps, first, stop, value, value_max, unit, "money"), stop
+            return self._make(text, ps, first, stop, value, value_max, unit, "money"), stop
         # unit: up to three modifier words ("high-quality", "hand-labelled") before a known unit
         look = j
         for step in range(0, 4):
@@ -276,7 +279,7 @@ class QuantityParser:
                     kind = comp["quantity_kind"]
                     stop += 1
                 unit, stop = self._per(ps, stop, unit)
-                return self._make(doc, ps, first, stop, value, value_max, unit, kind), stop
+                return self._make(text, ps, first, stop, value, value_max, unit, kind), stop
             if not (cand.is_alpha or cand.text == "-") or cand.is_stop:
                 break
             look += 1
@@ -284,7 +287,7 @@ class QuantityParser:
         glued = flags.get("glued_scale")
         if glued and self._is("bare_scale", ps[j - 1]):
             row = self._is("bare_scale", ps[j - 1])
-            return self._make(doc, ps, first, j, value, value_max, row["unit"], row["quantity_kind"]), j
+            return self._make(text, ps, first, j, value, value_max, row["unit"], row["quantity_kind"]), j
         # a count of something as evidence: "120 production agents", "8,000 annotated contracts";
         # not a list count in prose ("three reasons", "the 5 stories")
         if flags.get("digits") or flags.get("scaled"):
@@ -294,11 +297,11 @@ class QuantityParser:
                 cand = ps[look]
                 if (cand.is_alpha and cand.is_lower and cand.lower_.endswith("s") and len(cand) > 3
                         and not cand.is_stop and not cand.glued):
-                    return self._make(doc, ps, first, look + 1, value, value_max, cand.lower_, "count"), look + 1
+                    return self._make(text, ps, first, look + 1, value, value_max, cand.lower_, "count"), look + 1
                 if not (cand.is_alpha or cand.text == "-") or cand.is_stop:
                     break
             if flags.get("digits") and flags.get("scaled"):
-                return self._make(doc, ps, first, j, value, value_max, None, "count"), j
+                return self._make(text, ps, first, j, value, value_max, None, "count"), j
         return None
 
     @staticmethod
@@ -334,11 +337,11 @@ class QuantityParser:
         return k if words else j
 
     @staticmethod
-    def _make(doc: Doc, ps: list[Piece], start: int, end: int, value: float, value_max: float | None,
+    def _make(text: str, ps: list[Piece], start: int, end: int, value: float, value_max: float | None,
               unit: str | None, kind: str | None) -> dict[str, Any]:
         start_char, end_char = ps[start].start_char, ps[end - 1].end_char
         return {
-            "text": doc.text[start_char:end_char], "value": value, "value_max": value_max, "unit": unit,
+            "text": text[start_char:end_char], "value": value, "value_max": value_max, "unit": unit,
             "kind": kind, "start_char": start_char, "end_char": end_char,
         }
 
