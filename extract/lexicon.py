@@ -132,15 +132,13 @@ class AnchoredMatcher:
                     follow.setdefault(attr, set()).update(values)
                 self.follow[exact] = follow
 
-    def _attrs(self, index: dict[str, dict[int, list[int]]]) -> tuple[list[str], list[numpy.ndarray]]:
+    def _attrs(self, index: dict[str, dict[int, list[int]]]) -> tuple[list[str], list[frozenset[int]]]:
         """The attributes the scan reads, and per attribute the values that start a match (a one-word
         index entry or a group), computed once per set of groups and index entries."""
-        key = (len(self.groups), sum(len(m) for m, _l in self.groups.values()),
-               tuple((a, len(t)) for a, t in sorted(index.items())))
+        key = (len(self.groups), tuple((a, len(t)) for a, t in sorted(index.items())))
         if self._attrs_for is None or self._attrs_for[0] != key:
             attrs = sorted({attr for attr, _value in self.groups} | set(index))
-            starts = [numpy.array(sorted(set(index.get(a, {})) | {v for g, v in self.groups if g == a}),
-                                  dtype="uint64") for a in attrs]
+            starts = [frozenset(index.get(a, {})) | {v for g, v in self.groups if g == a} for a in attrs]
             self._attrs_for = (key, (attrs, starts))
         return self._attrs_for[1]
 
@@ -150,13 +148,15 @@ class AnchoredMatcher:
         if not attrs:
             return []
         array = doc.to_array([_ATTR_IDS[a] for a in attrs]).reshape(len(doc), len(attrs))
-        # only the positions whose value starts something are visited (numpy finds them)
-        hit = numpy.zeros(len(doc), dtype=bool)
-        for c, values in enumerate(starts):
-            hit |= numpy.isin(array[:, c], values)
-        positions = numpy.flatnonzero(hit).tolist()
-        if not positions:
+        # only the positions whose value starts something are visited (set operations find them)
+        hit: set[int] = set()
+        for column, values in zip(array.T.tolist(), starts):
+            wanted = values.intersection(column)
+            if wanted:
+                hit.update(i for i, v in enumerate(column) if v in wanted)
+        if not hit:
             return []
+        positions = sorted(hit)
         tables = [index.get(attr, {}) for attr in attrs]
         if self._prepared is None or self._prepared[0] != attrs:
             col = {a: k for k, a in enumerate(attrs)}
