@@ -20,6 +20,8 @@ from typing import Any
 
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
+from spacy.attrs import LOWER, SHAPE
+from spacy.strings import get_string_id
 from spacy.tokens import Doc
 
 from extract.claims import claims_of
@@ -29,7 +31,6 @@ MODELS = "insightkb_models"
 _PIECE = re.compile(r"\d[\d,]*(?:\.\d+)*|[^\W\d_]+|\S")
 _NUMBER = re.compile(r"^\d{1,3}(?:,\d{3})+$|^\d+(?:\.\d+)?$")
 _DIGITS = re.compile(r"\d")
-_WORD = re.compile(r"[a-z]+")
 
 
 @dataclass
@@ -94,8 +95,10 @@ class QuantityParser:
         # words that can begin a quantity, and words whose presence makes a sentence worth reading
         self.starters = set(self.words.get("number", {})) | set(self.words.get("sign", {})) | {
             form for form, row in self.words.get("currency", {}).items() if row.get("symbol")}
-        self.cues = {form for form, row in self.words.get("number", {}).items() if not row.get("weak")} | set(
+        cues = {form for form, row in self.words.get("number", {}).items() if not row.get("weak")} | set(
             self.words.get("fraction", {})) | {form for form in self.words.get("scale", {}) if len(form) > 2}
+        self.cue_ids = {get_string_id(form) for form in cues}
+        self._shapes: dict[int, bool] = {}
 
     def _is(self, kind: str, piece: Piece) -> dict[str, Any] | None:
         table = self.words.get(kind, {})
@@ -106,19 +109,28 @@ class QuantityParser:
         if not claims:
             return doc
         blocked = {i for span in doc.spans.get(MODELS, []) for i in range(span.start, span.end)}
-        text = doc.text  # built from the tokens on each access: once per doc
+        shapes, lowers = doc.to_array([SHAPE, LOWER]).T.tolist()
         for claim in claims:
-            claim["quantities"] = self.parse(doc, claim["start"], claim["end"], blocked, text)
+            lo, hi = claim["start"], claim["end"]
+            if any(self._digit_shape(doc, x) for x in shapes[lo:hi]) or not self.cue_ids.isdisjoint(lowers[lo:hi]):
+                claim["quantities"] = self.parse(doc, lo, hi, blocked)
+            else:
+                claim["quantities"] = []  # no digit and no number word: nothing to read
         return doc
 
-    def parse(self, doc: Doc, start: int, end: int, blocked: set[int], text: str | None = None) -> list[dict[str, Any]]:
-        """The quantities in doc[start:end] (`text` is doc.text, passed in when the caller has it)."""
+    def _digit_shape(self, doc: Doc, shape: int) -> bool:
+        """Whether a token of this shape ("dd", "dddxx", "$d") holds a digit (cached per shape)."""
+        found = self._shapes.get(shape)
+        if found is None:
+            found = self._shapes[shape] = "d" in doc.vocab.strings[shape]
+        return found
+
+    def parse(self, doc: Doc, start: int, end: int, blocked: set[int]) -> list[dict[str, Any]]:
+        """The quantities in doc[start:end]."""
         if start >= end:
             return []
-        text = doc.text if text is None else text
-        part = text[doc[start].idx:doc[end - 1].idx + len(doc[end - 1])]
-        if not _DIGITS.search(part) and self.cues.isdisjoint(_WORD.findall(part.lower())):
-            return []  # no digit and no number word: nothing to read
+        span = doc[start:end]
+        text = (span.text, span.start_char)  # the claim's text and where it starts (doc.text would build it all)
         ps = pieces_of(doc, start, end)
         out: list[dict[str, Any]] = []
         i = 0
@@ -191,7 +203,7 @@ class QuantityParser:
             return True  # "Llama 3.1", "Claude 3.5"
         return False
 
-    def _read(self, doc: Doc, text: str, ps: list[Piece], i: int, blocked: set[int]) -> tuple[dict[str, Any], int] | None:
+    def _read(self, doc: Doc, text: tuple[str, int], ps: list[Piece], i: int, blocked: set[int]) -> tuple[dict[str, Any], int] | None:
         end = len(ps)
         if ps[i].token in blocked:
             return None
@@ -337,11 +349,11 @@ class QuantityParser:
         return k if words else j
 
     @staticmethod
-    def _make(text: str, ps: list[Piece], start: int, end: int, value: float, value_max: float | None,
+    def _make(text: tuple[str, int], ps: list[Piece], start: int, end: int, value: float, value_max: float | None,
               unit: str | None, kind: str | None) -> dict[str, Any]:
         start_char, end_char = ps[start].start_char, ps[end - 1].end_char
         return {
-            "text": text[start_char:end_char], "value": value, "value_max": value_max, "unit": unit,
+            "text": text[0][start_char - text[1]:end_char - text[1]], "value": value, "value_max": value_max, "unit": unit,
             "kind": kind, "start_char": start_char, "end_char": end_char,
         }
 
