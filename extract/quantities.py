@@ -169,9 +169,10 @@ class QuantityParser:
             j = i + 1
             if row.get("weak"):
                 flags["weak"] = True
-        if j + 1 < end and ps[j].text == "+" and ps[j].glued and self._is("scale", ps[j + 1]):
-            j += 1  # "600+ billion"
-        while j < end and self._is("scale", ps[j]) and (len(ps[j]) > 1 or ps[j].glued):
+        if j + 1 < end and ps[j].text in ("+", "-") and ps[j].glued and self._is("scale", ps[j + 1]) \
+                and len(ps[j + 1]) > 1:
+            j += 1  # "600+ billion", "two-billion"
+        while j < end and self._is("scale", ps[j]) and (len(ps[j]) > 1 or ps[j].glued or ps[j].text.isupper()):
             scale = self._is("scale", ps[j])["value"]
             value *= scale
             flags["scaled"] = True
@@ -298,6 +299,10 @@ class QuantityParser:
         # a model size: "7B", "a 1.5B model"
         glued = flags.get("glued_scale")
         if glued and self._is("bare_scale", ps[j - 1]):
+            if first > 0 and not ps[first].glued and (
+                    _NUMBER.match(ps[first - 1].text) or ps[first - 1].token in blocked
+                    or (ps[first - 1].text[:1].isupper() and doc[ps[first - 1].token].is_sent_start is not True)):
+                return None  # part of a model's name: "Llama 3.1 405B", "Nemotron 340B"
             row = self._is("bare_scale", ps[j - 1])
             return self._make(text, ps, first, j, value, value_max, row["unit"], row["quantity_kind"]), j
         # a count of something as evidence: "120 production agents", "8,000 annotated contracts";
@@ -305,6 +310,8 @@ class QuantityParser:
         if flags.get("digits") or flags.get("scaled"):
             if not flags.get("scaled") and first > 0 and self._is("list_opener", ps[first - 1]):
                 return None
+            if j < end and ps[j].text == "-" and ps[j].glued:
+                return None  # a compound adjective ("10-shot prompts", "128-gig versions") whose noun is no unit
             for look in range(j, min(j + 4, end)):
                 cand = ps[look]
                 if (cand.is_alpha and cand.is_lower and cand.lower_.endswith("s") and len(cand) > 3
@@ -312,14 +319,16 @@ class QuantityParser:
                     return self._make(text, ps, first, look + 1, value, value_max, cand.lower_, "count"), look + 1
                 if not (cand.is_alpha or cand.text == "-") or cand.is_stop:
                     break
-            if flags.get("digits") and flags.get("scaled"):
-                return self._make(text, ps, first, j, value, value_max, None, "count"), j
-        return None
+        return None  # a bare number ("50k", "70 billion"): without its unit it says nothing measurable
 
     @staticmethod
     def _decade(ps: list[Piece], first: int, look: int) -> bool:
         """"the 1990s", "the '80s": a glued s after a round number is a decade, not seconds."""
         number = ps[look - 1].text
+        if ps[look].glued and number.endswith("00"):
+            return True  # "100s of examples", "1000s": a plural, not seconds
+        if ps[look].glued and look + 1 < len(ps) and ps[look + 1].lower_ == "of":
+            return True  # "10s of thousands"
         return ps[look].glued and number.endswith("0") and (
             _is_year(number) or (first > 0 and ps[first - 1].lower_ in ("the", "'", "’")))
 
@@ -329,7 +338,7 @@ class QuantityParser:
         Money is a rate per hour only (a price per month or year stays an amount in USD)."""
         if j + 1 < len(ps) and (ps[j].lower_ in ("/", "per") or (money and ps[j].lower_ in ("a", "an"))):
             row = self._is("per", ps[j + 1])
-            if row and (not money or row.get("money")):
+            if row and row.get("money" if money else "count"):
                 return f"{unit}/{row['unit']}", j + 2
         return unit, j
 

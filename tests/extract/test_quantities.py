@@ -93,3 +93,24 @@ def test_offsets_point_at_the_text(nlp):
 def test_absurd_numbers_are_refused_not_raised(nlp):
     assert all(q[3] != "x" for q in quantities(nlp, "Scaling gave 4000 orders of magnitude more compute, they claim."))
     assert quantities(nlp, "The lab bought " + "9" * 400 + " GPUs last year.") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("They serve a two-billion parameter model on phones.", ("two-billion parameter", 2e9, None, "parameters")),
+    ("The lab trained on 300 B tokens of web text.", ("300 B tokens", 3e11, None, "tokens")),
+    ("Our workstation card has 48 gigs of memory.", ("48 gigs", 48.0, None, "GB")),
+    ("The cluster now processes 4T tokens per month.", ("4T tokens", 4e12, None, "tokens")),
+    ("Renting the box costs $15,000/month in total.", ("$15,000", 15000.0, None, "USD")),
+])
+def test_more_real_forms(nlp, text, expected):
+    assert expected in quantities(nlp, text)
+
+
+@pytest.mark.parametrize("text", [
+    "Llama 3.1 405B answered every question in the test.",
+    "Teams collected 100s of examples before the launch.",
+    "A 10-shot prompt outperforms the tuned baseline here.",
+    "The context window holds 32k and rarely fills.",
+])
+def test_names_plurals_and_bare_numbers_are_not_quantities(nlp, text):
+    assert quantities(nlp, text) == []
