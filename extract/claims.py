@@ -3,7 +3,10 @@
 Rules, in order, each recorded as the reason a sentence is not a claim: no words (noise),
 markup left over, a question, a header (a line without terminal punctuation), too short,
 too long, boilerplate (greetings, sign-offs, the sender's own lines, credits, calls to
-action, navigation: patterns in data/boilerplate.jsonl). A claim sentence that only
+action, navigation, form messages, sign-up pitches, AI-content disclaimers, post openers,
+bylines: patterns in data/boilerplate.jsonl; a row with `max_words` applies to short sentences
+only, a `lead` row cuts its match off the front of the sentence and keeps the rest), link
+furniture (a URL or a closing "here" with a word such as "available", "paper", "slides"). A claim sentence that only
 elaborates the previous one (it opens with "This ..." or leans on a pronoun and names no
 topic of its own) joins it, so the claim keeps the offsets of the whole span.
 """
@@ -12,7 +15,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import Any
 
-from spacy.attrs import IS_ALPHA, IS_PUNCT, IS_SPACE, ORTH
+from spacy.attrs import IS_ALPHA, IS_PUNCT, IS_SPACE, LIKE_NUM, LIKE_URL, LOWER, ORTH
 from spacy.language import Language
 from spacy.strings import get_string_id
 from spacy.tokens import Doc, Span
@@ -34,9 +37,10 @@ class _Attrs:
 
     def __init__(self, doc: Doc) -> None:
         if len(doc):
-            self.alpha, self.space, self.punct, self.orth = doc.to_array([IS_ALPHA, IS_SPACE, IS_PUNCT, ORTH]).T.tolist()
+            (self.alpha, self.space, self.punct, self.orth, self.num, self.url,
+             self.lower) = doc.to_array([IS_ALPHA, IS_SPACE, IS_PUNCT, ORTH, LIKE_NUM, LIKE_URL, LOWER]).T.tolist()
         else:
-            self.alpha = self.space = self.punct = self.orth = []
+            self.alpha = self.space = self.punct = self.orth = self.num = self.url = self.lower = []
 
 
 @Language.factory(
@@ -48,13 +52,22 @@ class _Attrs:
         "max_sentences": 4,
         "anaphora": ["this", "these", "that", "those", "it", "they", "them", "such"],
         "openers": ["this", "these", "that", "it", "such"],
+        "link_words": ["available", "paper", "slides", "code", "repo", "repository", "github", "website", "page",
+                       "link", "notes", "recording", "video", "demo", "blog", "report", "docs"],
+        "link_max_words": 30,
     },
 )
 def make_claims(
     nlp: Language, name: str, boilerplate: str, min_words: int, max_tokens: int, max_sentences: int,
-    anaphora: list[str], openers: list[str],
+    anaphora: list[str], openers: list[str], link_words: list[str], link_max_words: int,
 ) -> "ClaimDetector":
-    return ClaimDetector(nlp, boilerplate, min_words, max_tokens, max_sentences, anaphora, openers)
+    return ClaimDetector(nlp, boilerplate, min_words, max_tokens, max_sentences, anaphora, openers,
+                         link_words, link_max_words)
+
+
+def boilerplate_key(i: int, row: dict[str, Any]) -> str:
+    """The matcher key of boilerplate row i: its label, or label#i for a row with its own settings."""
+    return f"{row['label']}#{i}" if ("lead" in row or "max_words" in row) else row["label"]
 
 
 def claims_of(doc: Doc) -> list[dict[str, Any]]:
@@ -66,10 +79,18 @@ class ClaimDetector:
     """Decide per sentence, then merge elaborating sentences into the claim before them."""
 
     def __init__(self, nlp: Language, boilerplate: str, min_words: int, max_tokens: int,
-                 max_sentences: int, anaphora: list[str], openers: list[str]) -> None:
+                 max_sentences: int, anaphora: list[str], openers: list[str], link_words: list[str] = (),
+                 link_max_words: int = 30) -> None:
         self.matcher = FastMatcher(nlp.vocab, validate=True)
+        self.rows: dict[str, dict[str, Any]] = {}  # matcher key -> boilerplate row
         for i, row in enumerate(read_jsonl(boilerplate)):
-            self.matcher.add(row["label"], expand_first_token(row["pattern"]))
+            key = boilerplate_key(i, row)
+            self.rows[key] = row
+            self.matcher.add(key, expand_first_token(row["pattern"]))
+        self.link_words = {nlp.vocab.strings.add(w) for w in link_words}
+        self.link_max_words = link_max_words
+        self.here = nlp.vocab.strings.add("here")
+        self.link_preps = {nlp.vocab.strings.add(w) for w in ("at", "on", "via", "from", ":", "website", "page")}
         self.min_words = min_words
         self.max_tokens = max_tokens
         self.max_sentences = max_sentences
@@ -81,14 +102,28 @@ class ClaimDetector:
         attrs = _Attrs(doc)
         sents = list(doc.sents)
         starts = [sent.start for sent in sents]
-        boiler: dict[int, str] = {}
-        for match_id, start, _end in self.matcher(doc):
-            boiler.setdefault(starts[bisect_right(starts, start) - 1], self.strings[match_id])
+        boiler: dict[int, list[tuple[str, int | None]]] = {}
+        leads: dict[int, tuple[int, str]] = {}  # sentence start -> (where the claim may start, label)
+        for match_id, start, end in self.matcher(doc):
+            sent_start = starts[bisect_right(starts, start) - 1]
+            row = self.rows[self.strings[match_id]]
+            if "lead" in row:
+                if start == sent_start:
+                    leads[sent_start] = (self._lead_end(doc, start, row), row["label"])
+                continue
+            boiler.setdefault(sent_start, []).append((row["label"], row.get("max_words")))
         topic_tokens = {t for span in doc.spans.get(TOPICS, []) for t in range(span.start, span.end)}
         claims: list[dict[str, Any]] = []
         rejected: list[list[Any]] = []
         previous_end = -1
         for sent in sents:
+            if sent.start in leads:
+                cut, label = leads[sent.start]
+                rejected.append([sent.start_char, doc[cut - 1].idx + len(doc[cut - 1]), label])
+                sent = doc[cut:sent.end] if cut < sent.end else doc[sent.end:sent.end]
+                if not len(sent):
+                    previous_end = -1
+                    continue
             reason = self.reject_reason(sent, boiler.get(sent.start), attrs)
             if reason:
                 if reason != "blank":
@@ -119,9 +154,20 @@ class ClaimDetector:
         doc.user_data[REJECTED] = rejected
         return doc
 
-    def reject_reason(self, sent: Span, boilerplate: str | None, a: _Attrs) -> str | None:
+    @staticmethod
+    def _lead_end(doc: Doc, start: int, row: dict[str, Any]) -> int:
+        """Where a lead ("Generated by org/model-name") ends: its tokens, and with `lead_word` the word after."""
+        cut = min(start + int(row["lead"]), len(doc))
+        if row.get("lead_word") and cut < len(doc):
+            cut += 1
+            while cut < len(doc) and not doc[cut - 1].whitespace_:
+                cut += 1
+        return cut
+
+    def reject_reason(self, sent: Span, boilerplate: list[tuple[str, int | None]] | None, a: _Attrs) -> str | None:
         lo, hi = sent.start, sent.end
         n_words = sum(a.alpha[lo:hi])
+        n_words += min(n_words, sum(a.num[lo:hi]))  # "It's more than $100,000." counts its number, table residue does not
         if not n_words:
             blank = all(a.space[i] or a.punct[i] for i in range(lo, hi))
             return "blank" if blank else "noise"
@@ -140,8 +186,16 @@ class ClaimDetector:
             return "too short"
         if len(body) > self.max_tokens:
             return "run-on"
-        if boilerplate:
-            return boilerplate
+        for label, max_words in boilerplate or ():
+            if max_words is None or n_words <= max_words:
+                return label
+        if n_words <= self.link_max_words and any(a.lower[i] in self.link_words for i in body):
+            last = body[k - 1] if k else body[0]
+            # "... available at example.org", a URL spelled out ("https://...", "www."), or a closing "here"
+            before = body[k - 2] if k > 1 else body[0]
+            if (a.url[last] and a.lower[before] in self.link_preps) or a.lower[last] == self.here or any(
+                    a.url[i] and sent.doc[i].lower_.startswith(("http", "www.")) for i in body):
+                return "link"
         return None
 
     def elaborates(self, sent: Span, topic_tokens: set[int], previous: Span) -> bool:

@@ -16,7 +16,7 @@ from bisect import bisect_right
 from typing import Any, Iterable
 
 import numpy
-from spacy.attrs import SENT_START
+from spacy.attrs import IS_PUNCT, IS_SPACE, IS_TITLE, IS_UPPER, LOWER, ORTH, SENT_START, SPACY
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -77,6 +77,9 @@ class Focus:
         self.parse_all = False  # the benchmark's quality check turns these on
         self.ner_all = False
         self._known: set[str] | None = None
+        self._known_ids: set[int] | None = None
+        self._stop_ids = {self.strings.add(w) for w in STOP_WORDS}
+        self._common_ids = {self.strings.add(w) for w in common_caps}
 
     def _known_words(self) -> set[str]:
         """Common English words (lemma table forms and lemmas): a capitalised one opening a
@@ -86,6 +89,13 @@ class Focus:
             forms = {self.strings[k] for k in table.keys() if k in self.strings}
             self._known = {str(v).lower() for v in table.values()} | {f.lower() for f in forms}
         return self._known
+
+    def _known_word_ids(self) -> set[int]:
+        if self._known_ids is None:
+            from spacy.strings import get_string_id
+
+            self._known_ids = {get_string_id(w) for w in self._known_words()}
+        return self._known_ids
 
     def _components(self, names: list[str]) -> list[Any]:
         return [self.nlp.get_pipe(n) for n in names]
@@ -138,6 +148,7 @@ class Focus:
                     if {r for r in relevant.get(sent, set()) - where if r > min(where)} or len(where) > 1:
                         trigger_starts.add(sent)
             model_tokens = {t for span in doc.spans.get(MODELS, []) for t in range(span.start, span.end)}
+            columns = None if self.ner_all else doc.to_array([IS_SPACE, IS_PUNCT, IS_TITLE, IS_UPPER, LOWER, ORTH]).T.tolist()
             parse_spans: list[Span] = []
             whole: list[bool] = []
             ner_spans: list[Span] = []
@@ -153,7 +164,7 @@ class Focus:
                     if self.ner_all:
                         ner_spans.append(sent)
                     else:
-                        ner_spans += self._name_windows(sent, model_tokens)
+                        ner_spans += self._name_windows(sent, model_tokens, columns)
             if parse_spans:
                 to_parse.append((doc, list(zip([sp.start for sp in parse_spans], whole)), _combine(parse_spans)))
             if ner_spans:
@@ -190,12 +201,12 @@ class Focus:
         models = [Span(doc, s.start, s.end, label=s.label_) for s in doc.spans.get(MODELS, [])]
         doc.set_ents(filter_spans(models + ner_spans), default="outside")
 
-    def _name_windows(self, sent: Span, model_tokens: set[int]) -> list[Span]:
+    def _name_windows(self, sent: Span, model_tokens: set[int], columns: list[list[int]]) -> list[Span]:
         """Pieces of the sentence around words that look like names, `margin` tokens either side
         (more than the NER model's receptive field), merged where they overlap."""
         margin = self.margin
         windows: list[list[int]] = []
-        for i in self._name_like(sent, model_tokens):
+        for i in self._name_like(sent.start, sent.end, model_tokens, columns):
             lo, hi = max(sent.start, i - margin), min(sent.end, i + margin + 1)
             if windows and lo <= windows[-1][1]:
                 windows[-1][1] = max(windows[-1][1], hi)
@@ -203,25 +214,29 @@ class Focus:
                 windows.append([lo, hi])
         return [sent.doc[lo:hi] for lo, hi in windows]
 
-    def _name_like(self, sent: Span, model_tokens: set[int]) -> Iterable[int]:
+    def _name_like(self, lo: int, hi: int, model_tokens: set[int], columns: list[list[int]]) -> Iterable[int]:
+        """Tokens lo..hi that look like names: capitalised (a sentence's first word only when it is
+        not a common word), not a model name already found, not a common acronym such as AI.
+        `columns` are the doc's IS_SPACE, IS_PUNCT, IS_TITLE, IS_UPPER, LOWER, ORTH arrays."""
+        space, punct, title, upper, lower, orth = columns
         first = True
-        for token in sent:
-            if token.is_space or token.is_punct:
+        for i in range(lo, hi):
+            if space[i] or punct[i]:
                 continue
             if first:
                 first = False
-                if token.lower_ in STOP_WORDS or not (token.is_title or token.is_upper):
+                if lower[i] in self._stop_ids or not (title[i] or upper[i]):
                     continue
-                if token.lower_ in self._known_words() and not token.is_upper:
+                if lower[i] in self._known_word_ids() and not upper[i]:
                     continue
-                if token.i in model_tokens or token.text in self.common_caps:
+                if i in model_tokens or orth[i] in self._common_ids:
                     continue
-                yield token.i
+                yield i
                 continue
-            if token.i in model_tokens or token.text in self.common_caps:
+            if i in model_tokens or orth[i] in self._common_ids:
                 continue
-            if token.text != token.lower_:
-                yield token.i
+            if orth[i] != lower[i]:
+                yield i
 
 
 def _speaker_reach(doc: Doc, sent_start: int, cue_start: int, cue_end: int, roles: set[int],
@@ -258,19 +273,23 @@ def _sentence_index(doc: Doc) -> list[int]:
 
 def _combine(spans: list[Span]) -> Doc:
     """Sentences of one document as one new Doc, each starting a sentence (O(total length))."""
+    doc = spans[0].doc
+    orth, spacy = doc.to_array([ORTH, SPACY]).T.tolist()
+    strings = doc.vocab.strings
     words: list[str] = []
     spaces: list[bool] = []
     starts: list[bool] = []
     for span in spans:
-        for k, token in enumerate(span):
-            words.append(token.text)
-            spaces.append(bool(token.whitespace_))
-            starts.append(k == 0)
+        lo, hi = span.start, span.end
+        words += [strings[o] for o in orth[lo:hi]]
+        spaces += [bool(x) for x in spacy[lo:hi]]
+        starts += [True] + [False] * (hi - lo - 1)
         spaces[-1] = True
-    return Doc(spans[0].doc.vocab, words=words, spaces=spaces, sent_starts=starts)
+    return Doc(doc.vocab, words=words, spaces=spaces, sent_starts=starts)
 
 
 def _pieces(combined: Doc) -> list[Span]:
     """The sentences `_combine` put together, as spans of the combined Doc."""
-    bounds = [t.i for t in combined if t.is_sent_start] + [len(combined)]
+    starts = combined.to_array([SENT_START]).reshape(-1).tolist()
+    bounds = [i for i, x in enumerate(starts) if x == 1] + [len(combined)]
     return [combined[a:b] for a, b in zip(bounds, bounds[1:])]

@@ -6,6 +6,8 @@ spacy-lookups-data (installed as a package; nothing downloads at run time).
 """
 from __future__ import annotations
 
+import numpy
+from spacy.attrs import LEMMA, LOWER
 from spacy.language import Language
 from spacy.lookups import load_lookups
 from spacy.tokens import Doc
@@ -25,14 +27,18 @@ class LookupLemmatizer:
         self._cache: dict[int, int] = {}
 
     def __call__(self, doc: Doc) -> Doc:
+        if not len(doc):
+            return doc
         cache = self._cache
-        for token in doc:
-            lower = token.lower
+        lowers = doc.to_array([LOWER]).reshape(-1).tolist()
+        lemmas = []
+        for lower in lowers:
             lemma = cache.get(lower)
             if lemma is None:
-                text = token.lower_
+                text = self.strings[lower]
                 lemma = self.strings.add(self.table.get(text, text).lower())
                 if len(cache) < 500_000:
                     cache[lower] = lemma
-            token.lemma = lemma
+            lemmas.append(lemma)
+        doc.from_array([LEMMA], numpy.array(lemmas, dtype="uint64").reshape(-1, 1))
         return doc

@@ -5,6 +5,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy
 import srsly
 from spacy.attrs import LEMMA, LOWER, ORTH
 from spacy.tokens import Doc
@@ -111,6 +112,7 @@ class AnchoredMatcher:
         # match ({attr: values}), or None when that cannot be told (a wildcard, NOT_IN, a one-token pattern)
         self.follow: dict[tuple[str, int], dict[str, set[int]] | None] = {}
         self._prepared: tuple[list[str], dict[tuple[str, int], Any]] | None = None  # groups for scan's columns
+        self._attrs_for: tuple[Any, list[str]] | None = None
 
     def add(self, key: str, patterns: list[list[dict[str, Any]]]) -> None:
         from spacy.matcher import Matcher
@@ -130,12 +132,31 @@ class AnchoredMatcher:
                     follow.setdefault(attr, set()).update(values)
                 self.follow[exact] = follow
 
+    def _attrs(self, index: dict[str, dict[int, list[int]]]) -> tuple[list[str], list[frozenset[int]]]:
+        """The attributes the scan reads, and per attribute the values that start a match (a one-word
+        index entry or a group), computed once per set of groups and index entries."""
+        key = (len(self.groups), tuple((a, len(t)) for a, t in sorted(index.items())))
+        if self._attrs_for is None or self._attrs_for[0] != key:
+            attrs = sorted({attr for attr, _value in self.groups} | set(index))
+            starts = [frozenset(index.get(a, {})) | {v for g, v in self.groups if g == a} for a in attrs]
+            self._attrs_for = (key, (attrs, starts))
+        return self._attrs_for[1]
+
     def scan(self, doc: Doc, index: dict[str, dict[int, list[int]]]) -> list[tuple[int, int, int]]:
         """The anchored matches in `doc`, plus (key, i, i + 1) for every one-word `index` entry."""
-        attrs = sorted({attr for attr, _value in self.groups} | set(index))
+        attrs, starts = self._attrs(index)
         if not attrs:
             return []
-        array = doc.to_array([_ATTR_IDS[a] for a in attrs]).reshape(len(doc), len(attrs)).tolist()
+        array = doc.to_array([_ATTR_IDS[a] for a in attrs]).reshape(len(doc), len(attrs))
+        # only the positions whose value starts something are visited (set operations find them)
+        hit: set[int] = set()
+        for column, values in zip(array.T.tolist(), starts):
+            wanted = values.intersection(column)
+            if wanted:
+                hit.update(i for i, v in enumerate(column) if v in wanted)
+        if not hit:
+            return []
+        positions = sorted(hit)
         tables = [index.get(attr, {}) for attr in attrs]
         if self._prepared is None or self._prepared[0] != attrs:
             col = {a: k for k, a in enumerate(attrs)}
@@ -143,8 +164,10 @@ class AnchoredMatcher:
                                       for key, (m, longest) in self.groups.items()})
         groups = self._prepared[1]
         n = len(doc)
+        rows = array[positions].tolist()
         found: list[tuple[int, int, int]] = []
-        for i, row in enumerate(array):
+        for i, row in zip(positions, rows):
+            following = None
             for attr, table, value in zip(attrs, tables, row):
                 keys = table.get(value)
                 if keys:
@@ -152,8 +175,13 @@ class AnchoredMatcher:
                 group = groups.get((attr, value))
                 if group is not None:
                     matcher, longest, nexts = group
-                    if nexts is not None and (i + 1 == n or not any(array[i + 1][c] in v for c, v in nexts)):
-                        continue  # no pattern of the group can match: the next token is none they allow
+                    if nexts is not None:
+                        if i + 1 == n:
+                            continue
+                        if following is None:
+                            following = array[i + 1].tolist()
+                        if not any(following[c] in v for c, v in nexts):
+                            continue  # no pattern of the group can match: the next token is none they allow
                     found.extend((m, i + a, i + b) for m, a, b in matcher(doc[i:min(n, i + longest)]))
         return found
 

@@ -1,27 +1,80 @@
 """`insightkb_quantities`: numbers quoted in claims, normalised to value (+ upper bound), unit, kind.
 
-"10 billion tokens" -> 1e10 tokens; "one-fifth the cost" -> ratio 0.2 of cost; "0.6 seconds
-faster" -> -0.6 s (latency); "every 2-3 months" -> 2..3 months; "~100x the Chinchilla
-optimum" -> ratio 100; "eight figures" -> money 1e7..1e8 USD; "$5M" -> 5e6 USD; "90%".
-Number words, scales, fractions, units and currencies are data (data/quantities.jsonl).
+"10 billion tokens" -> 1e10 tokens; "150ms" -> 0.15 s; "2–10 seconds" -> 2..10 s; "one-fifth the
+cost" -> 0.2 x; "0.6 seconds faster" -> -0.6 s (latency); "~100x the Chinchilla optimum" -> 100 x;
+"eight figures" -> 1e7..1e8 USD; "$20K+" -> 20000 USD; "a 13B-parameter model", "7B" -> parameters;
+"300 tokens/sec" -> 300 tokens/s; "$2/hour" -> 2 USD/hour; "80GB" -> 80 GB; "4-bit" -> 4 bits.
+Not quantities: list counts in prose ("three reasons", "the 5 stories"), years, dates, versions
+and model names ("GPT-4", "Llama 3.1", "int8", "8x7B").
+
+Tokens are first cut into pieces (digits, letters, one symbol each), so a unit glued to its
+number ("150ms", "80GB", "<2s", "20K+") reads like a spaced one. Every word list, scale, unit
+conversion and rate denominator is data (data/quantities.jsonl).
 """
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.language import Language
-from spacy.tokens import Doc, Token
+from spacy.attrs import LOWER, SHAPE
+from spacy.strings import get_string_id
+from spacy.tokens import Doc
 
 from extract.claims import claims_of
 from extract.lexicon import read_jsonl
 
 MODELS = "insightkb_models"
-_NUMERIC = re.compile(
-    r"^(?P<approx>[~≈])?(?P<cur>[$€£])?(?P<num>\d[\d,]*(?:\.\d+)?)(?P<scale>k|K|m|M|b|B|bn|mn|t|T)?(?P<suffix>x|X|%)?$"
-)
-_YEAR = re.compile(r"^(19|20)\d\d$")
+_PIECE = re.compile(r"\d[\d,]*(?:\.\d+)*|[^\W\d_]+|\S")
+_NUMBER = re.compile(r"^\d{1,3}(?:,\d{3})+$|^\d+(?:\.\d+)?$")
+_DIGITS = re.compile(r"\d")
+
+
+@dataclass
+class Piece:
+    """A digit run, a letter run or one symbol of a token, with its character offsets."""
+
+    text: str
+    lower_: str
+    start_char: int
+    end_char: int
+    token: int  # index of the token it comes from
+    glued: bool  # no space between it and the piece before
+
+    @property
+    def is_alpha(self) -> bool:
+        return self.text.isalpha()
+
+    @property
+    def is_lower(self) -> bool:
+        return self.text.islower()
+
+    @property
+    def is_stop(self) -> bool:
+        return self.lower_ in STOP_WORDS
+
+    def __len__(self) -> int:
+        return len(self.text)
+
+
+def pieces_of(doc: Doc, start: int, end: int) -> list[Piece]:
+    """The tokens doc[start:end] cut into pieces; tokens without a digit stay whole."""
+    out: list[Piece] = []
+    for tok in doc[start:end]:
+        if tok.is_space:
+            continue
+        if not _DIGITS.search(tok.text) and not (tok.text.endswith("+") and len(tok) > 1):
+            out.append(Piece(tok.text, tok.lower_, tok.idx, tok.idx + len(tok), tok.i,
+                             bool(out) and out[-1].end_char == tok.idx))
+            continue
+        for m in _PIECE.finditer(tok.text):
+            text = m.group().rstrip(",") if m.group()[0].isdigit() else m.group()
+            s = tok.idx + m.start()
+            out.append(Piece(text, text.lower(), s, s + len(text), tok.i, bool(out) and out[-1].end_char == s))
+    return out
 
 
 @Language.factory("insightkb_quantities", default_config={"lexicon": "quantities.jsonl"})
@@ -30,32 +83,63 @@ def make_quantities(nlp: Language, name: str, lexicon: str) -> "QuantityParser":
 
 
 class QuantityParser:
-    """Walk each claim's tokens and read number + scale + unit groups."""
+    """Walk each claim's pieces and read number + scale + unit groups."""
 
     def __init__(self, lexicon: str) -> None:
         self.words: dict[str, dict[str, dict[str, Any]]] = {}
         for row in read_jsonl(lexicon):
             table = self.words.setdefault(row["kind"], {})
             for form in row["forms"]:
-                table[form.lower()] = row
+                table[form if row.get("case_sensitive") else form.lower()] = row
 
-    def _is(self, kind: str, token: Token) -> dict[str, Any] | None:
-        return self.words.get(kind, {}).get(token.lower_)
+        # words that can begin a quantity, and words whose presence makes a sentence worth reading
+        self.starters = set(self.words.get("number", {})) | set(self.words.get("sign", {})) | {
+            form for form, row in self.words.get("currency", {}).items() if row.get("symbol")}
+        cues = {form for form, row in self.words.get("number", {}).items() if not row.get("weak")} | set(
+            self.words.get("fraction", {})) | {form for form in self.words.get("scale", {}) if len(form) > 2}
+        self.cue_ids = {get_string_id(form) for form in cues}
+        self._shapes: dict[int, bool] = {}
+
+    def _is(self, kind: str, piece: Piece) -> dict[str, Any] | None:
+        table = self.words.get(kind, {})
+        return table.get(piece.text) or table.get(piece.lower_)
 
     def __call__(self, doc: Doc) -> Doc:
         claims = claims_of(doc)
         if not claims:
             return doc
         blocked = {i for span in doc.spans.get(MODELS, []) for i in range(span.start, span.end)}
+        shapes, lowers = doc.to_array([SHAPE, LOWER]).T.tolist()
         for claim in claims:
-            claim["quantities"] = self.parse(doc, claim["start"], claim["end"], blocked)
+            lo, hi = claim["start"], claim["end"]
+            if any(self._digit_shape(doc, x) for x in shapes[lo:hi]) or not self.cue_ids.isdisjoint(lowers[lo:hi]):
+                claim["quantities"] = self.parse(doc, lo, hi, blocked)
+            else:
+                claim["quantities"] = []  # no digit and no number word: nothing to read
         return doc
 
+    def _digit_shape(self, doc: Doc, shape: int) -> bool:
+        """Whether a token of this shape ("dd", "dddxx", "$d") holds a digit (cached per shape)."""
+        found = self._shapes.get(shape)
+        if found is None:
+            found = self._shapes[shape] = "d" in doc.vocab.strings[shape]
+        return found
+
     def parse(self, doc: Doc, start: int, end: int, blocked: set[int]) -> list[dict[str, Any]]:
+        """The quantities in doc[start:end]."""
+        if start >= end:
+            return []
+        span = doc[start:end]
+        text = (span.text, span.start_char)  # the claim's text and where it starts (doc.text would build it all)
+        ps = pieces_of(doc, start, end)
         out: list[dict[str, Any]] = []
-        i = start
-        while i < end:
-            found = self._read(doc, i, end, blocked)
+        i = 0
+        while i < len(ps):
+            p = ps[i]
+            if not (p.text[0].isdigit() or p.lower_ in self.starters):
+                i += 1
+                continue
+            found = self._read(doc, text, ps, i, blocked)
             if found is None:
                 i += 1
                 continue
@@ -63,150 +147,231 @@ class QuantityParser:
             out.append(q)
         return out
 
-    def _number(self, doc: Doc, i: int, end: int) -> tuple[float, int, dict[str, Any]] | None:
-        """A number starting at token i: (value, next index, flags)."""
-        tok = doc[i]
-        m = _NUMERIC.match(tok.text)
+    def _number(self, ps: list[Piece], i: int) -> tuple[float, int, dict[str, Any]] | None:
+        """A number starting at piece i: (value, next index, flags)."""
+        end = len(ps)
+        p = ps[i]
         flags: dict[str, Any] = {}
-        if m:
-            if _YEAR.match(tok.text) and not m.group("suffix"):
-                return None
-            value = float(m.group("num").replace(",", ""))
-            if m.group("scale"):
-                value *= self.words["scale"][m.group("scale").lower()]["value"]
-                flags["scaled"] = True
-            if m.group("cur"):
-                flags["currency"] = self.words["currency"][m.group("cur")]["unit"]
-            if m.group("suffix") in ("x", "X"):
-                flags["ratio"] = True
-            if m.group("suffix") == "%":
-                flags["percent"] = True
+        if _NUMBER.match(p.text):
+            value = float(p.text.replace(",", ""))
             flags["digits"] = True
             j = i + 1
+            # a scale letter glued to the digits: "20K", "1.5B", "$5M"
+            if j < end and ps[j].glued and self._is("scale", ps[j]) and len(ps[j]) <= 2:
+                value *= self._is("scale", ps[j])["value"]
+                flags.update(scaled=True, scale=self._is("scale", ps[j])["value"], glued_scale=ps[j].lower_)
+                j += 1
         else:
-            row = self._is("number", tok)
+            row = self._is("number", p)
             if row is None:
                 return None
             value = float(row["value"])
             j = i + 1
-            if tok.lower_ in ("a", "an", "single", "double", "triple", "couple"):
+            if row.get("weak"):
                 flags["weak"] = True
-        while j < end and self._is("scale", doc[j]):
-            value *= self._is("scale", doc[j])["value"]
+        if j + 1 < end and ps[j].text in ("+", "-") and ps[j].glued and self._is("scale", ps[j + 1]) \
+                and len(ps[j + 1]) > 1:
+            j += 1  # "600+ billion", "two-billion"
+        while j < end and self._is("scale", ps[j]) and (len(ps[j]) > 1 or ps[j].glued or ps[j].text.isupper()):
+            scale = self._is("scale", ps[j])["value"]
+            value *= scale
             flags["scaled"] = True
+            flags["scale"] = flags.get("scale", 1.0) * scale
             flags.pop("weak", None)
             j += 1
+        if j < end and ps[j].text == "+" and ps[j].glued:
+            j += 1  # "$20K+", "4+ hours": at least
         return value, j, flags
 
-    def _read(self, doc: Doc, i: int, end: int, blocked: set[int]) -> tuple[dict[str, Any], int] | None:
-        if i in blocked:
+    def _identifier(self, doc: Doc, ps: list[Piece], i: int) -> bool:
+        """A version, a model name, a date or a label number, not a measurement."""
+        p = ps[i]
+        if i > 0 and p.glued and ps[i - 1].is_alpha and not self._is("currency", ps[i - 1]):
+            return True  # "int8", "H100", "v2"
+        if i > 1 and ps[i - 1].text in ("-", ".") and ps[i - 1].glued and p.glued and ps[i - 2].is_alpha:
+            return True  # "GPT-4", "Llama-3"
+        if p.text.count(".") > 1:
+            return True  # "3.1.2"
+        nxt = ps[i + 1] if i + 1 < len(ps) else None
+        if nxt is not None and nxt.glued and nxt.lower_ == "x" and i + 2 < len(ps) and ps[i + 2].glued \
+                and _DIGITS.match(ps[i + 2].text):
+            return True  # "8x7B"
+        if i > 0 and self._is("label", ps[i - 1]):
+            return True  # "version 2", "Figure 3", "March 5"
+        if i > 0 and not ps[i - 1].glued and ps[i - 1].text[:1].isupper() and ps[i - 1].is_alpha \
+                and doc[ps[i - 1].token].is_sent_start is not True and self._is("number", ps[i - 1]) is None \
+                and not self._is("approx", ps[i - 1]) and "." in p.text:
+            return True  # "Llama 3.1", "Claude 3.5"
+        return False
+
+    def _read(self, doc: Doc, text: tuple[str, int], ps: list[Piece], i: int, blocked: set[int]) -> tuple[dict[str, Any], int] | None:
+        end = len(ps)
+        if ps[i].token in blocked:
             return None
-        tok = doc[i]
-        currency = None
         first = i
-        if self._is("currency", tok) and tok.text in ("$", "€", "£") and i + 1 < end:
-            currency = self._is("currency", tok)["unit"]
+        currency = None
+        currency_factor = 1.0
+        while i + 1 < end and self._is("sign", ps[i]):
+            i += 1  # "~100x", "<2s", ">10k", "≈3"
+        if self._is("currency", ps[i]) and self._is("currency", ps[i]).get("symbol") and i + 1 < end:
+            currency = self._is("currency", ps[i])["unit"]
             i += 1
-        approx = tok.text in ("~", "≈")
-        if approx and i + 1 < end:
-            i += 1
-        if first > 0 and self._is("vague", doc[first - 1]):
+        if first > 0 and self._is("vague", ps[first - 1]):
             return None  # "a few hundred dollars", "several million": no value to store
-        got = self._number(doc, i, end)
+        if ps[i].token in blocked or self._identifier(doc, ps, i):
+            return None
+        got = self._number(ps, i)
         if got is None:
             return None
         value, j, flags = got
-        currency = currency or flags.get("currency")
+        if not math.isfinite(value):
+            return None  # a run of digits too long for a float
+        if flags.get("digits") and _is_year(ps[i].text) and not flags.get("scaled") and not (
+                j < end and (self._is("unit", ps[j]) or self._is("ratio", ps[j]) or ps[j].text == "%")):
+            return None
         value_max = None
-        kind = None
-        unit = None
         # fractions: "one-fifth", "a third", "two thirds"
-        k = j + 1 if j < end and doc[j].text == "-" else j
-        if k < end and self._is("fraction", doc[k]) and not (
-            flags.get("weak") and not (k + 1 < end and doc[k + 1].lower_ in ("of", "the"))
+        k = j + 1 if j < end and ps[j].text == "-" else j
+        if k < end and self._is("fraction", ps[k]) and not (
+            flags.get("weak") and not (k + 1 < end and ps[k + 1].lower_ in ("of", "the"))
         ):
-            value *= self._is("fraction", doc[k])["value"]
+            value *= self._is("fraction", ps[k])["value"]
             j = k + 1
-            unit, _ref_end = self._reference(doc, j, end)
-            return self._make(doc, first, j, value, None, unit or "x", "ratio"), j
+            ref_end = self._reference(ps, j)
+            return self._make(text, ps, first, ref_end, value, None, "x", "ratio"), j
         if flags.get("weak") and not flags.get("scaled"):
             return None
-        # ranges: "2-3 months", "2 to 3 months"
-        if (j + 1 < end and doc[j].lower_ in self.words["range"] and not flags.get("percent")
-                and not flags.get("ratio")):
-            nxt = self._number(doc, j + 1, end)
-            if nxt is not None and nxt[0] > value:
-                value_max, j, more = nxt
-                flags.update({k2: v for k2, v in more.items() if k2 in ("percent", "ratio")})
-        if flags.get("percent") or (j < end and self._is("unit", doc[j]) and self._is("unit", doc[j])["unit"] == "%"):
-            if not flags.get("percent"):
-                j += 1
-            return self._make(doc, first, j, value, value_max, "%", "percent"), j
-        if flags.get("ratio") or (j < end and self._is("ratio", doc[j])):
-            if not flags.get("ratio"):
-                j += 1
-            unit, ref_end = self._reference(doc, j, end)
-            return self._make(doc, first, ref_end if unit else j, value, value_max, unit or "x", "ratio"), j
-        if j < end and self._is("figures", doc[j]) and not flags.get("digits"):
+        # orders of magnitude: "two orders of magnitude" -> 100 x
+        if j + 2 < end and ps[j].lower_ in ("order", "orders") and ps[j + 1].lower_ == "of" \
+                and ps[j + 2].lower_ == "magnitude" and value <= 30:
+            return self._make(text, ps, first, j + 3, 10.0 ** value, None, "x", "ratio"), j + 3
+        # ranges: "2-3 months", "2–10 seconds", "2 to 3 months", "10 to 100 million dollars"
+        if j + 1 < end and self._is("range", ps[j]) and not (ps[j].text == "%" or self._is("ratio", ps[j])):
+            nxt = self._number(ps, j + 1) if not self._identifier(doc, ps, j + 1) else None
+            if nxt is not None:
+                upper, j2, more = nxt
+                if more.get("scaled") and not flags.get("scaled") and value * more["scale"] <= upper:
+                    value *= more["scale"]
+                    flags["scaled"] = True
+                if upper > value:
+                    value_max, j = upper, j2
+        if j < end and self._is("currency", ps[j]) and not currency and (flags.get("digits") or flags.get("scaled")):
+            row = self._is("currency", ps[j])  # "0.01$", "20¢", "six billion dollars"
+            currency, currency_factor = row["unit"], row.get("factor", 1.0)
+            j += 1
+        if j < end and self._is("unit", ps[j]) and self._is("unit", ps[j])["unit"] == "%":
+            return self._make(text, ps, first, j + 1, value, value_max, "%", "percent"), j + 1
+        if j < end and self._is("ratio", ps[j]):
+            j += 1
+            ref_end = self._reference(ps, j)
+            return self._make(text, ps, first, max(ref_end, j), value, value_max, "x", "ratio"), j
+        if j < end and self._is("figures", ps[j]) and not flags.get("digits"):
             n = int(value)
-            return self._make(doc, first, j + 1, 10.0 ** (n - 1), 10.0 ** n, currency or "USD", "money"), j + 1
+            return self._make(text, ps, first, j + 1, 10.0 ** (n - 1), 10.0 ** n, currency or "USD", "money"), j + 1
         if currency:
-            return self._make(doc, first, j, value, value_max, currency, "money"), j
-        # unit: up to three modifier tokens ("high-quality") before a known unit
+            value, value_max = _scaled(value, currency_factor), _scaled(value_max, currency_factor)
+            unit, stop = self._per(ps, j, currency, money=True)
+            return self._make(text, ps, first, stop, value, value_max, unit, "money"), stop
+        # unit: up to three modifier words ("high-quality", "hand-labelled") before a known unit
         look = j
         for step in range(0, 4):
             if look >= end:
                 break
-            cand = doc[look]
-            row = self._is("unit", cand) or self._is("currency", cand)
-            if row and not (cand.text in ("s", "m") and step > 0):
+            cand = ps[look]
+            row = self._is("unit", cand) or (self._is("currency", cand) if not cand.text in ("$", "€", "£") else None)
+            if row and not (len(cand) == 1 and (step > 0 or self._decade(ps, first, look))):
+                factor = row.get("factor", 1.0)
                 unit = row["unit"]
                 kind = row.get("quantity_kind", "money" if row["kind"] == "currency" else "count")
+                value, value_max = _scaled(value, factor), _scaled(value_max, factor)
                 stop = look + 1
-                if kind == "duration" and stop < end and self._is("comparative", doc[stop]):
-                    comp = self._is("comparative", doc[stop])
+                if kind == "duration" and stop < end and self._is("comparative", ps[stop]):
+                    comp = self._is("comparative", ps[stop])
                     value = comp["sign"] * value
                     value_max = comp["sign"] * value_max if value_max is not None else None
                     kind = comp["quantity_kind"]
                     stop += 1
-                return self._make(doc, first, stop, value, value_max, unit, kind), stop
+                unit, stop = self._per(ps, stop, unit)
+                return self._make(text, ps, first, stop, value, value_max, unit, kind), stop
             if not (cand.is_alpha or cand.text == "-") or cand.is_stop:
                 break
             look += 1
-        # a plain count of something: "two key reasons", "5 insights"
-        if flags.get("digits") or value >= 2:
-            for look in (j, j + 1):
-                if look < end:
-                    cand = doc[look]
-                    if (cand.is_alpha and cand.is_lower and cand.lower_.endswith("s") and len(cand) > 3
-                            and cand.lower_ not in STOP_WORDS):
-                        return self._make(doc, first, look + 1, value, value_max, cand.lower_, "count"), look + 1
-                    if not cand.is_alpha or cand.lower_ in STOP_WORDS:
-                        break
-            if flags.get("digits") and flags.get("scaled"):
-                return self._make(doc, first, j, value, value_max, None, "count"), j
-        return None
-
-    def _reference(self, doc: Doc, j: int, end: int) -> tuple[str | None, int]:
-        """The thing a ratio is of: "the cost", "the Chinchilla optimum" -> "cost", "chinchilla optimum"."""
-        k = j
-        if k < end and doc[k].lower_ in ("of",):
-            k += 1
-        if not (k < end and doc[k].lower_ in ("the", "their", "its", "a", "our", "your")):
-            return None, j  # "3x year over year": a bare ratio, not a ratio of something
-        k += 1
-        words = []
-        while (k < end and doc[k].is_alpha and doc[k].lower_ not in STOP_WORDS and len(words) < 3
-               and not self._is("not_reference", doc[k])):
-            words.append(doc[k].lower_)
-            k += 1
-        return " ".join(words) or None, k
+        # a model size: "7B", "a 1.5B model"
+        glued = flags.get("glued_scale")
+        if glued and self._is("bare_scale", ps[j - 1]):
+            if first > 0 and not ps[first].glued and (
+                    _NUMBER.match(ps[first - 1].text) or ps[first - 1].token in blocked
+                    or (ps[first - 1].text[:1].isupper() and doc[ps[first - 1].token].is_sent_start is not True)):
+                return None  # part of a model's name: "Llama 3.1 405B", "Nemotron 340B"
+            row = self._is("bare_scale", ps[j - 1])
+            return self._make(text, ps, first, j, value, value_max, row["unit"], row["quantity_kind"]), j
+        # a count of something as evidence: "120 production agents", "8,000 annotated contracts";
+        # not a list count in prose ("three reasons", "the 5 stories")
+        if flags.get("digits") or flags.get("scaled"):
+            if not flags.get("scaled") and first > 0 and self._is("list_opener", ps[first - 1]):
+                return None
+            if j < end and ps[j].text == "-" and ps[j].glued:
+                return None  # a compound adjective ("10-shot prompts", "128-gig versions") whose noun is no unit
+            for look in range(j, min(j + 4, end)):
+                cand = ps[look]
+                if (cand.is_alpha and cand.is_lower and cand.lower_.endswith("s") and len(cand) > 3
+                        and not cand.is_stop and not cand.glued):
+                    return self._make(text, ps, first, look + 1, value, value_max, cand.lower_, "count"), look + 1
+                if not (cand.is_alpha or cand.text == "-") or cand.is_stop:
+                    break
+        return None  # a bare number ("50k", "70 billion"): without its unit it says nothing measurable
 
     @staticmethod
-    def _make(doc: Doc, start: int, end: int, value: float, value_max: float | None, unit: str | None,
-              kind: str | None) -> dict[str, Any]:
-        span = doc[start:end]
+    def _decade(ps: list[Piece], first: int, look: int) -> bool:
+        """"the 1990s", "the '80s": a glued s after a round number is a decade, not seconds."""
+        number = ps[look - 1].text
+        if ps[look].glued and number.endswith("00"):
+            return True  # "100s of examples", "1000s": a plural, not seconds
+        if ps[look].glued and look + 1 < len(ps) and ps[look + 1].lower_ == "of":
+            return True  # "10s of thousands"
+        return ps[look].glued and number.endswith("0") and (
+            _is_year(number) or (first > 0 and ps[first - 1].lower_ in ("the", "'", "’")))
+
+    def _per(self, ps: list[Piece], j: int, unit: str, money: bool = False) -> tuple[str, int]:
+        """A rate: "tokens/sec", "tokens per second", "$2/hour", "$30 an hour" -> (unit/denominator, next index).
+
+        Money is a rate per hour only (a price per month or year stays an amount in USD)."""
+        if j + 1 < len(ps) and (ps[j].lower_ in ("/", "per") or (money and ps[j].lower_ in ("a", "an"))):
+            row = self._is("per", ps[j + 1])
+            if row and row.get("money" if money else "count"):
+                return f"{unit}/{row['unit']}", j + 2
+        return unit, j
+
+    def _reference(self, ps: list[Piece], j: int) -> int:
+        """Where the thing a ratio is of ends ("the cost", "the Chinchilla optimum"); j when there is none."""
+        k = j
+        if k < len(ps) and ps[k].lower_ in ("of",):
+            k += 1
+        if not (k < len(ps) and ps[k].lower_ in ("the", "their", "its", "a", "our", "your")):
+            return j  # "3x year over year": a bare ratio, not a ratio of something
+        k += 1
+        words = 0
+        while (k < len(ps) and ps[k].is_alpha and not ps[k].is_stop and words < 3
+               and not self._is("not_reference", ps[k])):
+            words += 1
+            k += 1
+        return k if words else j
+
+    @staticmethod
+    def _make(text: tuple[str, int], ps: list[Piece], start: int, end: int, value: float, value_max: float | None,
+              unit: str | None, kind: str | None) -> dict[str, Any]:
+        start_char, end_char = ps[start].start_char, ps[end - 1].end_char
         return {
-            "text": span.text, "value": value, "value_max": value_max, "unit": unit, "kind": kind,
-            "start_char": span.start_char, "end_char": span.end_char,
+            "text": text[0][start_char - text[1]:end_char - text[1]], "value": value, "value_max": value_max, "unit": unit,
+            "kind": kind, "start_char": start_char, "end_char": end_char,
         }
+
+
+def _scaled(value: float | None, factor: float) -> float | None:
+    if value is None or factor == 1.0:
+        return value
+    return round(value * factor, 12)
+
+
+def _is_year(text: str) -> bool:
+    return len(text) == 4 and text[:2] in ("19", "20") and text.isdigit()

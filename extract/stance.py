@@ -44,8 +44,6 @@ _FUNCTION = {"for", "to", "at", "in", "on", "of", "with", "by", "from", "and", "
              "is", "are", "was", "were", "be", "not", "too", "very", "only", "also", "now", "yet", "still"}
 _DETERMINERS = {"the", "a", "an", "our", "their", "its", "your", "his", "her", "my", "this", "these", "those"}
 _ANAPHORS = {"it", "this", "that", "them", "these", "those"}
-_CONCESSIVE = {"despite", "notwithstanding", "although", "though", "while", "whereas"}
-_QUANTIFIERS = {"few", "little", "nothing", "no", "none", "nobody", "neither"}
 _LEAVE_ENDS = _BREAKS | {"and", "to", "into", "for", "toward", "towards"}
 _PASSIVE_BEFORE = {"be", "get", "is", "was", "were", "are", "been", "being"}
 
@@ -73,7 +71,12 @@ class StanceDetector:
         self.valence: set[str] = set()  # topics the general valence lexicon may judge
         self.rising: dict[str, int] = {}
         self.threshold = threshold
+        # word sets the scope rules read: concessive words ("despite", "although") and the quantifiers
+        # that negate as an object ("few", "nothing"); `word_set` rows of the lexicon
+        self.word_sets: dict[str, frozenset[str]] = {}
         for row in read_jsonl(lexicon):
+            if row["kind"] == "word_set":
+                self.word_sets[row["name"]] = frozenset(w.lower() for w in row["words"])
             if row["kind"] == "anchor":
                 self.anchor[row["topic"]] = SIGN[row["pro"]]
                 if row.get("evaluative"):
@@ -123,7 +126,7 @@ class StanceDetector:
         pole_starts = {c.start for c in cues if c.kind == "cue" and c.topic == topic and c.start in contrary
                        and any(c.start >= p.start and c.end <= p.end and p.polarity == 0 for p in poles)}
         for sent_start, sent_end in claim["sents"]:
-            scope = Scopes(doc, sent_start, sent_end, parse_of(doc, sent_start))
+            scope = Scopes(doc, sent_start, sent_end, parse_of(doc, sent_start), self.word_sets)
             in_sent = [c for c in cues if sent_start <= c.start < sent_end]
             negators = [c for c in in_sent if c.kind in ("negator", "quantifier", "reject", "ends")
                         or (c.kind == "alternative" and c.polarity < 0)]  # "rather than X" turns X down
@@ -328,8 +331,11 @@ def _superlative(doc: Doc, cue: Cue) -> bool:
 class Scopes:
     """Scopes of cue words in one sentence: from its parse when there is one, else a window."""
 
-    def __init__(self, doc: Doc, start: int, end: int, parsed: Span | None) -> None:
+    def __init__(self, doc: Doc, start: int, end: int, parsed: Span | None,
+                 word_sets: dict[str, frozenset[str]]) -> None:
         self.doc = doc
+        self.concessive = word_sets["concessive"]
+        self.quantifiers = word_sets["negating_quantifiers"]
         self.start = start
         self.end = end
         self.parsed = parsed
@@ -396,7 +402,7 @@ class Scopes:
                 node = node.head
             if node.dep_ in _SUBJECTS:
                 head = node.head
-            elif tok.lower_ in _QUANTIFIERS and node.dep_ in ("dobj", "attr", "npadvmod"):
+            elif tok.lower_ in self.quantifiers and node.dep_ in ("dobj", "attr", "npadvmod"):
                 head = node.head  # "lost little accuracy": what was lost is negated
         covered = {t.i for t in head.subtree}
         if kind == "negator":  # "Below five billion tokens, we have never seen ...": the condition is not denied
@@ -423,7 +429,7 @@ class Scopes:
                 covered -= {t.i for t in child.subtree}
             if child.dep_ in ("relcl", "advcl") and kind in ("negator", "reject"):
                 covered -= {t.i for t in child.subtree}
-            if child.dep_ in ("prep", "mark") and child.lower_ in _CONCESSIVE and kind in ("negator", "reject"):
+            if child.dep_ in ("prep", "mark") and child.lower_ in self.concessive and kind in ("negator", "reject"):
                 covered -= {t.i for t in child.subtree}  # "Despite the hype, few care": the hype is not denied
             if child.dep_ == "conj" and kind in ("negator", "reject") and child.i > tok.i \
                     and any(g.dep_ in _SUBJECTS for g in child.children):

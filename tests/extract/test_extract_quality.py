@@ -58,10 +58,10 @@ def test_quantity_normalisation(nlp):
         return [(q["value"], q["value_max"], q["unit"], q["kind"]) for c in predict(nlp, text) for q in c["quantities"]]
 
     assert (1e10, None, "tokens", "count") in quantities("You need 10 billion tokens to make it work.")
-    assert (0.2, None, "cost", "ratio") in quantities("The model runs at one-fifth the cost of its rivals.")
+    assert (0.2, None, "x", "ratio") in quantities("The model runs at one-fifth the cost of its rivals.")
     assert (-0.6, None, "s", "latency") in quantities("The small model answers 0.6 seconds faster than GPT-4.")
     assert (2, 3, "months", "duration") in quantities("Base models improve every 2-3 months.")
-    assert (100, None, "chinchilla optimum", "ratio") in quantities("Labs train on ~100x the Chinchilla optimum today.")
+    assert (100, None, "x", "ratio") in quantities("Labs train on ~100x the Chinchilla optimum today.")
     assert (1e7, 1e8, "USD", "money") in quantities("Bloomberg spent eight figures on the model.")
     assert (90, None, "days", "duration") in quantities("Usage drops off significantly within 90 days.")
     assert (90, None, "%", "percent") in quantities("Teams shift 90% of workloads to small models.")

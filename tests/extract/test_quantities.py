@@ -1,0 +1,116 @@
+"""Quantities in the forms real AI writing uses, on sentences written for these tests.
+
+Normalisation follows ../shared/LABELING.md: durations under a day in seconds, memory in GB,
+model sizes in parameters, rates as unit/denominator, ratios in x; list counts in prose,
+years, dates, versions and model names are not quantities.
+"""
+from __future__ import annotations
+
+import pytest
+
+from extract.quantities import MODELS
+
+
+def quantities(nlp, text: str) -> list[tuple]:
+    """(text, value, upper, unit) of every quantity the parser reads in the whole text."""
+    doc = nlp(text)
+    blocked = {i for span in doc.spans.get(MODELS, []) for i in range(span.start, span.end)}
+    found = nlp.get_pipe("insightkb_quantities").parse(doc, 0, len(doc), blocked)
+    return [(q["text"], q["value"], q["value_max"], q["unit"]) for q in found]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a unit glued to the number
+    ("Our p50 latency fell to 150ms once the cache was warm.", ("150ms", 0.15, None, "s")),
+    ("Each replica needs an 80GB card to hold the weights.", ("80GB", 80.0, None, "GB")),
+    ("Cold starts take 3s on the smallest instance.", ("3s", 3.0, None, "s")),
+    ("The adapter file is only 200MB on disk.", ("200MB", 0.2, None, "GB")),
+    # en-dash and hyphen ranges
+    ("A reasoning model thinks for 2–10 seconds before it answers.", ("2–10 seconds", 2.0, 10.0, "s")),
+    ("Retrieval adds 100-300ms to every request we serve.", ("100-300ms", 0.1, 0.3, "s")),
+    ("Each nightly job runs 5-10 minutes on a single node.", ("5-10 minutes", 300.0, 600.0, "s")),
+    ("The round brought in 20 to 40 million dollars for the lab.", ("20 to 40 million dollars", 2e7, 4e7, "USD")),
+    ("Context windows grew to 1-2k tokens per turn in our logs.", ("1-2k tokens", 1000.0, 2000.0, "tokens")),
+    # comparison signs
+    ("Callers expect a reply in <2s or they hang up.", ("<2s", 2.0, None, "s")),
+    ("The benchmark needs >10k examples to be stable.", (">10k examples", 1e4, None, "examples")),
+    # suffixed money and model sizes
+    ("A custom fine-tune still costs $20K+ at most agencies.", ("$20K+", 2e4, None, "USD")),
+    ("A 7B model now matches last year's frontier on our evals.", ("7B", 7e9, None, "parameters")),
+    ("We trained a 13B-parameter model on our own tickets.", ("13B-parameter", 1.3e10, None, "parameters")),
+    ("The 1.5B variant fits on a phone.", ("1.5B", 1.5e9, None, "parameters")),
+    # rates
+    ("The hosted endpoint streams 300 tokens/sec for a single user.", ("300 tokens/sec", 300.0, None, "tokens/s")),
+    ("A rented accelerator costs $2/hour on the spot market.", ("$2/hour", 2.0, None, "USD/hour")),
+    ("Spot capacity goes for $3 an hour at night.", ("$3 an hour", 3.0, None, "USD/hour")),
+    ("Decoding reaches 90 tokens per second on a laptop.", ("90 tokens per second", 90.0, None, "tokens/s")),
+    # adjectives between number and noun; "as few as"; bits
+    ("The team wrote 2,000 hand-labelled examples in a week.", ("2,000 hand-labelled examples", 2000.0, None, "examples")),
+    ("Quality held up with as few as 30 examples per class.", ("30 examples", 30.0, None, "examples")),
+    ("Weights were squeezed to 4-bit precision without losing accuracy.", ("4-bit", 4.0, None, "bits")),
+    ("Serving cost dropped to 20¢ per thousand calls.", ("20¢", 0.2, None, "USD")),
+    ("The index reached 100 million+ monthly users within a year.", ("100 million+ monthly users", 1e8, None, "users")),
+    ("Prices fell by two orders of magnitude in three years.", ("two orders of magnitude", 100.0, None, "x")),
+    ("Distilled students are 10-30x smaller than their teachers.", ("10-30x", 10.0, 30.0, "x")),
+])
+def test_real_forms(nlp, text, expected):
+    assert expected in quantities(nlp, text)
+
+
+@pytest.mark.parametrize("text", [
+    "There are three reasons this approach wins over prompting.",
+    "Five labs have already published their own versions.",
+    "The 5 stories below explain what changed this week.",
+    "In 2024 the team rewrote the pipeline from scratch.",
+    "The March 5 release fixed the tokenizer bug.",
+    "Version 2 of the library dropped the old API.",
+    "GPT-4 and Llama 3.1 both failed the test.",
+    "It runs on int8 weights and H100 machines.",
+    "Mixtral 8x7B was the first open mixture we tried.",
+    "The 1990s had expert systems, not language models.",
+])
+def test_not_quantities(nlp, text):
+    assert quantities(nlp, text) == []
+
+
+def test_counts_as_evidence_are_kept(nlp):
+    found = quantities(nlp, "The firm now runs 120 production agents and 8,000 annotated contracts.")
+    assert ("120 production agents", 120.0, None, "agents") in found
+    assert ("8,000 annotated contracts", 8000.0, None, "contracts") in found
+
+
+def test_a_year_followed_by_a_unit_is_a_number(nlp):
+    assert ("2000 examples", 2000.0, None, "examples") in quantities(nlp, "Fine-tuning on 2000 examples was enough.")
+
+
+def test_offsets_point_at_the_text(nlp):
+    text = "Latency dropped to 150ms and the card has 80GB of memory."
+    doc = nlp(text)
+    for q in nlp.get_pipe("insightkb_quantities").parse(doc, 0, len(doc), set()):
+        assert text[q["start_char"]:q["end_char"]] == q["text"]
+
+
+def test_absurd_numbers_are_refused_not_raised(nlp):
+    assert all(q[3] != "x" for q in quantities(nlp, "Scaling gave 4000 orders of magnitude more compute, they claim."))
+    assert quantities(nlp, "The lab bought " + "9" * 400 + " GPUs last year.") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("They serve a two-billion parameter model on phones.", ("two-billion parameter", 2e9, None, "parameters")),
+    ("The lab trained on 300 B tokens of web text.", ("300 B tokens", 3e11, None, "tokens")),
+    ("Our workstation card has 48 gigs of memory.", ("48 gigs", 48.0, None, "GB")),
+    ("The cluster now processes 4T tokens per month.", ("4T tokens", 4e12, None, "tokens")),
+    ("Renting the box costs $15,000/month in total.", ("$15,000", 15000.0, None, "USD")),
+])
+def test_more_real_forms(nlp, text, expected):
+    assert expected in quantities(nlp, text)
+
+
+@pytest.mark.parametrize("text", [
+    "Llama 3.1 405B answered every question in the test.",
+    "Teams collected 100s of examples before the launch.",
+    "A 10-shot prompt outperforms the tuned baseline here.",
+    "The context window holds 32k and rarely fills.",
+])
+def test_names_plurals_and_bare_numbers_are_not_quantities(nlp, text):
+    assert quantities(nlp, text) == []
