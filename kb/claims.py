@@ -104,9 +104,10 @@ def save_non_claims(db: sqlite_utils.Database, document_id: int, non_claims: lis
 def _write_children(db: sqlite_utils.Database, claim_id: int, claim: Claim) -> None:
     if claim.topics:
         db.conn.executemany(
-            "INSERT OR IGNORE INTO claim_topics (claim_id, topic, stance, score, cues, origin)"
-            " VALUES (?,?,?,?,?, 'extractor')",
-            [[claim_id, tag.topic, tag.stance, tag.score, json.dumps(tag.cues)] for tag in claim.topics],
+            "INSERT OR IGNORE INTO claim_topics (claim_id, topic, stance, score, cues, origin, probability,"
+            " stance_probability) VALUES (?,?,?,?,?, 'extractor', ?, ?)",
+            [[claim_id, tag.topic, tag.stance, tag.score, json.dumps(tag.cues), tag.probability, tag.stance_probability]
+             for tag in claim.topics],
         )
     if claim.quantities:
         db.conn.executemany(
