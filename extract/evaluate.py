@@ -217,7 +217,7 @@ def load_labels(path: str | Path, corpus: str | Path | None = None) -> list[dict
             if not (isinstance(s, int) and isinstance(e, int) and 0 <= s < e <= len(text)):
                 raise GoldError(f"{path}:{n}: unit offsets {s}..{e} outside the paragraph ({len(text)} characters)")
             unit["text"] = text[s:e]
-        docs.append({**doc, "text": text, "source": f"{row.get('source_repo')}:{row.get('path')}"})
+        docs.append({**doc, "text": text, "group": f"{row.get('source_repo')}:{row.get('path')}"})
     return docs
 
 
@@ -352,11 +352,24 @@ def _score_unit(result: EvalResult, doc: dict[str, Any], unit: dict[str, Any], c
             result.errors.append(f"speaker FP {sp} {where}")
 
 
-def evaluate_files(paths: list[str], *, db: Any = None) -> EvalResult:
-    """Load the gold files and score the pipeline built with the KB's topic patterns (shipped ones without a KB)."""
-    from extract.nlp import build_nlp
-    from extract.runner import extractor_setup
+def evaluate_files(paths: list[str], *, db: Any = None, corpus: str | Path | None = None,
+                   model: Any = None) -> tuple[EvalResult, list[str]]:
+    """Load the labelled files and score the pipeline built with the KB's topic patterns and learned
+    model (the shipped ones without a KB; `model` a file or `RULES_ONLY` overrides the model).
 
-    gold = [doc for path in paths for doc in load_gold(path)]
+    Returns the scores and one line per file skipped because its corpus text is absent."""
+    from extract.nlp import build_nlp
+    from extract.runner import extractor_setup, kb_model
+
+    gold: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    for path in paths:
+        try:
+            gold += load_labels(path, corpus)
+        except CorpusMissing as exc:
+            skipped.append(f"skipped {path}: its paragraphs' text is read from the corpus, and {exc}"
+                           " (set --corpus or INSIGHTKB_CORPUS)")
     patterns = extractor_setup(db)[0] if db is not None else None
-    return evaluate(build_nlp(topic_patterns=patterns), gold)
+    if model is None and db is not None:
+        model = kb_model(db)
+    return evaluate(build_nlp(topic_patterns=patterns, model=model), gold), skipped

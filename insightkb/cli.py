@@ -81,9 +81,9 @@ def init(app: AppContext) -> None:
 
 
 def _register() -> None:
-    from insightkb.commands import demo, digest, extract, ingest, run, serve, sources
+    from insightkb.commands import demo, digest, extract, ingest, run, serve, sources, train
 
-    for module in (sources, ingest, extract, digest, serve, run, demo):
+    for module in (sources, ingest, extract, train, digest, serve, run, demo):
         for command in module.COMMANDS:
             cli.add_command(command)
 
