@@ -110,6 +110,19 @@ def show(args: argparse.Namespace) -> None:
         print()
 
 
+def _find_whole(text: str, needle: str, start: int, end: int) -> int:
+    """First occurrence of needle in text[start:end], preferring one not inside a longer word ("4B" not in "14B")."""
+    first = -1
+    for match in re.finditer(re.escape(needle), text[start:end]):
+        at = start + match.start()
+        first = at if first < 0 else first
+        before = text[at - 1] if at > 0 else " "
+        after = text[at + len(needle)] if at + len(needle) < len(text) else " "
+        if not (before.isalnum() and needle[:1].isalnum()) and not (after.isalnum() and needle[-1:].isalnum()):
+            return at
+    return first
+
+
 def _unit_record(text: str, spans: list[tuple[int, int]], unit: dict, slugs: set[str]) -> dict:
     numbers = unit["s"]
     if not numbers or numbers != list(range(numbers[0], numbers[-1] + 1)):
@@ -125,9 +138,9 @@ def _unit_record(text: str, spans: list[tuple[int, int]], unit: dict, slugs: set
     record["topics"] = topics
     quantities, cursor = [], start
     for quantity in unit.get("quantities") or []:
-        found = text.find(quantity["text"], cursor, end)
+        found = _find_whole(text, quantity["text"], cursor, end)
         if found < 0:
-            found = text.find(quantity["text"], start, end)
+            found = _find_whole(text, quantity["text"], start, end)
         if found < 0:
             raise ValueError(f"quantity text {quantity['text']!r} not in the unit")
         cursor = found + len(quantity["text"])
