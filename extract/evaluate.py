@@ -9,7 +9,8 @@ Two formats, one document per line:
                 "speaker": "Misha Laskin"}]}
 - stand-off label files (extract/labels/*.jsonl) name a paragraph of the real corpus
   (../shared/corpus/paragraphs.jsonl) and give character offsets into its text, which is read
-  from the corpus (never copied into the project); each paragraph is extracted as a document:
+  from the corpus (never copied into the project); each paragraph is extracted as a document
+  (a transcript paragraph's speaker is its passage speaker, as ingest gives it):
     {"id": "b71c80527861", "labeler": "A",
      "units": [{"start": 0, "end": 57, "claim": true, "topics": {...},
                 "quantities": [{"start": 12, "end": 17, "value": 0.15, "unit": "s", "upper": null}],
@@ -217,7 +218,8 @@ def load_labels(path: str | Path, corpus: str | Path | None = None) -> list[dict
             if not (isinstance(s, int) and isinstance(e, int) and 0 <= s < e <= len(text)):
                 raise GoldError(f"{path}:{n}: unit offsets {s}..{e} outside the paragraph ({len(text)} characters)")
             unit["text"] = text[s:e]
-        docs.append({**doc, "text": text, "group": f"{row.get('source_repo')}:{row.get('path')}"})
+        docs.append({**doc, "text": text, "group": f"{row.get('source_repo')}:{row.get('path')}",
+                     "speaker": row.get("speaker")})
     return docs
 
 
@@ -271,6 +273,8 @@ def evaluate(nlp: Language, gold: list[dict[str, Any]]) -> EvalResult:
     for doc in gold:
         result.documents += 1
         claims, rejected = analyse(nlp, doc["text"])
+        if doc.get("speaker"):  # a transcript paragraph: its speaker is the passage's, as ingest gives it
+            claims = [c if c.get("speaker") else {**c, "speaker": doc["speaker"]} for c in claims]
         for unit in doc["units"]:
             result.units += 1
             _score_unit(result, doc, unit, claims, rejected)

@@ -107,6 +107,30 @@ def topic_features(view: ClaimView, claim: dict[str, Any]) -> Features:
     return out
 
 
+def pair_features(view: ClaimView, claim: dict[str, Any], topic: str, topic_words: set[str],
+                  hits: list[tuple[str, str]], content: list[str], every: list[str]) -> Features:
+    """Features of (claim, topic) for the pairwise topic head: shared weights learn when a rule hit
+    or a word of the topic's own description is evidence, crossed ones what each topic's words are."""
+    out: Features = [("bias", 1.0), (f"topic={topic}", 1.0)]
+    mine = [m for slug, m in hits if slug == topic]
+    if mine:
+        out.append(("hit", 1.0))
+        out.append((f"hit|{topic}", 1.0))
+        out.append((f"hits:{min(len(mine), 3)}", 1.0))
+        for matched in set(mine):
+            out.append((f"span|{topic}|{matched}", 1.0))
+            out.append((f"spanlen:{min(matched.count('_') + 1, 3)}", 1.0))
+        out += [(f"hw:{w}", 1.0) for w in set(content)]
+    others = len({slug for slug, _m in hits if slug != topic})
+    out.append((f"others:{min(others, 3)}", 1.0))
+    shared = len(topic_words.intersection(content))
+    if shared:
+        out.append(("desc", min(shared, 3) / 3))
+        out.append((f"desc|{topic}", 1.0))
+    out += [(f"t|{topic}|{w}", 1.0) for w in set(content)]
+    return out
+
+
 def stance_features(view: ClaimView, claim: dict[str, Any], topic: str, rule: dict[str, Any] | None,
                     polarity: float) -> Features:
     lo, hi = claim["start"], claim["end"]

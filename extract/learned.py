@@ -33,7 +33,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extract.claims import REJECTED, claims_of
-from extract.features import ClaimView, Features, claim_features, stance_features, topic_features
+from extract.features import ClaimView, Features, claim_features, pair_features, stance_features, topic_features
 
 log = logging.getLogger(__name__)
 MODELS_DIR = Path(__file__).resolve().parent / "models"
@@ -61,8 +61,8 @@ class LearnedModel:
 
     vocab: list[str]
     topics: list[str]
-    topic_W: np.ndarray  # (V, T)
-    topic_b: np.ndarray  # (T,)
+    topic_W: np.ndarray  # (V, T); (V, 1) for the pairwise head
+    topic_b: np.ndarray  # (T,); (1,) for the pairwise head
     stance_W: np.ndarray  # (V, 3), columns in STANCES order
     stance_b: np.ndarray  # (3,)
     claim_W: np.ndarray  # (V,)
@@ -72,6 +72,13 @@ class LearnedModel:
     def __post_init__(self) -> None:
         self.index = {name: i for i, name in enumerate(self.vocab)}
         self.topic_set = set(self.topics)
+        self._words: tuple[int, dict[str, set[str]]] = (0, {})
+
+    def topic_words(self) -> dict[str, set[str]]:
+        """Content lemmas of each topic's label, description and proposition (from meta)."""
+        if self._words[0] != id(self.meta):
+            self._words = (id(self.meta), {k: set(v) for k, v in self.meta.get("topic_words", {}).items()})
+        return self._words[1]
 
     # -- artifact --------------------------------------------------------------------------
     def content_hash(self) -> str:
@@ -128,9 +135,22 @@ class LearnedModel:
                 val.append(value)
         return np.asarray(idx, dtype=np.int64), np.asarray(val, dtype=np.float32)
 
-    def topic_probabilities(self, features: Features) -> np.ndarray:
-        idx, val = self._encode(features)
-        z = val @ self.topic_W[idx] + self.topic_b
+    def topic_logits(self, view: ClaimView, claim: dict[str, Any]) -> np.ndarray:
+        """Uncalibrated topic scores of a claim, one per topic of `topics`."""
+        if self.meta.get("topic_mode") != "pairwise":
+            idx, val = self._encode(topic_features(view, claim))
+            return val @ self.topic_W[idx] + self.topic_b
+        lo, hi = claim["start"], claim["end"]
+        hits = view.topic_hits(lo, hi)
+        content, every = view.words(lo, hi)
+        words = self.topic_words()
+        rows = [self._encode(pair_features(view, claim, slug, words.get(slug, set()), hits, content, every))
+                for slug in self.topics]
+        column = self.topic_W[:, 0]
+        return np.asarray([float(val @ column[idx]) for idx, val in rows]) + self.topic_b[0]
+
+    def topic_probabilities(self, view: ClaimView, claim: dict[str, Any]) -> np.ndarray:
+        z = self.topic_logits(view, claim)
         a, b = self.meta.get("calibration", {}).get("topic", [1.0, 0.0])
         return _sigmoid(a * z + b)
 
@@ -209,7 +229,7 @@ class LearnedHeads:
 def decide(model: LearnedModel, view: ClaimView, claim: dict[str, Any]) -> None:
     """Set the claim's topics, stances and calibrated probabilities from the model and the rules."""
     p_claim = model.claim_probability(claim_features(view, claim))
-    p_topics = model.topic_probabilities(topic_features(view, claim))
+    p_topics = model.topic_probabilities(view, claim)
     rules: dict[str, dict[str, Any]] = claim["topics"]
     polarity = view.polarity(claim["start"], claim["end"])
     out: dict[str, dict[str, Any]] = {}

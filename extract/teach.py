@@ -24,7 +24,7 @@ from extract.evaluate import EvalResult, analyse, evaluate, load_labels
 from extract.learned import STANCES, LearnedModel
 from extract.nlp import RULES_ONLY, build_nlp, shipped_model
 from extract.runner import extractor_setup, kb_model, kb_model_path
-from extract.training import Example, Settings, ece, editor_examples, fit, labelled_examples
+from extract.training import Example, Settings, ece, editor_examples, fit, labelled_examples, topic_words
 
 log = logging.getLogger(__name__)
 LABELS_DIR = Path(__file__).resolve().parent / "labels"
@@ -159,10 +159,11 @@ def train(db: sqlite_utils.Database, *, labels: Path = LABELS_DIR, splits: tuple
     examples += editor_examples(rules, decisions, weight=editor_weight)
     if not examples:
         raise TrainError("nothing to train on: no labelled claims and no editor decisions")
-    topics = [t["slug"] for t in kb_topics(db)]
+    taxonomy = kb_topics(db)
+    topics = [t["slug"] for t in taxonomy]
     provenance = {"labels": {p.name: _sha(p) for p in files}, "editor_decisions": len(decisions),
                   "paragraphs": len(train_docs)}
-    new, oof = fit(examples, topics, settings=settings, provenance=provenance)
+    new, oof = fit(examples, topics, settings=settings, provenance=provenance, topic_words=topic_words(rules, taxonomy))
     report = TrainReport(oof=oof, trained_on=new.meta["trained_on"])
     old = kb_model(db) or shipped_model()
     report.old_name = f"old {old.hash[:8]}" if old else "old: rules only"
@@ -217,7 +218,9 @@ def learning_curve(db: sqlite_utils.Database, *, labels: Path = LABELS_DIR, spli
     examples = labelled_examples(rules, train_docs, progress=progress)
     order = sorted({ex.unit_doc for ex in examples})
     random.Random(seed).shuffle(order)
-    topics = [t["slug"] for t in kb_topics(db)]
+    taxonomy = kb_topics(db)
+    topics = [t["slug"] for t in taxonomy]
+    words = topic_words(rules, taxonomy)
     report = TrainReport()
     eval_docs = {s: load_labels(split_file(labels, s), corpus) for s in splits if split_file(labels, s).exists()}
     for split, docs in eval_docs.items():
@@ -225,7 +228,7 @@ def learning_curve(db: sqlite_utils.Database, *, labels: Path = LABELS_DIR, spli
     for fraction in fractions:
         chosen = set(order[: max(1, round(fraction * len(order)))])
         subset: list[Example] = [ex for ex in examples if ex.unit_doc in chosen]
-        model, _oof = fit(subset, topics, settings=settings)
+        model, _oof = fit(subset, topics, settings=settings, topic_words=words)
         for split, docs in eval_docs.items():
             report.rows.append(_score(patterns, model, docs, split,
                                       f"{fraction:.0%} ({len(chosen)} par.)"))

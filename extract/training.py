@@ -25,7 +25,7 @@ import numpy as np
 from spacy.language import Language
 
 from extract.claims import claims_of
-from extract.features import ClaimView, Features, claim_features, stance_features, topic_features
+from extract.features import ClaimView, Features, claim_features, pair_features, stance_features, topic_features
 from extract.learned import STANCES, LearnedModel, decide
 from extract.screen import screen
 
@@ -52,6 +52,16 @@ class Example:
         if "topic" not in self._cache:
             self._cache["topic"] = topic_features(self.view, self.claim)
         return self._cache["topic"]
+
+    def pair_x(self, topic: str, words: set[str]) -> Features:
+        key = f"pair:{topic}"
+        if key not in self._cache:
+            if "words" not in self._cache:
+                lo, hi = self.claim["start"], self.claim["end"]
+                self._cache["words"] = (self.view.topic_hits(lo, hi), *self.view.words(lo, hi))
+            hits, content, every = self._cache["words"]
+            self._cache[key] = pair_features(self.view, self.claim, topic, words, hits, content, every)
+        return self._cache[key]
 
     def claim_x(self) -> Features:
         if "claim" not in self._cache:
@@ -146,10 +156,15 @@ def editor_examples(nlp: Language, decisions: list[dict[str, Any]], *, weight: f
 
 # -- fitting ---------------------------------------------------------------------------------
 
-def _vocab(examples: list[Example], topics: list[str], min_count: int) -> list[str]:
+def _vocab(examples: list[Example], topics: list[str], min_count: int, words: dict[str, set[str]] | None) -> list[str]:
     counts: dict[str, int] = {}
     for ex in examples:
-        names = {n for n, _v in ex.topic_x()} | {n for n, _v in ex.claim_x()}
+        names = {n for n, _v in ex.claim_x()}
+        if words is None:
+            names |= {n for n, _v in ex.topic_x()}
+        else:
+            for slug in topics:
+                names |= {n for n, _v in ex.pair_x(slug, words.get(slug, set()))}
         if ex.is_claim:
             for slug in ex.gold_topics:
                 names |= {n for n, _v in ex.stance_x(slug)}
@@ -175,14 +190,14 @@ def _matrix(rows: list[Features], index: dict[str, int]) -> Any:
                       shape=(len(rows), len(index)))
 
 
-def _binary(X: Any, y: np.ndarray, w: np.ndarray, C: float) -> tuple[np.ndarray, float]:
+def _binary(X: Any, y: np.ndarray, w: np.ndarray, C: float, balanced: bool = False) -> tuple[np.ndarray, float]:
     """Weights and bias of an L2 logistic regression (the bias alone when y has one class)."""
     from sklearn.linear_model import LogisticRegression
 
     if y.min() == y.max():
         rate = (y.sum() + 0.5) / (len(y) + 1.0)
         return np.zeros(X.shape[1]), math.log(rate / (1 - rate))
-    lr = LogisticRegression(C=C, solver="liblinear", max_iter=200)
+    lr = LogisticRegression(C=C, solver="liblinear", max_iter=200, class_weight="balanced" if balanced else None)
     lr.fit(X, y, sample_weight=w)
     return lr.coef_[0], float(lr.intercept_[0])
 
@@ -215,27 +230,36 @@ def _multiclass(X: Any, y: np.ndarray, w: np.ndarray, C: float) -> tuple[np.ndar
 class Settings:
     """Hyper-parameters of one fit."""
 
-    C_topic: float = 1.0
+    C_topic: float = 0.3
     C_stance: float = 1.0
     C_claim: float = 1.0
     min_count: int = 2
+    balanced: bool = False  # class-weighted topic heads
     folds: int = FOLDS
     seed: int = 13
     policies: tuple[str, ...] = ("abstain", "all")
+    topic_mode: str = "pairwise"  # one head over (claim, topic) pairs, or "per-topic" one-vs-rest
 
 
 def _fit_raw(examples: list[Example], topics: list[str], settings: Settings,
-             vocab: list[str] | None = None) -> LearnedModel:
+             words: dict[str, set[str]]) -> LearnedModel:
     """Heads fitted on `examples`, uncalibrated."""
-    vocab = vocab or _vocab(examples, topics, settings.min_count)
+    pairwise = settings.topic_mode == "pairwise"
+    vocab = _vocab(examples, topics, settings.min_count, words if pairwise else None)
     index = {n: i for i, n in enumerate(vocab)}
     w = np.asarray([ex.weight for ex in examples])
-    X = _matrix([ex.topic_x() for ex in examples], index)
-    topic_W = np.zeros((len(vocab), len(topics)))
-    topic_b = np.zeros(len(topics))
-    for j, slug in enumerate(topics):
-        y = np.asarray([1 if ex.is_claim and slug in ex.gold_topics else 0 for ex in examples])
-        topic_W[:, j], topic_b[j] = _binary(X, y, w, settings.C_topic)
+    if pairwise:
+        X = _matrix([ex.pair_x(slug, words.get(slug, set())) for ex in examples for slug in topics], index)
+        y = np.asarray([int(ex.is_claim and slug in ex.gold_topics) for ex in examples for slug in topics])
+        column, bias = _binary(X, y, np.repeat(w, len(topics)), settings.C_topic, settings.balanced)
+        topic_W, topic_b = column.reshape(-1, 1), np.asarray([bias])
+    else:
+        X = _matrix([ex.topic_x() for ex in examples], index)
+        topic_W = np.zeros((len(vocab), len(topics)))
+        topic_b = np.zeros(len(topics))
+        for j, slug in enumerate(topics):
+            y = np.asarray([1 if ex.is_claim and slug in ex.gold_topics else 0 for ex in examples])
+            topic_W[:, j], topic_b[j] = _binary(X, y, w, settings.C_topic, settings.balanced)
     Xc = _matrix([ex.claim_x() for ex in examples], index)
     claim_W, claim_b = _binary(Xc, np.asarray([int(ex.is_claim) for ex in examples]), w, settings.C_claim)
     pairs = [(ex, slug, stance) for ex in examples if ex.is_claim for slug, stance in ex.gold_topics.items()
@@ -246,7 +270,9 @@ def _fit_raw(examples: list[Example], topics: list[str], settings: Settings,
     return LearnedModel(vocab=vocab, topics=list(topics), topic_W=topic_W.astype(np.float32),
                         topic_b=topic_b.astype(np.float32), stance_W=stance_W.astype(np.float32),
                         stance_b=stance_b.astype(np.float32), claim_W=claim_W.astype(np.float32),
-                        claim_b=np.asarray([claim_b], dtype=np.float32), meta={})
+                        claim_b=np.asarray([claim_b], dtype=np.float32),
+                        meta={"topic_mode": settings.topic_mode,
+                              "topic_words": {k: sorted(v) for k, v in words.items()}})
 
 
 def _folds(examples: list[Example], k: int, seed: int) -> list[list[int]]:
@@ -329,12 +355,14 @@ def _oof_scores(examples: list[Example], decided: list[dict[str, Any]]) -> dict[
 
 
 def fit(examples: list[Example], topics: list[str], *, settings: Settings | None = None,
-        provenance: dict[str, Any] | None = None) -> tuple[LearnedModel, dict[str, Any]]:
+        provenance: dict[str, Any] | None = None,
+        topic_words: dict[str, set[str]] | None = None) -> tuple[LearnedModel, dict[str, Any]]:
     """Fit the heads on all examples; calibration, threshold and stance policy from grouped folds.
 
     Returns the model and a report of the out-of-fold figures (topic / stance F1 per policy,
     calibration errors)."""
     settings = settings or Settings()
+    words = topic_words or {}
     if not examples:
         raise ValueError("no training examples: the rules found no claims in the labelled text")
     folds = _folds(examples, settings.folds, settings.seed)
@@ -347,12 +375,11 @@ def fit(examples: list[Example], topics: list[str], *, settings: Settings | None
     rule_right: dict[str, list[int]] = {s: [] for s in STANCES}
     for held in folds if len(folds) > 1 else []:
         held_set = set(held)
-        model = _fit_raw([ex for i, ex in enumerate(examples) if i not in held_set], topics, settings)
+        model = _fit_raw([ex for i, ex in enumerate(examples) if i not in held_set], topics, settings, words)
         fold_models.append((held, model))
         for i in held:
             ex = examples[i]
-            idx, val = model._encode(ex.topic_x())
-            z_topic[i] = val @ model.topic_W[idx] + model.topic_b
+            z_topic[i] = model.topic_logits(ex.view, ex.claim)
             idx, val = model._encode(ex.claim_x())
             z_claim[i] = float(val @ model.claim_W[idx] + model.claim_b[0])
             if ex.is_claim:
@@ -378,7 +405,7 @@ def fit(examples: list[Example], topics: list[str], *, settings: Settings | None
     a, b = calibration["topic"]
     p_topic = 1 / (1 + np.exp(-(a * z_topic + b)))
     best_t, best_f = 0.5, -1.0
-    for t in np.arange(0.2, 0.81, 0.05):
+    for t in (0.05, 0.08, 0.1, 0.12, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7):
         pred = p_topic >= t
         tp = float((pred & (y_topic == 1)).sum())
         f = 2 * tp / (pred.sum() + y_topic.sum()) if tp else 0.0
@@ -396,8 +423,8 @@ def fit(examples: list[Example], topics: list[str], *, settings: Settings | None
             raws: list[float] = []
             ys: list[int] = []
             for held, model in fold_models:
-                model.meta = {"calibration": calibration, "threshold": best_t, "stance_policy": candidate,
-                              "rule_stance_precision": rule_precision}
+                model.meta.update({"calibration": calibration, "threshold": best_t, "stance_policy": candidate,
+                                   "rule_stance_precision": rule_precision})
                 for i in held:
                     claim = copy.deepcopy(examples[i].claim)
                     decide(model, examples[i].view, claim)
@@ -417,16 +444,28 @@ def fit(examples: list[Example], topics: list[str], *, settings: Settings | None
         report["oof_ece_claim"] = round(ece(1 / (1 + np.exp(-(ca * z_claim + cb))), y_claim), 4)
     report["stance_policy"] = policy
     # 3. the final heads on everything
-    model = _fit_raw(examples, topics, settings)
+    model = _fit_raw(examples, topics, settings, words)
     counts = {"examples": len(examples), "claims": int(y_claim.sum()),
               "topic_tags": int(y_topic.sum()), "editor_examples": sum(ex.origin == "editor" for ex in examples),
               "documents": len({ex.group for ex in examples})}
-    model.meta = {
+    model.meta.update({
         "calibration": calibration, "threshold": best_t, "stance_policy": policy,
         "rule_stance_precision": rule_precision,
         "trained_on": {**(provenance or {}), **counts},
         "settings": {k: v for k, v in settings.__dict__.items() if k != "policies"},
         "created": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "oof": report,
-    }
+    })
     return model, report
+
+
+def topic_words(nlp: Language, taxonomy: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """Content lemmas of each topic's label, description and proposition (the pairwise head's
+    `desc` feature: evidence that transfers to topics with few labels)."""
+    out = {}
+    with nlp.select_pipes(enable=["insightkb_segmenter", "insightkb_lemmatizer"]):
+        for row in taxonomy:
+            text = " ".join(row.get(k) or "" for k in ("label", "description", "proposition"))
+            doc = nlp(text)
+            out[row["slug"]] = {t.lemma_ for t in doc if t.is_alpha and not t.is_stop and len(t) > 2}
+    return out
