@@ -166,7 +166,7 @@ class EvalResult:
                         ("stance: neutral", self.stance["neutral"]),
                         ("quantities (value+unit)", self.quantities), ("speakers", self.speakers)):
             lines.append(f"{name:<28}{s.precision:>10.3f}{s.recall:>10.3f}{s.f1:>8.3f}")
-        lines.append(f"{'stance (macro-F1, 3 class)':<28}{'':>20}{self.stance_macro_f1:>8.3f}")
+        lines.append(f"{'stance (macro-F1)':<28}{'':>20}{self.stance_macro_f1:>8.3f}")
         lines.append(f"{'stance (supports/opposes)':<28}{'':>20}{self.stance_two_class_f1:>8.3f}")
         lines.append(f"{self.units} labelled units in {self.documents} documents")
         return "\n".join(lines)

@@ -409,8 +409,8 @@ def fit(examples: list[Example], topics: list[str], *, settings: Settings | None
         pred = p_topic >= t
         tp = float((pred & (y_topic == 1)).sum())
         f = 2 * tp / (pred.sum() + y_topic.sum()) if tp else 0.0
-        if f > best_f + 1e-9:
-            best_t, best_f = float(round(t, 2)), f
+        if f > best_f + 1e-9 or (abs(f - best_f) <= 1e-9 and abs(t - 0.5) < abs(best_t - 0.5)):
+            best_t, best_f = float(round(t, 2)), f  # ties go to the threshold nearest 0.5
     report: dict[str, Any] = {"examples": len(examples), "folds": len(folds), "threshold": best_t,
                               "oof_topic_f1": round(best_f, 4), "policies": {}}
     policy = settings.policies[0]
