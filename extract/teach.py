@@ -142,10 +142,11 @@ def not_worse(new: Row, old: Row) -> list[str]:
 def train(db: sqlite_utils.Database, *, labels: Path = LABELS_DIR, splits: tuple[str, ...] = ("dev", "test"),
           train_files: list[Path] | None = None, corpus: Path | None = None, output: Path | None = None,
           force: bool = False, editor_weight: float = 2.0, settings: Settings | None = None,
-          progress: bool = False) -> TrainReport:
-    """Fit a new model on the train labels plus the KB's editor decisions, score it and the
-    current one on `splits`, and promote it (write `output`, default beside the KB) when it is
-    not worse on claims, topics and stance on every split (or `force`)."""
+          also: list[Path] | None = None, also_weight: float = 0.1, progress: bool = False) -> TrainReport:
+    """Fit a new model on the train labels plus the KB's editor decisions (and `also` labelled
+    files at `also_weight`), score it and the current one on `splits`, and promote it (write
+    `output`, default beside the KB) when it is not worse on claims, topics and stance on every
+    split (or `force`)."""
     patterns, _version = extractor_setup(db)
     rules = build_nlp(topic_patterns=patterns, model=RULES_ONLY)
     files = train_files or [split_file(labels, "train")]
@@ -155,6 +156,8 @@ def train(db: sqlite_utils.Database, *, labels: Path = LABELS_DIR, splits: tuple
             raise TrainError(f"no labelled training file {path}")
         train_docs += load_labels(path, corpus)
     examples = labelled_examples(rules, train_docs, progress=progress)
+    also_docs = [doc for path in also or [] for doc in load_labels(path, corpus)]
+    examples += labelled_examples(rules, also_docs, weight=also_weight)
     decisions = editor_decisions(db)
     examples += editor_examples(rules, decisions, weight=editor_weight)
     if not examples:
@@ -162,7 +165,8 @@ def train(db: sqlite_utils.Database, *, labels: Path = LABELS_DIR, splits: tuple
     taxonomy = kb_topics(db)
     topics = [t["slug"] for t in taxonomy]
     provenance = {"labels": {p.name: _sha(p) for p in files}, "editor_decisions": len(decisions),
-                  "paragraphs": len(train_docs)}
+                  "paragraphs": len(train_docs),
+                  "also": {p.name: _sha(p) for p in also or []}, "also_weight": also_weight if also else None}
     new, oof = fit(examples, topics, settings=settings, provenance=provenance, topic_words=topic_words(rules, taxonomy))
     report = TrainReport(oof=oof, trained_on=new.meta["trained_on"])
     old = kb_model(db) or shipped_model()

@@ -24,6 +24,10 @@ def _splits(value: str) -> tuple[str, ...]:
               help="Folder of stand-off label files train/dev/test.jsonl (default: extract/labels).")
 @click.option("--train-file", "train_files", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Labelled file(s) to train on instead of LABELS/train.jsonl (gold or stand-off).")
+@click.option("--also", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="More labelled files to train on at --also-weight (e.g. the seed-style gold files).")
+@click.option("--also-weight", type=click.FloatRange(min=0), default=0.1, show_default=True,
+              help="Weight of one unit of an --also file against one train label.")
 @click.option("--corpus", type=click.Path(dir_okay=False, path_type=Path),
               help="Paragraphs the stand-off labels point into (default ../shared/corpus/paragraphs.jsonl).")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path),
@@ -35,7 +39,7 @@ def _splits(value: str) -> tuple[str, ...]:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_app
 def train_command(app: AppContext, splits: str, labels: Path | None, train_files: tuple[Path, ...],
-                  corpus: Path | None, output: Path | None, force: bool, curve: bool, editor_weight: float,
+                  also: tuple[Path, ...], also_weight: float, corpus: Path | None, output: Path | None, force: bool, curve: bool, editor_weight: float,
                   as_json: bool) -> None:
     """Fit the learned claim, topic and stance heads on the labelled corpus plus every editor
     decision in the KB, score the current and the new model on the held-out splits, and
@@ -50,6 +54,7 @@ def train_command(app: AppContext, splits: str, labels: Path | None, train_files
         insightkb train --splits dev
         insightkb train --curve --splits dev
         insightkb train --train-file tests/fixtures/gold/seeds.jsonl --splits dev --force
+        insightkb train --splits dev --also tests/fixtures/gold/seeds.jsonl --output extract/models/learned.npz
     """
     from extract.evaluate import GoldError
     from extract.teach import LABELS_DIR, TrainError, learning_curve, train
@@ -60,7 +65,8 @@ def train_command(app: AppContext, splits: str, labels: Path | None, train_files
             report = learning_curve(app.db, labels=labels or LABELS_DIR, splits=chosen, corpus=corpus, progress=True)
         else:
             report = train(app.db, labels=labels or LABELS_DIR, splits=chosen, train_files=list(train_files) or None,
-                           corpus=corpus, output=output, force=force, editor_weight=editor_weight, progress=True)
+                           corpus=corpus, output=output, force=force, editor_weight=editor_weight,
+                           also=list(also), also_weight=also_weight, progress=True)
     except (TrainError, GoldError) as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
