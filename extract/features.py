@@ -26,6 +26,7 @@ from extract.valence import _read as read_valence_file
 
 Features = list[tuple[str, float]]
 TOPICS = "insightkb_topics"
+EDITOR_LABEL = "TOPIC_EDITOR"  # spans of an editor's own topic pattern (kb.claims.topic_patterns)
 _CUE_WORD = re.compile(r"[a-z][a-z'-]*")
 _NEGATORS = {"not", "n't", "no", "never", "nobody", "nothing", "neither", "nor", "hardly", "rarely", "without"}
 _PRONOUNS = {"i", "we", "you", "our", "my", "your", "us"}
@@ -55,7 +56,9 @@ class ClaimView:
         else:
             self.lemma = self.lower = self.alpha = self.stop = self.digit = []
         self.strings = doc.vocab.strings
-        self.spans = sorted((s.start, s.end, s.id_) for s in doc.spans.get(TOPICS, []))
+        topic_spans = doc.spans.get(TOPICS, [])
+        self.spans = sorted((s.start, s.end, s.id_) for s in topic_spans)
+        self.editor_spans = sorted((s.start, s.id_) for s in topic_spans if s.label_ == EDITOR_LABEL)
         self.cues = cues_of(doc)
 
     def words(self, lo: int, hi: int) -> tuple[list[str], list[str]]:
@@ -77,6 +80,10 @@ class ClaimView:
         s = self.strings
         return [(slug, "_".join(s[self.lemma[i]] for i in range(a, b)))
                 for a, b, slug in self.spans if lo <= a < hi]
+
+    def editor_topics(self, lo: int, hi: int) -> set[str]:
+        """Topics an editor's own pattern tagged inside lo..hi."""
+        return {slug for start, slug in self.editor_spans if lo <= start < hi}
 
     def polarity(self, lo: int, hi: int) -> float:
         """VADER-style polarity of tokens lo..hi: summed valence, a negator flipping the next three

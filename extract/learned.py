@@ -6,6 +6,7 @@ Three linear heads over the features of extract.features, read from one model ar
   the model's `claim_threshold`, when it has one, the sentence is left out as "learned: not a claim");
 - topics: one probability per topic; a topic is tagged at or above the model's threshold, so the
   head adds topics the patterns miss and drops ones they over-tag (the rule hits are features);
+  a topic an editor's own pattern found is always kept;
 - stance: supports / opposes / neutral per tagged topic; with the `abstain` policy it decides
   only where the rules say neutral or found no cue (a topic they did not tag), otherwise everywhere.
 
@@ -234,9 +235,10 @@ def decide(model: LearnedModel, view: ClaimView, claim: dict[str, Any]) -> None:
     polarity = view.polarity(claim["start"], claim["end"])
     out: dict[str, dict[str, Any]] = {}
     raw = p_claim
+    editors = view.editor_topics(claim["start"], claim["end"]) if view.editor_spans else set()
     for j, slug in enumerate(model.topics):
         p = float(p_topics[j])
-        if p < model.threshold:
+        if p < model.threshold and slug not in editors:  # an editor's own pattern always tags
             raw *= 1.0 - p
             continue
         raw *= p

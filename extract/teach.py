@@ -142,7 +142,7 @@ def not_worse(new: Row, old: Row) -> list[str]:
 def train(db: sqlite_utils.Database, *, labels: Path = LABELS_DIR, splits: tuple[str, ...] = ("dev", "test"),
           train_files: list[Path] | None = None, corpus: Path | None = None, output: Path | None = None,
           force: bool = False, editor_weight: float = 2.0, settings: Settings | None = None,
-          also: list[Path] | None = None, also_weight: float = 0.1, progress: bool = False) -> TrainReport:
+          also: list[Path] | None = None, also_weight: float = 0.3, progress: bool = False) -> TrainReport:
     """Fit a new model on the train labels plus the KB's editor decisions (and `also` labelled
     files at `also_weight`), score it and the current one on `splits`, and promote it (write
     `output`, default beside the KB) when it is not worse on claims, topics and stance on every

@@ -26,7 +26,7 @@ def _splits(value: str) -> tuple[str, ...]:
               help="Labelled file(s) to train on instead of LABELS/train.jsonl (gold or stand-off).")
 @click.option("--also", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
               help="More labelled files to train on at --also-weight (e.g. the seed-style gold files).")
-@click.option("--also-weight", type=click.FloatRange(min=0), default=0.1, show_default=True,
+@click.option("--also-weight", type=click.FloatRange(min=0), default=0.3, show_default=True,
               help="Weight of one unit of an --also file against one train label.")
 @click.option("--corpus", type=click.Path(dir_okay=False, path_type=Path),
               help="Paragraphs the stand-off labels point into (default ../shared/corpus/paragraphs.jsonl).")
