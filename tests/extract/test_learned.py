@@ -212,3 +212,23 @@ def test_train_without_labels_is_one_line_error(kb_path, tmp_path):
 def test_train_help_ends_with_example():
     out = CliRunner().invoke(cli, ["train", "--help"])
     assert out.exit_code == 0 and "Example:" in out.output
+
+
+def test_pairwise_topic_scores_at_once_equal_feature_by_feature(shipped_nlp):
+    from extract.claims import claims_of
+    from extract.features import ClaimView
+    from extract.nlp import LEARNED, shipped_model
+
+    model = shipped_model()
+    texts = ["Our reserved GPU cluster sat idle while the open-weights model served every request in 80 ms.",
+             "Switching vendors meant rewriting every prompt, so the team stayed on the closed API.",
+             "Arlo Labs sells GPU stickers and mugs in its online merch store."]
+    with shipped_nlp.select_pipes(disable=[LEARNED]):
+        docs = list(shipped_nlp.pipe(texts))
+    compared = 0
+    for doc in docs:
+        view = ClaimView(doc)
+        for claim in claims_of(doc):
+            np.testing.assert_allclose(model.topic_logits(view, claim), model.pair_logits_slow(view, claim), atol=1e-4)
+            compared += 1
+    assert compared == 3
