@@ -73,6 +73,12 @@ def train_command(app: AppContext, splits: str, labels: Path | None, train_files
         click.echo(json.dumps(report.as_dict(), indent=2))
         return
     click.echo(report.table())
+    for row in report.rows:
+        cal = row.calibration
+        if cal.get("n_confidence"):
+            click.echo(f"calibration on {row.split}, {row.model}: ECE confidence {cal['ece_confidence']:.3f} "
+                       f"(mean {cal['mean_confidence']:.2f}, right {cal['accuracy_confidence']:.2f}, "
+                       f"n={cal['n_confidence']}), topic {cal.get('ece_topic', 0):.3f}, stance {cal.get('ece_stance', 0):.3f}")
     if report.oof:
         o = report.oof
         click.echo(f"trained on {report.trained_on.get('examples')} claims from {report.trained_on.get('documents')} "
