@@ -210,9 +210,11 @@ def train(db: sqlite_utils.Database, *, labels: Path = LABELS_DIR, splits: tuple
 
 def learning_curve(db: sqlite_utils.Database, *, labels: Path = LABELS_DIR, splits: tuple[str, ...] = ("dev",),
                    fractions: tuple[float, ...] = (0.25, 0.5, 1.0), corpus: Path | None = None,
-                   settings: Settings | None = None, seed: int = 7, progress: bool = False) -> TrainReport:
+                   settings: Settings | None = None, seed: int = 7, also: list[Path] | None = None,
+                   also_weight: float = 0.3, progress: bool = False) -> TrainReport:
     """Scores on `splits` of models fitted on nested random fractions of the train paragraphs
-    (no editor decisions, nothing promoted), with rules alone for reference."""
+    (plus all of `also` at `also_weight`; no editor decisions, nothing promoted), with rules alone
+    for reference."""
     patterns, _version = extractor_setup(db)
     rules = build_nlp(topic_patterns=patterns, model=RULES_ONLY)
     train_path = split_file(labels, "train")
@@ -220,6 +222,8 @@ def learning_curve(db: sqlite_utils.Database, *, labels: Path = LABELS_DIR, spli
         raise TrainError(f"no labelled training file {train_path}")
     train_docs = load_labels(train_path, corpus)
     examples = labelled_examples(rules, train_docs, progress=progress)
+    extra = labelled_examples(rules, [doc for path in also or [] for doc in load_labels(path, corpus)],
+                              weight=also_weight)
     order = sorted({ex.unit_doc for ex in examples})
     random.Random(seed).shuffle(order)
     taxonomy = kb_topics(db)
@@ -231,7 +235,7 @@ def learning_curve(db: sqlite_utils.Database, *, labels: Path = LABELS_DIR, spli
         report.rows.append(_score(patterns, RULES_ONLY, docs, split, "rules only"))
     for fraction in fractions:
         chosen = set(order[: max(1, round(fraction * len(order)))])
-        subset: list[Example] = [ex for ex in examples if ex.unit_doc in chosen]
+        subset: list[Example] = [ex for ex in examples if ex.unit_doc in chosen] + extra
         model, _oof = fit(subset, topics, settings=settings, topic_words=words)
         for split, docs in eval_docs.items():
             report.rows.append(_score(patterns, model, docs, split,

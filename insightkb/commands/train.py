@@ -53,6 +53,7 @@ def train_command(app: AppContext, splits: str, labels: Path | None, train_files
     Example:
         insightkb train --splits dev
         insightkb train --curve --splits dev
+        insightkb train --curve --splits test --also tests/fixtures/gold/seeds.jsonl
         insightkb train --train-file tests/fixtures/gold/seeds.jsonl --splits dev --force
         insightkb train --splits dev --also tests/fixtures/gold/seeds.jsonl --output extract/models/learned.npz
     """
@@ -62,7 +63,8 @@ def train_command(app: AppContext, splits: str, labels: Path | None, train_files
     chosen = _splits(splits)
     try:
         if curve:
-            report = learning_curve(app.db, labels=labels or LABELS_DIR, splits=chosen, corpus=corpus, progress=True)
+            report = learning_curve(app.db, labels=labels or LABELS_DIR, splits=chosen, corpus=corpus,
+                                    also=list(also), also_weight=also_weight, progress=True)
         else:
             report = train(app.db, labels=labels or LABELS_DIR, splits=chosen, train_files=list(train_files) or None,
                            corpus=corpus, output=output, force=force, editor_weight=editor_weight,
