@@ -123,6 +123,8 @@ def pair_features(view: ClaimView, claim: dict[str, Any], topic: str, topic_word
     if mine:
         out.append(("hit", 1.0))
         out.append((f"hit|{topic}", 1.0))
+        rule = claim["topics"].get(topic)
+        out.append((f"hitstance:{rule['stance'] if rule else 'none'}", 1.0))  # a cue of the topic backs the hit
         out.append((f"hits:{min(len(mine), 3)}", 1.0))
         for matched in set(mine):
             out.append((f"span|{topic}|{matched}", 1.0))

@@ -143,7 +143,8 @@ class LearnedModel:
             idx, val = self._encode(topic_features(view, claim))
             return val @ self.topic_W[idx] + self.topic_b
         lo, hi = claim["start"], claim["end"]
-        return self._pairwise().logits(view.topic_hits(lo, hi), view.words(lo, hi)[0], self.topic_words())
+        return self._pairwise().logits(view.topic_hits(lo, hi), view.words(lo, hi)[0], self.topic_words(),
+                                       claim["topics"])
 
     def pair_logits_slow(self, view: ClaimView, claim: dict[str, Any]) -> np.ndarray:
         """The pairwise topic scores feature by feature (what `_pairwise` computes at once; for tests)."""
@@ -233,7 +234,8 @@ class PairwiseTopics:
             else:
                 self.scalar[name] = float(weight)
 
-    def logits(self, hits: list[tuple[str, str]], content: list[str], words: dict[str, set[str]]) -> np.ndarray:
+    def logits(self, hits: list[tuple[str, str]], content: list[str], words: dict[str, set[str]],
+               rules: dict[str, dict[str, Any]]) -> np.ndarray:
         w = self.scalar.get
         z = self.prior + (self.base + w("bias", 0.0))
         unique = set(content)
@@ -256,6 +258,8 @@ class PairwiseTopics:
             mine = by_topic.get(slug)
             if mine:
                 extra += w("hit", 0.0) + self.hit_topic[j] + w(f"hits:{min(len(mine), 3)}", 0.0) + hit_words
+                rule = rules.get(slug)
+                extra += w(f"hitstance:{rule['stance'] if rule else 'none'}", 0.0)
                 for matched in set(mine):
                     extra += self.span.get((slug, matched), 0.0) + w(f"spanlen:{min(matched.count('_') + 1, 3)}", 0.0)
             out[j] += extra
