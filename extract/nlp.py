@@ -11,11 +11,14 @@ from spacy.language import Language
 from thinc.api import Config
 
 # Importing the component modules registers their factories (no E002 on load).
-from extract import attribution, claims, cues, focus, lemmas, quantities, rulers, segment, stance  # noqa: F401
+from extract import attribution, claims, cues, focus, learned, lemmas, quantities, rulers, segment, stance  # noqa: F401
+from extract.learned import LearnedModel, read_model
 from extract.lexicon import data_path, read_jsonl
 
 CONFIG_PATH = Path(__file__).resolve().parent / "pipeline.cfg"
 TOPIC_RULER = "insightkb_topic_ruler"
+LEARNED = "insightkb_learned"
+RULES_ONLY = "rules-only"
 _DATA_FILES = ("topic_patterns.jsonl", "model_patterns.jsonl", "boilerplate.jsonl", "stance_lexicon.jsonl",
                "quantities.jsonl", "attribution.jsonl")
 
@@ -32,21 +35,31 @@ def _version_of(package: str) -> str:
         return "missing"
 
 
+def shipped_model() -> LearnedModel | None:
+    """The learned heads shipped in extract/models/ (None before any was trained)."""
+    return read_model(learned.SHIPPED_MODEL)
+
+
 def fingerprint(extra: Iterable[Any] = ()) -> str:
     """8 hex digits over the config, the shipped data files, the versions of the packages whose
-    models and word lists decide the output, and `extra` (editor patterns)."""
+    models and word lists decide the output, the shipped learned model's hash, and `extra`
+    (editor patterns)."""
     h = hashlib.sha256(CONFIG_PATH.read_bytes())
     for package in _MODEL_PACKAGES:
         h.update(f"{package}=={_version_of(package)}".encode())
     for name in _DATA_FILES:
         h.update(data_path(name).read_bytes())
+    model = shipped_model()
+    h.update(f"model={model.hash if model else 'none'}".encode())
     for item in extra:
         h.update(json.dumps(item, sort_keys=True).encode())
     return h.hexdigest()[:8]
 
 
-def build_nlp(config_path: str | Path | None = None, *, topic_patterns: list[dict[str, Any]] | None = None) -> Language:
-    """The extractor pipeline; `topic_patterns` (SpanRuler entries, id = topic slug) replace the shipped ones.
+def build_nlp(config_path: str | Path | None = None, *, topic_patterns: list[dict[str, Any]] | None = None,
+              model: LearnedModel | str | Path | None = None) -> Language:
+    """The extractor pipeline; `topic_patterns` (SpanRuler entries, id = topic slug) replace the shipped ones;
+    `model` (a LearnedModel or its file) replaces the shipped learned heads, `RULES_ONLY` turns them off.
 
     A pattern may be a token pattern (list of dicts) or a plain phrase, which is matched on
     lemmas ("custom fine-tuned model" also matches "custom fine-tuned models").
@@ -57,7 +70,16 @@ def build_nlp(config_path: str | Path | None = None, *, topic_patterns: list[dic
         ruler = nlp.get_pipe(TOPIC_RULER)
         ruler.clear()
         ruler.add_patterns([phrase_to_tokens(nlp, p) for p in topic_patterns])
+    if model is not None:
+        use_model(nlp, model)
     return nlp
+
+
+def use_model(nlp: Language, model: LearnedModel | str | Path | None) -> None:
+    """Give the pipeline's learned step `model` (a LearnedModel, a file, or None / `RULES_ONLY` for rules alone)."""
+    if isinstance(model, (str, Path)):
+        model = None if str(model) == RULES_ONLY else LearnedModel.load(model)
+    nlp.get_pipe(LEARNED).use(model)
 
 
 def phrase_to_tokens(nlp: Language, entry: dict[str, Any]) -> dict[str, Any]:

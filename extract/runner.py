@@ -8,18 +8,21 @@ import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
 import sqlite_utils
 from spacy.language import Language
 from spacy.tokens import Doc
 
+from kb.db import database_file
 from kb.claims import save_claims, save_non_claims, seed_topic_patterns, topic_patterns
 from kb.documents import documents_to_extract, mark_extracted
 from kb.records import Claim, Document, Entity, NonClaim, Quantity, TopicTag
 from kb.transactions import atomic, write_batch
 
 from extract.claims import CLAIMS, REJECTED
+from extract.learned import LearnedModel, read_model
 from extract.nlp import build_nlp, fingerprint, shipped_topic_patterns
 from extract.screen import MAX_CHARS, Screened, screen
 
@@ -54,16 +57,30 @@ class ExtractReport:
         )
 
 
+def kb_model_path(db: sqlite_utils.Database) -> Path | None:
+    """Where `insightkb train` keeps the KB's own promoted model: beside the KB (KB.model.npz)."""
+    path = database_file(db)
+    return path.with_name(path.stem + ".model.npz") if path else None
+
+
+def kb_model(db: sqlite_utils.Database) -> LearnedModel | None:
+    """The KB's own promoted model, None when it has none (the shipped one is used)."""
+    return read_model(kb_model_path(db))
+
+
 def extractor_setup(db: sqlite_utils.Database) -> tuple[list[dict[str, Any]], str]:
-    """Seed the shipped topic patterns into the KB, read the active ones, and the version they make."""
+    """Seed the shipped topic patterns into the KB, read the active ones, and the version they and
+    the KB's own learned model (its hash, `.m` + 6 hex digits) make."""
     shipped = shipped_topic_patterns()
     seed_topic_patterns(db, shipped)
     active = topic_patterns(db)
     shipped_keys = sorted((p["id"], json.dumps(p["pattern"], sort_keys=True)) for p in shipped)
     active_keys = sorted((p["id"], json.dumps(p["pattern"], sort_keys=True)) for p in active)
-    if active_keys == shipped_keys:
-        return active, EXTRACTOR_VERSION
-    return active, f"{EXTRACTOR_VERSION}.{fingerprint(active)[:6]}"
+    version = EXTRACTOR_VERSION if active_keys == shipped_keys else f"{EXTRACTOR_VERSION}.{fingerprint(active)[:6]}"
+    model = kb_model(db)
+    if model is not None:
+        version += f".m{model.hash[:6]}"
+    return active, version
 
 
 def extract_pending(
@@ -90,7 +107,7 @@ def extract_pending(
         return report
     todo = documents_to_extract(db, version, reextract=reextract)  # loaded one at a time
     if nlp is None:
-        nlp = build_nlp(topic_patterns=patterns)
+        nlp = build_nlp(topic_patterns=patterns, model=kb_model(db))
     nlp.set_error_handler(_record_error)
     bar = None
     if progress:
@@ -277,7 +294,8 @@ def to_claim(document: Document, clean_text: str, offset: int, found: dict[str, 
         confidence=round(found.get("confidence", 0.5), 3),
         speaker=speaker,
         topics=[
-            TopicTag(topic=slug, stance=t["stance"], score=t["score"], cues=t["cues"])
+            TopicTag(topic=slug, stance=t["stance"], score=t["score"], cues=t["cues"],
+                     probability=t.get("probability"), stance_probability=t.get("stance_probability"))
             for slug, t in sorted(found.get("topics", {}).items())
         ],
         quantities=[

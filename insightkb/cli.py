@@ -77,9 +77,9 @@ def init(app: AppContext) -> None:
 
 
 def _register() -> None:
-    from insightkb.commands import demo, digest, extract, ingest, run, serve, sources, transcribe
+    from insightkb.commands import demo, digest, extract, ingest, run, serve, sources, train, transcribe
 
-    for module in (sources, ingest, transcribe, extract, digest, serve, run, demo):
+    for module in (sources, ingest, transcribe, extract, train, digest, serve, run, demo):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -104,9 +104,10 @@ def save_non_claims(db: sqlite_utils.Database, document_id: int, non_claims: lis
 def _write_children(db: sqlite_utils.Database, claim_id: int, claim: Claim) -> None:
     if claim.topics:
         db.conn.executemany(
-            "INSERT OR IGNORE INTO claim_topics (claim_id, topic, stance, score, cues, origin)"
-            " VALUES (?,?,?,?,?, 'extractor')",
-            [[claim_id, tag.topic, tag.stance, tag.score, json.dumps(tag.cues)] for tag in claim.topics],
+            "INSERT OR IGNORE INTO claim_topics (claim_id, topic, stance, score, cues, origin, probability,"
+            " stance_probability) VALUES (?,?,?,?,?, 'extractor', ?, ?)",
+            [[claim_id, tag.topic, tag.stance, tag.score, json.dumps(tag.cues), tag.probability, tag.stance_probability]
+             for tag in claim.topics],
         )
     if claim.quantities:
         db.conn.executemany(
@@ -155,11 +156,13 @@ def seed_topic_patterns(db: sqlite_utils.Database, patterns: list[dict[str, Any]
 
 
 def topic_patterns(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    """The active topic patterns as SpanRuler entries: {"label": "TOPIC", "id": slug, "pattern": ...}."""
+    """The active topic patterns as SpanRuler entries: {"label": "TOPIC", "id": slug, "pattern": ...};
+    an editor's own pattern has the label "TOPIC_EDITOR" (the extractor's learned heads never drop its tag)."""
     return [
-        {"label": "TOPIC", "id": r["topic"], "pattern": json.loads(r["pattern"])}
+        {"label": "TOPIC_EDITOR" if r["origin"] == "editor" else "TOPIC", "id": r["topic"],
+         "pattern": json.loads(r["pattern"])}
         for r in db.query(
-            "SELECT p.topic, p.pattern FROM topic_patterns p JOIN topics t ON t.slug = p.topic"
+            "SELECT p.topic, p.pattern, p.origin FROM topic_patterns p JOIN topics t ON t.slug = p.topic"
             " WHERE p.active = 1 AND p.origin != 'retired' ORDER BY p.id"
         )
     ]

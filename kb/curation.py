@@ -438,3 +438,22 @@ def _show(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value, sort_keys=True, ensure_ascii=False)
     return str(value)
+
+
+def editor_decisions(db: sqlite_utils.Database) -> list[dict[str, Any]]:
+    """Every claim an editor decided on (approved, rejected, stance changed, topic added or
+    removed: `editor_locked`), with its offsets, status, current topics {slug: stance}, the
+    topics editors removed, and its document's text, for training the learned heads."""
+    rows = list(db.query(
+        "SELECT c.id AS claim_id, c.document_id, c.start_char, c.end_char, c.status, d.text AS document_text"
+        " FROM claims c JOIN documents d ON d.id = c.document_id WHERE c.editor_locked = 1 ORDER BY c.id"))
+    for r in rows:
+        r["topics"] = {t: s for t, s in db.execute(
+            "SELECT topic, stance FROM claim_topics WHERE claim_id = ? ORDER BY topic", [r["claim_id"]])}
+        r["removed_topics"] = sorted({
+            topic for (before, after) in db.execute(
+                "SELECT before, after FROM curation_log WHERE claim_id = ? AND action = 'remove_topic'",
+                [r["claim_id"]]).fetchall()
+            for topic in set(json.loads(before or "{}").get("topics", {})) - set(json.loads(after or "{}").get("topics", {}))
+            if topic not in r["topics"]})
+    return rows

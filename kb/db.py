@@ -51,6 +51,14 @@ def open_db(path: str | Path, *, migrate_schema: bool = True) -> sqlite_utils.Da
     return db
 
 
+def database_file(db: sqlite_utils.Database) -> Path | None:
+    """The file the KB lives in (None for an in-memory KB)."""
+    for _seq, name, file in db.execute("PRAGMA database_list").fetchall():
+        if name == "main":
+            return Path(file) if file else None
+    return None
+
+
 def migrate(db: sqlite_utils.Database) -> list[str]:
     """Apply every migration not yet recorded in `schema_migrations`; return their names."""
     db.execute(

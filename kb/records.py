@@ -98,6 +98,8 @@ class TopicTag:
     stance: str = "neutral"  # supports | opposes | neutral
     score: float = 0.5
     cues: list[str] = field(default_factory=list)
+    probability: float | None = None  # calibrated P(the topic applies), from the learned heads
+    stance_probability: float | None = None  # calibrated P(the stance is right)
 
 
 @dataclass

@@ -37,26 +37,44 @@ def extract_command(app: AppContext, reextract: bool, n_process: int, batch_size
 @click.argument("gold", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the scores as JSON.")
 @click.option("--errors", "show_errors", is_flag=True, help="List every disagreement with the gold labels.")
+@click.option("--corpus", type=click.Path(dir_okay=False),
+              help="Paragraphs of the real corpus that stand-off labels point into "
+                   "(default ../shared/corpus/paragraphs.jsonl, or INSIGHTKB_CORPUS).")
+@click.option("--model", "model", metavar="FILE|rules-only",
+              help="Score this learned model file, or the rules alone (default: the KB's model, else the shipped one).")
 @pass_app
-def eval_command(app: AppContext, gold: tuple[str, ...], as_json: bool, show_errors: bool) -> None:
-    """Score the extractor (with the KB's topic patterns) on hand-labelled GOLD files.
+def eval_command(app: AppContext, gold: tuple[str, ...], as_json: bool, show_errors: bool, corpus: str | None,
+                 model: str | None) -> None:
+    """Score the extractor (with the KB's topic patterns and model) on labelled GOLD files.
 
+    GOLD is a gold file with its text (tests/fixtures/gold/) or a stand-off label file
+    (extract/labels/*.jsonl: paragraph ids and offsets; the text is read from the corpus,
+    and the file is skipped with a message when the corpus is absent).
     Prints precision, recall and F1 for claim detection, topics (micro), stance
-    (macro-F1 over supports/opposes), quantities (exact value and unit) and speakers.
+    (macro-F1 over supports/opposes/neutral, and over supports/opposes), quantities (value and
+    unit, unit names normalised) and speakers.
 
     \b
     Example:
         insightkb eval tests/fixtures/gold/seeds.jsonl tests/fixtures/gold/extra.jsonl
+        insightkb eval extract/labels/dev.jsonl --model rules-only
         insightkb eval my-gold.jsonl --errors
     """
     from extract.evaluate import GoldError, evaluate_files
+    from extract.learned import ModelError
 
     try:
-        result = evaluate_files(list(gold), db=app.db)
-    except GoldError as exc:
+        result, skipped = evaluate_files(list(gold), db=app.db, corpus=corpus, model=model)
+    except (GoldError, ModelError) as exc:
         raise click.ClickException(str(exc)) from None
+    for line in skipped:
+        click.echo(line, err=True)
+    if not result.documents:
+        if skipped:
+            return
+        raise click.ClickException("no labelled documents in " + ", ".join(gold))
     if as_json:
-        click.echo(json.dumps(result.as_dict(), indent=2))
+        click.echo(json.dumps({**result.as_dict(), "skipped": skipped}, indent=2))
     else:
         click.echo(result.table())
     if show_errors:

@@ -1,4 +1,4 @@
-"""Fixtures for the extractor tests: one pipeline for the whole session."""
+"""Fixtures for the extractor tests: one pipeline (rules alone, or as shipped) for the whole session."""
 from __future__ import annotations
 
 import pytest
@@ -6,6 +6,16 @@ import pytest
 
 @pytest.fixture(scope="session")
 def nlp():
+    """The rules alone: what the rule tests test."""
+    from extract import build_nlp
+    from extract.nlp import RULES_ONLY
+
+    return build_nlp(model=RULES_ONLY)
+
+
+@pytest.fixture(scope="session")
+def shipped_nlp():
+    """The pipeline as shipped: rules plus the learned heads of extract/models/."""
     from extract import build_nlp
 
     return build_nlp()

@@ -20,7 +20,7 @@ async def test_every_table_and_view_has_a_title_and_description(ds) -> None:
 
 async def test_claims_table_columns_are_described(ds) -> None:
     html = (await ds.client.get("/kb/claims")).text
-    assert "confidence that this is a claim" in html
+    assert "whole reading of the claim" in html
     assert "Claims" in html
 
 
