@@ -8,6 +8,7 @@ import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Iterable, Iterator, Optional
 
 import sqlite_utils
@@ -44,13 +45,15 @@ class ExtractReport:
     tokens: int = 0
     seconds: float = 0.0
     reasons: dict[int, str] = field(default_factory=dict)
+    cluster: str | None = None  # where the batches ran, when not in this process
 
     def summary(self) -> str:
         rate = f", {self.tokens / self.seconds:,.0f} tokens/s" if self.seconds > 0 and self.tokens else ""
         kept = f", {self.kept_by_editor} kept by editors" if self.kept_by_editor else ""
+        where = f", {self.cluster}" if self.cluster else ""
         return (
             f"extract: {self.documents} documents, {self.claims} claims, {self.skipped} skipped, "
-            f"{self.errors} errors{kept} (extractor {self.version}, {self.seconds:.1f}s{rate})"
+            f"{self.errors} errors{kept} (extractor {self.version}, {self.seconds:.1f}s{rate}{where})"
         )
 
 
@@ -75,11 +78,15 @@ def extract_pending(
     progress: bool = False,
     max_chars: int = MAX_CHARS,
     nlp: Language | None = None,
+    executor: Any = None,
 ) -> ExtractReport:
     """Extract claims from new documents (all documents of another version with `reextract`).
 
     A document that cannot be extracted (empty, binary, not English, a component error) is
     marked with its reason and the batch goes on. Claims an editor decided on are kept.
+    With an `executor` (`cluster.open_executor`), batches of pieces (document ids and text) run
+    on its workers, which build the same pipeline once each; this process screens, and stores
+    every result, in whatever order batches finish.
     """
     started = time.perf_counter()
     patterns, version = extractor_setup(db)
@@ -89,9 +96,10 @@ def extract_pending(
         report.seconds = time.perf_counter() - started
         return report
     todo = documents_to_extract(db, version, reextract=reextract)  # loaded one at a time
-    if nlp is None:
+    if nlp is None and executor is None:
         nlp = build_nlp(topic_patterns=patterns)
-    nlp.set_error_handler(_record_error)
+    if nlp is not None:
+        nlp.set_error_handler(_record_error)
     bar = None
     if progress:
         from tqdm import tqdm
@@ -147,15 +155,29 @@ def extract_pending(
             report.errors += 1
             report.reasons[doc_id] = reason
 
-    for doc_id, offset, tokens, claims, non_claims, error in _analysed(nlp, pieces(), n_process, batch_size):
-        report.tokens += tokens
-        if error:
-            failures.setdefault(doc_id, error)
-        collected.setdefault(doc_id, []).append((offset, claims, non_claims))
-        if len(collected[doc_id]) == expected[doc_id]:
-            finished.append(doc_id)
-            if len(finished) >= STORE_BATCH:
-                store_finished()
+    if executor is not None:
+        analysed = _analysed_on(executor, pieces(), batch_size, patterns, version)
+    else:
+        assert nlp is not None
+        analysed = _analysed(nlp, pieces(), n_process, batch_size)
+    try:
+        for doc_id, offset, tokens, claims, non_claims, error in analysed:
+            report.tokens += tokens
+            if error:
+                failures.setdefault(doc_id, error)
+            collected.setdefault(doc_id, []).append((offset, claims, non_claims))
+            if len(collected[doc_id]) == expected[doc_id]:
+                finished.append(doc_id)
+                if len(finished) >= STORE_BATCH:
+                    store_finished()
+    except Exception:  # the cluster went away: keep what is finished, the rest waits for the next run
+        if finished:
+            log.warning("storing the %d documents finished before the failure", len(finished))
+            store_finished()
+        raise
+    finally:
+        if executor is not None:
+            report.cluster = executor.summary()
     store_finished()
     if bar:
         bar.close()
@@ -195,6 +217,37 @@ def _analysed(nlp: Language, pieces: Iterable[tuple[str, tuple[int, int]]], n_pr
                 yield from pending.popleft().get()
     finally:
         _WORKER_NLP = None
+
+
+def _analysed_on(executor: Any, pieces: Iterable[tuple[str, tuple[int, int]]], batch_size: int,
+                 patterns: list[dict[str, Any]], version: str) -> Iterator[Result]:
+    """Results per piece from the executor's workers, as their batches finish.
+
+    Each worker builds the pipeline once for `version` (the topic patterns travel with the
+    model's registration, not with each batch); a batch the cluster gave up on comes back with
+    its error for each of its documents.
+    """
+    outcomes = executor.map(_analyse, _batches(pieces, batch_size), name="insightkb-extract", key=f"extract-{version}",
+                            load=partial(worker_pipeline, patterns), version=installed_version,
+                            expected=EXTRACTOR_VERSION)
+    for outcome in outcomes:
+        if outcome.error:
+            for _text, (doc_id, offset) in outcome.batch:
+                yield (doc_id, offset, 0, [], [], outcome.error)
+        else:
+            yield from outcome.result
+
+
+def worker_pipeline(patterns: list[dict[str, Any]]) -> Language:
+    """The pipeline as a cluster worker builds it (once per process): the KB's topic patterns."""
+    nlp = build_nlp(topic_patterns=patterns)
+    nlp.set_error_handler(_record_error)
+    return nlp
+
+
+def installed_version() -> str:
+    """The extractor version of the code installed in this process (workers must match the driver)."""
+    return EXTRACTOR_VERSION
 
 
 def _batches(pieces: Iterable[Any], size: int) -> Iterator[list[Any]]:
