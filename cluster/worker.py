@@ -25,6 +25,7 @@ _LOADERS: dict[str, tuple[Callable[[], Any], Callable[[], str] | None, str | Non
 _LOADED: OrderedDict[str, Any] = OrderedDict()
 _LOCKS: dict[str, threading.Lock] = {}
 _GUARD = threading.Lock()
+_LOADS: dict[str, int] = {}  # how often each model was built in this process (once, unless dropped)
 
 
 def register(key: str, load: Callable[[], Any], version: Callable[[], str] | None = None,
@@ -59,6 +60,7 @@ def resource(key: str) -> tuple[Any, threading.Lock]:
             model = load()
             with _GUARD:
                 _LOADED[key] = model
+                _LOADS[key] = _LOADS.get(key, 0) + 1
                 while len(_LOADED) > KEEP:
                     old, _ = _LOADED.popitem(last=False)
                     log.info("dropped model %s", old)
@@ -67,10 +69,10 @@ def resource(key: str) -> tuple[Any, threading.Lock]:
             return _LOADED[key], lock
 
 
-def loaded() -> list[str]:
-    """Keys of the models loaded in this process (most recently used last)."""
+def loaded() -> dict[str, int]:
+    """The models loaded in this process (most recently used last) and how often each was built."""
     with _GUARD:
-        return list(_LOADED)
+        return {key: _LOADS[key] for key in _LOADED}
 
 
 def run_with_resource(key: str, run: Callable[[Any, Any], Any], batch: Any) -> Any:
