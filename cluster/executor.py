@@ -35,6 +35,16 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
+def check_version(version: Callable[[], str] | None, expected: str | None) -> None:
+    """Raise WorkerMismatch when the step installed here is not the driver's."""
+    if version is None or expected is None:
+        return
+    here = version()
+    if here != expected:
+        raise WorkerMismatch(f"this worker runs {here}, the driver {expected}: "
+                             "install the same insightkb version on every worker")
+
+
 def open_executor(address: str | None, **options: Any) -> Executor | None:
     """A `DaskExecutor` connected to the scheduler at `address`; None (run locally) when empty.
 

@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
-from cluster.executor import WorkerMismatch
+from cluster.executor import check_version
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +34,6 @@ def register(key: str, load: Callable[[], Any], version: Callable[[], str] | Non
     with _GUARD:
         _LOADERS[key] = (load, version, expected)
         _LOCKS.setdefault(key, threading.Lock())
-
-
-def check_version(version: Callable[[], str] | None, expected: str | None) -> None:
-    """Raise WorkerMismatch when this worker's installed step is not the driver's."""
-    if version is None or expected is None:
-        return
-    here = version()
-    if here != expected:
-        raise WorkerMismatch(f"this worker runs {here}, the driver {expected}: "
-                             "install the same insightkb version on every worker")
 
 
 def resource(key: str) -> tuple[Any, threading.Lock]:
