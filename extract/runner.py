@@ -107,7 +107,8 @@ def extract_pending(
         bar = tqdm(total=total, unit="doc", desc="extract", leave=False)
     screened: dict[int, Screened] = {}
     expected: dict[int, int] = {}
-    collected: dict[int, list[tuple[int, list[dict[str, Any]], list[list[Any]]]]] = {}
+    # document id -> piece offset -> (offset, claims, non-claims)
+    collected: dict[int, dict[int, tuple[int, list[dict[str, Any]], list[list[Any]]]]] = {}
     failures: dict[int, str] = {}
     by_id: dict[int, Document] = {}
 
@@ -143,7 +144,7 @@ def extract_pending(
         finished.clear()
 
     def store_one(doc_id: int) -> None:
-        parts = sorted(collected.pop(doc_id, []), key=lambda part: part[0])
+        parts = sorted(collected.pop(doc_id, {}).values(), key=lambda part: part[0])
         result = screened.pop(doc_id)
         try:
             with atomic(db):
@@ -162,11 +163,13 @@ def extract_pending(
         analysed = _analysed(nlp, pieces(), n_process, batch_size)
     try:
         for doc_id, offset, tokens, claims, non_claims, error in analysed:
+            if doc_id not in screened or offset in collected.get(doc_id, {}):
+                continue  # a second result of the same piece (a batch a cluster ran again)
             report.tokens += tokens
             if error:
                 failures.setdefault(doc_id, error)
-            collected.setdefault(doc_id, []).append((offset, claims, non_claims))
-            if len(collected[doc_id]) == expected[doc_id]:
+            collected.setdefault(doc_id, {})[offset] = (offset, claims, non_claims)
+            if len(collected[doc_id]) == expected[doc_id] and doc_id not in finished:
                 finished.append(doc_id)
                 if len(finished) >= STORE_BATCH:
                     store_finished()

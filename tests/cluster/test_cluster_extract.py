@@ -87,12 +87,13 @@ def summary_line(output: str) -> str:
     return lines[-1].strip()
 
 
-def extract_locally(path: Path, nlp) -> None:
+def extract_locally(path: Path, nlp):
     from extract import extract_pending
 
     db = open_db(path)
-    extract_pending(db, nlp=nlp)
+    report = extract_pending(db, nlp=nlp)
     db.conn.close()
+    return report
 
 
 def test_cluster_stores_what_the_local_path_stores(tmp_path, local_cluster, nlp):
