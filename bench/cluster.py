@@ -239,11 +239,18 @@ def main(argv: list[str]) -> None:
                 print(f"cluster   workers build the pipeline once: first run of 4 documents {time.perf_counter() - warm:.1f}s",
                       flush=True)
                 cpu_before = cluster.worker_cpu()
-                remote = _timed_extract(docs, tmp, "cluster", executor=executor, batch_size=args.batch_size)
+                from distributed import get_task_stream
+
+                with get_task_stream(executor.client) as stream:
+                    remote = _timed_extract(docs, tmp, "cluster", executor=executor, batch_size=args.batch_size)
                 worker_cpu = [b - a for a, b in zip(cpu_before, cluster.worker_cpu())]
+                busy = sum(ss["stop"] - ss["start"] for task in stream.data for ss in task["startstops"]
+                           if ss["action"] == "compute")
                 print(f"cluster   {args.workers} workers: {_line(remote)}; driver CPU {remote['cpu']:.1f}s "
                       f"({remote['cpu'] / remote['seconds']:.0%} of one core), worker CPU "
-                      + " + ".join(f"{c:.1f}s" for c in worker_cpu), flush=True)
+                      + " + ".join(f"{c:.1f}s" for c in worker_cpu)
+                      + f"; workers busy computing {busy / (remote['seconds'] * args.workers):.0%} of the run "
+                      f"({busy / max(1e-9, sum(worker_cpu)):.1f}s of wall time per CPU second)", flush=True)
                 print("cluster   RSS after: " + ", ".join(f"{mb:.0f}" for mb in cluster.rss_mb()) + " MB", flush=True)
                 from extract.runner import _batches
                 pieces = [(text, (i, 0)) for i, text in enumerate(docs)]

@@ -47,6 +47,8 @@ def extract_command(app: AppContext, reextract: bool, n_process: int, batch_size
     try:
         if executor is not None:
             click.echo(executor.describe())
+            if n_process > 1:
+                click.echo("--n-process is ignored on a cluster: start more workers instead", err=True)
         report = extract_pending(app.db, reextract=reextract, n_process=n_process, batch_size=batch_size,
                                  progress=True, executor=executor)
     except ClusterError as exc:

@@ -181,6 +181,25 @@ def test_unreachable_scheduler_is_one_clear_line(tmp_path):
     db.conn.close()
 
 
+def test_scheduled_extract_job_uses_the_configured_cluster(tmp_path, local_cluster, monkeypatch, caplog):
+    """`insightkb run` runs this job; INSIGHTKB_CLUSTER is what `run --cluster` sets."""
+    from insightkb import jobs
+
+    kb = make_kb(tmp_path / "k.db", dict(list(gold_texts().items())[:3]))
+    monkeypatch.setenv("INSIGHTKB_CLUSTER", local_cluster.address)
+    summary = jobs.extract_pending(str(kb), None)
+    assert "extract: 3 documents" in summary and f"on {local_cluster.address}: " in summary
+
+    monkeypatch.setenv("INSIGHTKB_CLUSTER", "tcp://127.0.0.1:9")
+    config = tmp_path / "c.toml"
+    config.write_text("[cluster]\nconnect_timeout = 1.0\n")
+    make_kb(tmp_path / "k2.db", {"x": "Fine-tuning pays off above ten billion tokens, analysts say."})
+    with caplog.at_level("WARNING"):
+        failed = jobs.extract_pending(str(tmp_path / "k2.db"), str(config))
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in failed
+    assert any("trying again at the next run" in r.getMessage() for r in caplog.records)
+
+
 def test_worker_killed_mid_run_loses_and_doubles_nothing(tmp_path, local_cluster, nlp):
     """Runs last: it leaves the cluster one worker short."""
     texts = shuffled_texts(96)
