@@ -44,13 +44,16 @@ def extract_command(app: AppContext, reextract: bool, n_process: int, batch_size
         executor = open_executor(app.settings)
     except ClusterError as exc:
         raise click.ClickException(str(exc)) from None
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
     try:
         if executor is not None:
             click.echo(executor.describe())
             if n_process > 1:
                 click.echo("--n-process is ignored on a cluster: start more workers instead", err=True)
-        report = extract_pending(app.db, reextract=reextract, n_process=n_process, batch_size=batch_size,
-                                 progress=True, executor=executor)
+        with logging_redirect_tqdm():  # warnings (a worker lost) on their own lines, above the bar
+            report = extract_pending(app.db, reextract=reextract, n_process=n_process, batch_size=batch_size,
+                                     progress=True, executor=executor)
     except ClusterError as exc:
         raise click.ClickException(f"{exc} (documents stored so far are kept; the rest wait for the next run)") from None
     finally:
