@@ -237,7 +237,8 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench cluster", description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=300_000)
     parser.add_argument("--quick", action="store_true", help="60k tokens")
-    parser.add_argument("--batch-size", type=int, default=16, help="pieces per batch (per cluster task)")
+    parser.add_argument("--batch-size", type=int, default=16,
+                        help="pieces per batch (a cluster task also stops at extract.runner.TASK_CHARS of text)")
     parser.add_argument("--max-in-flight", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--corpus", choices=["real", "gold"], default="real",
@@ -291,9 +292,9 @@ def main(argv: list[str]) -> None:
                       + f"; workers busy computing {busy / (remote['seconds'] * args.workers):.0%} of the run "
                       f"({busy / max(1e-9, sum(worker_cpu)):.1f}s of wall time per CPU second)", flush=True)
                 print("cluster   RSS after: " + ", ".join(f"{mb:.0f}" for mb in cluster.rss_mb()) + " MB", flush=True)
-                from extract.runner import _batches
+                from extract.runner import TASK_CHARS, _batches
                 pieces = [(text[:50_000], (i, 0)) for i, text in enumerate(docs)]
-                batches = list(_batches(pieces, args.batch_size))
+                batches = list(_batches(pieces, args.batch_size, TASK_CHARS))
                 kb_per_batch = sum(len(t) for b in batches for t, _ in b) / len(batches) / 1024
                 latency = overhead(executor, batches[:60], 1)
                 pipelined = overhead(executor, batches * max(1, 300 // len(batches)), args.max_in_flight)

@@ -94,12 +94,13 @@ class DaskExecutor:
 
     def map(self, run: Callable[[Any, Any], Any], batches: Iterable[Any], *, name: str, key: str,
             load: Callable[[], Any], version: Callable[[], str] | None = None,
-            expected: str | None = None) -> Iterator[Outcome]:
+            expected: str | None = None, resources: dict[str, float] | None = None) -> Iterator[Outcome]:
         """`run(model, batch)` on the cluster for each batch; outcomes as they finish (any order).
 
         `name` prefixes the task keys (what the dashboard shows); `key` names the model, which each
         worker builds once with `load()`. With `version`/`expected`, a worker whose installed step
-        differs from the driver's stops the run with `WorkerMismatch`.
+        differs from the driver's stops the run with `WorkerMismatch`. `resources` ({"GPU": 1})
+        sends the batches only to workers started with them (`dask worker ... --resources GPU=1`).
         """
         self._ready()
         plugin = ResourcePlugin(key, load, version, expected)
@@ -121,7 +122,7 @@ class DaskExecutor:
             if batch is _END:
                 return False
             future = self.client.submit(run_with_resource, key, run, batch, key=f"{name}-{run_id}-{counter}",
-                                        pure=False)
+                                        pure=False, resources=resources)
             counter += 1
             in_flight[future.key] = batch
             done.add(future)

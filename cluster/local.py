@@ -22,7 +22,7 @@ class InProcessExecutor:
 
     def map(self, run: Callable[[Any, Any], Any], batches: Iterable[Any], *, name: str, key: str,
             load: Callable[[], Any], version: Callable[[], str] | None = None,
-            expected: str | None = None) -> Iterator[Outcome]:
+            expected: str | None = None, resources: dict[str, float] | None = None) -> Iterator[Outcome]:
         check_version(version, expected)
         if key not in self._models:
             self._models[key] = load()

@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 EXTRACTOR_VERSION = f"1.0+{fingerprint()}"
 ERROR_KEY = "insightkb_error"
 STORE_BATCH = 32  # finished documents stored per transaction
+TASK_CHARS = 100_000  # text per cluster task at most (about a second of a worker's time)
 _SPACE = re.compile(r"\s+")
 
 
@@ -157,7 +158,7 @@ def extract_pending(
             report.reasons[doc_id] = reason
 
     if executor is not None:
-        analysed = _analysed_on(executor, pieces(), batch_size, patterns, version)
+        analysed = _analysed_on(executor, pieces(), batch_size, {"topic_patterns": patterns}, version)
     else:
         assert nlp is not None
         analysed = _analysed(nlp, pieces(), n_process, batch_size)
@@ -223,15 +224,16 @@ def _analysed(nlp: Language, pieces: Iterable[tuple[str, tuple[int, int]]], n_pr
 
 
 def _analysed_on(executor: Any, pieces: Iterable[tuple[str, tuple[int, int]]], batch_size: int,
-                 patterns: list[dict[str, Any]], version: str) -> Iterator[Result]:
+                 pipeline: dict[str, Any], version: str) -> Iterator[Result]:
     """Results per piece from the executor's workers, as their batches finish.
 
-    Each worker builds the pipeline once for `version` (the topic patterns travel with the
-    model's registration, not with each batch); a batch the cluster gave up on comes back with
-    its error for each of its documents.
+    Each worker builds the pipeline once for `version` from `pipeline` (`build_nlp` options: the
+    KB's topic patterns), which travels with the model's registration, not with each batch; a
+    batch the cluster gave up on comes back with its error for each of its documents.
     """
-    outcomes = executor.map(_analyse, _batches(pieces, batch_size), name="insightkb-extract", key=f"extract-{version}",
-                            load=partial(worker_pipeline, patterns), version=installed_version,
+    outcomes = executor.map(_analyse, _batches(pieces, batch_size, TASK_CHARS), name="insightkb-extract",
+                            key=f"extract-{version}",
+                            load=partial(worker_pipeline, pipeline), version=installed_version,
                             expected=EXTRACTOR_VERSION)
     for outcome in outcomes:
         if outcome.error:
@@ -241,9 +243,9 @@ def _analysed_on(executor: Any, pieces: Iterable[tuple[str, tuple[int, int]]], b
             yield from outcome.result
 
 
-def worker_pipeline(patterns: list[dict[str, Any]]) -> Language:
-    """The pipeline as a cluster worker builds it (once per process): the KB's topic patterns."""
-    nlp = build_nlp(topic_patterns=patterns)
+def worker_pipeline(options: dict[str, Any]) -> Language:
+    """The pipeline as a cluster worker builds it (once per process), from `build_nlp` options."""
+    nlp = build_nlp(**options)
     nlp.set_error_handler(_record_error)
     return nlp
 
@@ -253,12 +255,18 @@ def installed_version() -> str:
     return EXTRACTOR_VERSION
 
 
-def _batches(pieces: Iterable[Any], size: int) -> Iterator[list[Any]]:
+def _batches(pieces: Iterable[Any], size: int, max_chars: int | None = None) -> Iterator[list[Any]]:
+    """Lists of `size` pieces, or fewer when their text reaches `max_chars` (a cluster task's
+    share: small enough to balance and to rerun cheaply, large enough that the engine's
+    overhead per task is a few percent)."""
     batch: list[Any] = []
+    chars = 0
     for piece in pieces:
         batch.append(piece)
-        if len(batch) >= size:
+        chars += len(piece[0])
+        if len(batch) >= size or (max_chars is not None and chars >= max_chars):
             yield batch
+            chars = 0
             batch = []
     if batch:
         yield batch

@@ -96,6 +96,34 @@ def extract_locally(path: Path, nlp):
     return report
 
 
+def test_gpu_work_lands_only_on_gpu_workers(local_cluster):
+    """Runs first: a third worker started with `--resources GPU=1` takes every batch that asks for
+    a GPU; it leaves again before the extraction tests."""
+    from cluster.dask_engine import DaskExecutor
+    from tests.cluster import tasks
+
+    from tests.cluster.conftest import _start, _stop
+
+    gpu = _start(["worker", local_cluster.address, "--nthreads", "1", "--no-nanny", "--name", "gpu",
+                  "--resources", "GPU=1", "--no-dashboard"], local_cluster.logs / "gpu.log")
+    try:
+        with DaskExecutor(local_cluster.address) as executor:
+            executor.client.wait_for_workers(3, timeout=90)
+            outcomes = list(executor.map(tasks.echo, [[i] for i in range(6)], name="insightkb-test", key="test-gpu",
+                                         load=tasks.load_marker, resources={"GPU": 1}))
+            assert {o.result["pid"] for o in outcomes} == {gpu.pid}
+            spread = list(executor.map(tasks.echo, [[i] for i in range(12)], name="insightkb-test", key="test-cpu",
+                                       load=tasks.load_marker))
+            assert len({o.result["pid"] for o in spread}) >= 2  # without the resource, any worker
+    finally:
+        _stop(gpu)
+    with local_cluster.client() as client:
+        deadline = time.monotonic() + 30
+        while len(client.nthreads()) != 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(client.nthreads()) == 2
+
+
 def test_cluster_stores_what_the_local_path_stores(tmp_path, local_cluster, nlp):
     texts = gold_texts()
     texts["empty"] = "   "
@@ -127,7 +155,8 @@ def test_cluster_stores_what_the_local_path_stores(tmp_path, local_cluster, nlp)
     with local_cluster.client() as client:
         loads = client.run(lambda: __import__("cluster.worker").worker.loaded())
     assert len(loads) == 2
-    assert all(list(counts.values()) == [1] for counts in loads.values()), loads
+    built = [{k: n for k, n in counts.items() if k.startswith("extract-")} for counts in loads.values()]
+    assert all(list(counts.values()) == [1] for counts in built), loads
 
     # The engine's dashboard shows our batches by name.
     metrics = urllib.request.urlopen(f"{local_cluster.dashboard}/metrics", timeout=10).read().decode()
