@@ -12,6 +12,7 @@ import sqlite_utils
 from digest.options import DigestOptions
 from digest.render import MessageTemplate, Rendered, message_id, render_archive_index, render_feed
 from kb.digests import load_digest, recent_digests
+from kb.urls import scrub_rendered_links
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +44,13 @@ def write_outbox(db: sqlite_utils.Database, digest_id: int, options: DigestOptio
     row = load_digest(db, digest_id)
     outbox = Path(options.outbox)
     date = row["date"]
-    rendered = Rendered(row["subject"], row["text_body"], row["html_body"])
+    html_body = scrub_rendered_links(row["html_body"])  # digests stored before the URL policy, too
+    rendered = Rendered(row["subject"], row["text_body"], html_body)
     template = MessageTemplate(rendered, options, sent_at=_created(row), personal=False)
     eml = outbox / f"digest-{date}.eml"
     atomic_write(eml, template.message(to="undisclosed-recipients:;", msg_id=message_id(date, None, options)))
     page = outbox / "archive" / f"{date}.html"
-    atomic_write(page, row["html_body"].encode("utf-8"))
+    atomic_write(page, html_body.encode("utf-8"))
 
     digests = recent_digests(db, limit=FEED_ENTRIES)
     index = outbox / "archive" / "index.html"
@@ -64,7 +66,7 @@ def write_outbox(db: sqlite_utils.Database, digest_id: int, options: DigestOptio
             "updated": _created(d).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "href": f"{options.base_url.rstrip('/')}/-/digests/{d['date']}",
             "summary": " ".join(full[d["id"]]["text_body"].split())[:400],
-            "html": full[d["id"]]["html_body"],
+            "html": scrub_rendered_links(full[d["id"]]["html_body"]),
         }
         for d in digests
     ]

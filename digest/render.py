@@ -19,13 +19,14 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import css_inline
 import jinja2
 import sqlite_utils
 
 from digest.options import DigestOptions
+from kb.urls import safe_link
 
 #: Stands in for a subscriber's unsubscribe URL in a body rendered once for many subscribers.
 UNSUBSCRIBE_PLACEHOLDER = "https://unsubscribe.invalid/insightkb-placeholder"
@@ -76,14 +77,8 @@ def claim_text(value: str | None, limit: int = 1200) -> str:
 
 
 def safe_url(url: str | None) -> str | None:
-    """`url` if it is an absolute http(s) URL without whitespace, else None."""
-    if not url or any(ch.isspace() for ch in url):
-        return None
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    return url if parts.scheme in ("http", "https") and parts.netloc else None
+    """`url` if it passes the URL policy (`kb.urls.safe_link`: absolute http(s), no tricks), else None."""
+    return safe_link(url)
 
 
 def para(text: str, first: str = "", rest: str = "   ", width: int = 76) -> str:
@@ -102,6 +97,7 @@ def _env() -> jinja2.Environment:
         undefined=jinja2.StrictUndefined,
     )
     env.filters["para"] = para
+    env.filters["safe_link"] = safe_link
     return env
 
 

@@ -22,6 +22,28 @@ from kb.records import Document, Source
 log = logging.getLogger(__name__)
 
 _SIGNATURE = re.compile(r"^-- ?$")
+IDENTIFYING_HEADERS = ("From", "Subject", "Date", "Message-ID")
+MAX_UNREADABLE = 0.02  # share of replacement or control characters a newsletter's text never reaches
+
+
+class NotMail(ValueError):
+    "The bytes are not an e-mail a newsletter could be read from; the message says why in one line"
+
+
+def unreadable_share(text: str) -> float:
+    """Share of U+FFFD and control characters (other than tab and line breaks) in `text`."""
+    if not text:
+        return 0.0
+    bad = sum(1 for ch in text if ch == "\ufffd" or (ord(ch) < 32 and ch not in "\t\n\r"))
+    return bad / len(text)
+
+
+def check_mail(msg: EmailMessage) -> None:
+    """Raise NotMail unless `msg` has the headers every e-mail has (From, Subject, Date or Message-ID)."""
+    if not any(msg.get(name) for name in IDENTIFYING_HEADERS):
+        found = len(msg.keys())
+        raise NotMail(f"not an e-mail: no From, Subject, Date or Message-ID header ({found} header"
+                      f"{'' if found == 1 else 's'} found)")
 
 
 def parse_message(raw: bytes) -> EmailMessage:
@@ -77,7 +99,11 @@ def newsletter_identity(msg: EmailMessage) -> dict[str, str]:
 
 
 def message_to_document(msg: EmailMessage, source: Source, *, fallback_guid: str | None = None) -> Document:
-    """One email -> Document: the HTML part preferred, else the text part; furniture dropped."""
+    """One email -> Document: the HTML part preferred, else the text part; furniture dropped.
+
+    Raises NotMail for bytes that are not an e-mail (no identifying header, or a body of binary noise).
+    """
+    check_mail(msg)
     html_part = msg.get_body(preferencelist=("html",))
     text_part = msg.get_body(preferencelist=("plain",))
     blocks: list[Block] = []
@@ -91,6 +117,9 @@ def message_to_document(msg: EmailMessage, source: Source, *, fallback_guid: str
     if not blocks and text_part is not None:
         blocks = plain_text_blocks(_part_text(text_part))
     text, passages = assemble(blocks)
+    share = unreadable_share(text)
+    if share > MAX_UNREADABLE:
+        raise NotMail(f"not an e-mail: the body is binary ({share:.0%} unreadable characters)")
     message_id = str(msg.get("Message-ID") or "").strip()
     guid = message_id or fallback_guid or "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
     unsubscribe = msg.get("List-Unsubscribe")

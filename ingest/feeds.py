@@ -6,6 +6,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urljoin
 
 import feedparser
 from lxml import etree
@@ -13,14 +14,13 @@ from lxml import etree
 from ingest.blocks import Block, assemble, squash
 from ingest.canonical import canonical_url
 from ingest.dates import iso_from_struct
+from ingest.doctype import BadDoctype, strip_doctype
 from ingest.html_text import html_to_blocks
 from kb.records import Document, Source
 
 log = logging.getLogger(__name__)
 
 PODCAST_NS = "https://podcastindex.org/namespace/1.0"
-# An internal DTD subset is how entity bombs and external entities get in; feeds never need one.
-_DOCTYPE = re.compile(rb"<!DOCTYPE[^\[>]*(\[.*?\])?\s*>", re.S | re.I)
 
 
 @dataclass
@@ -52,14 +52,6 @@ class ParsedFeed:
     is_podcast: bool = False
 
 
-def strip_doctype(content: bytes) -> tuple[bytes, bool]:
-    """Remove a DOCTYPE (and its entity declarations); return (bytes, whether one was removed)."""
-    if b"<!DOCTYPE" not in content and b"<!doctype" not in content.lower():
-        return content, False
-    new, n = _DOCTYPE.subn(b"", content, count=1)
-    return new, bool(n)
-
-
 def is_json_feed(content: bytes) -> bool:
     head = content[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
     return head.startswith(b"{") and b"jsonfeed.org/version" in content[:4096]
@@ -69,7 +61,10 @@ def parse_feed(content: bytes, source: Source, *, url: str, headers: dict[str, s
     """Parse feed bytes into documents for `source`; trouble becomes `warning`, not an exception."""
     if is_json_feed(content):
         return parse_json_feed(content, source, url=url)
-    content, had_doctype = strip_doctype(content)
+    try:
+        content, had_doctype = strip_doctype(content)
+    except BadDoctype as exc:
+        raise FeedError(f"ill-formed DOCTYPE: {exc}") from None
     response_headers = {"content-location": url}
     for key, value in (headers or {}).items():
         if key.lower() in ("content-type", "content-language"):
@@ -207,7 +202,7 @@ def _item(entry: Any, index: int, source: Source, feed_meta: Any, transcripts: d
         metadata["original_url"] = link
     found = transcripts.get(("guid", (entry.get("id") or "").strip())) or transcripts.get(index) or []
     if found:
-        metadata["transcripts"] = [t.url for t in found]
+        metadata["transcripts"] = [urljoin(feed_url, t.url.strip()) for t in found]
     doc = Document(
         source_id=source.id or 0,
         guid=guid,

@@ -20,6 +20,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import httpx
 
 from ingest.options import IngestOptions
+from kb.urls import fetch_refusal
 
 log = logging.getLogger(__name__)
 
@@ -137,36 +138,53 @@ async def fetch(
     options: IngestOptions,
     *,
     allow_private: bool = False,
-    allow_private_host: str | None = None,
+    allow_private_origin: tuple[str, int] | None = None,
     etag: str | None = None,
     last_modified: str | None = None,
     accept: str = ACCEPT_FEED,
 ) -> FetchResult:
     """GET `url` safely (see module docstring). Raises FetchError with a one-line reason.
 
-    `allow_private` allows private addresses on every hop; `allow_private_host` only for that
-    host (a source that allows itself does not allow redirects elsewhere into private space).
+    Every hop's URL must pass the URL policy (`kb.urls`: absolute http(s), no credentials ...).
+    `allow_private` allows private addresses on every hop; `allow_private_origin` (host, port) only
+    for that origin: a source that allows itself does not allow redirects to another host or
+    another port of its host (such as the Datasette port) into private space.
     """
     try:
         return await asyncio.wait_for(
-            _fetch(client, url, options, allow_private, allow_private_host, etag, last_modified, accept),
+            _fetch(client, url, options, allow_private, allow_private_origin, etag, last_modified, accept),
             timeout=options.total_timeout,
         )
     except asyncio.TimeoutError:
         raise FetchError(f"timed out after {options.total_timeout:g}s in total") from None
 
 
-async def _fetch(client, url, options, allow_private, allow_private_host, etag, last_modified, accept) -> FetchResult:
+def origin(url: str) -> tuple[str, int] | None:
+    """(lower-case host, port) of an http(s) URL, the default port filled in; None for anything else."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme_ = parts.scheme.lower()
+    if scheme_ not in ("http", "https") or not parts.hostname:
+        return None
+    return parts.hostname.lower(), port or (443 if scheme_ == "https" else 80)
+
+
+async def _fetch(client, url, options, allow_private, allow_private_origin, etag, last_modified, accept) -> FetchResult:
     current = url
     permanent: str | None = None
     all_permanent = True
     for hop in range(options.max_redirects + 1):
+        why = fetch_refusal(current)
+        if why:
+            raise FetchError(f"refused {'redirect to ' if hop else ''}{why}")
+        current = current.strip()
         parts = urlsplit(current)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FetchError(f"unsupported URL {current!r}")
-        host = parts.hostname
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        allowed = allow_private or (allow_private_host is not None and host == allow_private_host)
+        host = parts.hostname or ""
+        port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
+        allowed = allow_private or (allow_private_origin is not None and (host.lower(), port) == allow_private_origin)
         ip = await resolve_checked(host, port, allow_private=allowed)
         pinned_url, host_header = _pinned(current, ip)
         headers = {"Host": host_header, "Accept": accept}

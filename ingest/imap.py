@@ -16,7 +16,7 @@ import ssl
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from ingest.emails import message_to_document, parse_message
+from ingest.emails import NotMail, message_to_document, parse_message
 from ingest.fetch import FetchError, RefusedAddress, address_refusal
 from ingest.options import IngestOptions
 from kb.records import Document, Source
@@ -107,7 +107,12 @@ def fetch_imap(source: Source, options: IngestOptions) -> tuple[list[Document], 
             if len(raw) > options.max_bytes:
                 log.warning("IMAP %s uid %s: %s bytes over the cap; skipped", host, uid, len(raw))
                 continue
-            docs.append(message_to_document(parse_message(raw), source, fallback_guid=f"imap:{uidvalidity}:{uid}"))
+            try:
+                docs.append(message_to_document(parse_message(raw), source, fallback_guid=f"imap:{uidvalidity}:{uid}"))
+            except NotMail as exc:
+                log.warning("IMAP %s uid %s refused: %s", host, uid, exc)
+                refused = f"uid {uid}: {exc}"
+                warning = f"{warning}; {refused}" if warning else refused
         config["uidvalidity"] = uidvalidity
         if uids:
             config["last_uid"] = max(uids)

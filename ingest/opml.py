@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from xml.sax.saxutils import quoteattr
 
 from lxml import etree
 
 from kb.records import Source
+from kb.urls import link_refusal
 
 
 class OpmlError(Exception):
@@ -22,8 +24,20 @@ def _kind(outline: etree._Element) -> str:
     return "rss"
 
 
-def parse_opml(content: bytes) -> list[Source]:
-    """Every outline with an xmlUrl (feeds) or url (pages) becomes a Source; folders become tags."""
+@dataclass
+class Refused:
+    """An outline not imported, with the one-line reason."""
+
+    url: str
+    reason: str
+
+
+def parse_opml(content: bytes, refused: list[Refused] | None = None) -> list[Source]:
+    """Every outline with an xmlUrl (feeds) or url (pages) becomes a Source; folders become tags.
+
+    An OPML file is content: only absolute http(s) URLs become sources (`kb.urls`); `file:`, local
+    paths, `javascript:` and the like are appended to `refused` with a reason, never imported.
+    """
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, recover=False)
     try:
         root = etree.fromstring(content, parser)
@@ -44,11 +58,16 @@ def parse_opml(content: bytes) -> list[Source]:
             if not url and outline.get("url") and kind == "html":
                 url = outline.get("url") or ""
             title = outline.get("title") or outline.get("text")
-            if url:
+            url = url.strip()
+            why = link_refusal(url) if url else None
+            if url and why:
+                if refused is not None:
+                    refused.append(Refused(url, why))
+            elif url:
                 if url not in seen:
                     seen.add(url)
                     config = {"folders": folders} if folders else {}
-                    if outline.get("htmlUrl"):
+                    if outline.get("htmlUrl") and link_refusal(outline.get("htmlUrl")) is None:
                         config["html_url"] = outline.get("htmlUrl")
                     out.append(Source(url=url.strip(), kind=kind, title=title, config=config))
             else:

@@ -19,9 +19,9 @@ import sqlite_utils
 from tqdm import tqdm
 
 from ingest.blocks import Block, assemble, squash
-from ingest.emails import iter_mail_path, message_to_document, parse_message
+from ingest.emails import NotMail, iter_mail_path, message_to_document, parse_message
 from ingest.feeds import FeedError, FeedItem, parse_feed
-from ingest.fetch import ACCEPT_FEED, FetchError, fetch, make_client
+from ingest.fetch import ACCEPT_FEED, FetchError, fetch, make_client, origin
 from ingest.learn import drop_boilerplate_passages, learn_boilerplate
 from ingest.locate import host_of, local_path, scheme
 from ingest.neardup import NearDuplicateIndex, minhash
@@ -32,6 +32,7 @@ from ingest.state import backing_off, record_failure, record_success
 from ingest.transcripts import TranscriptError, cues_to_text, parse_transcript
 from kb.documents import save_document
 from kb.records import Document, Source
+from kb.urls import fetch_refusal
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +185,7 @@ class _Runner:
         async with self._slot(host_of(url)):
             return await fetch(
                 self.client, url, self.options, allow_private=self.options.allow_private,
-                allow_private_host=host_of(source.url) if source.allow_private else None, **kwargs,
+                allow_private_origin=origin(source.url) if source.allow_private else None, **kwargs,
             )
 
     # -- parsing ------------------------------------------------------------------------------
@@ -194,15 +195,22 @@ class _Runner:
         if not path.exists():
             raise FetchError(f"file not found: {path}")
         if source.kind == "email":
+            docs, refused = [], []
             try:
-                docs = [message_to_document(parse_message(raw), source, fallback_guid=key)
-                        for key, raw in iter_mail_path(path)]
+                for key, raw in iter_mail_path(path):
+                    try:
+                        docs.append(message_to_document(parse_message(raw), source, fallback_guid=key))
+                    except NotMail as exc:
+                        refused.append(f"{key}: {exc}")
             except PermissionError:
                 raise FetchError(f"cannot read {path}: permission denied") from None
             except OSError as exc:
                 raise FetchError(f"cannot read {path}: {exc.strerror or exc}") from None
             report.parsed_items = len(docs)
-            return docs, None
+            if refused and not docs:
+                raise FetchError(refused[0] if len(refused) == 1 else f"{len(refused)} messages refused; {refused[0]}")
+            warning = f"{len(refused)} message(s) refused; {refused[0]}" if refused else None
+            return docs, warning
         if path.is_dir():
             raise FetchError(f"{path} is a folder; a {source.kind} source needs a file")
         try:
@@ -242,7 +250,10 @@ class _Runner:
             return [page_to_document(content, source, url=url)], None
         if source.kind == "email":
             report.parsed_items = 1
-            return [message_to_document(parse_message(content), source, fallback_guid=url)], None
+            try:
+                return [message_to_document(parse_message(content), source, fallback_guid=url)], None
+            except NotMail as exc:
+                raise FetchError(str(exc)) from None
         if source.kind == "text":
             report.parsed_items = 1
             return [text_document(content, source, url=url)], None
@@ -259,7 +270,14 @@ class _Runner:
             return None
         problems = []
         for transcript in ranked:
-            target = urljoin(feed_url, transcript.url)
+            target = urljoin(feed_url, transcript.url.strip())
+            why = fetch_refusal(target)
+            if why:
+                # A document never makes us read a local file, whatever the feed's own location.
+                problems.append(f"transcript refused: {why}")
+                doc.metadata.setdefault("dropped_links", []).append(
+                    {"field": "transcript", "url": target[:200], "reason": why})
+                continue
             try:
                 content, mime = await self._get(source, target)
                 cues = parse_transcript(content, mime or transcript.type)
@@ -275,12 +293,7 @@ class _Runner:
         return "; ".join(problems) or None
 
     async def _get(self, source: Source, url: str) -> tuple[bytes, str | None]:
-        path = local_path(url)
-        if path is not None:
-            try:
-                return path.read_bytes(), None
-            except OSError as exc:
-                raise FetchError(f"cannot read {path}: {exc.strerror or exc}") from None
+        """Fetch a URL named by a document: over http(s) only (`fetch` applies the URL policy)."""
         result = await self._fetch(source, url, accept="text/vtt, application/x-subrip, application/json, text/html, */*;q=0.5")
         return result.content, result.headers.get("content-type")
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -59,9 +58,6 @@ def cli(ctx: click.Context, kb_path: str | None, config_path: str | None, verbos
         raise click.ClickException(str(exc)) from None
     if kb_path:
         settings.kb = kb_path
-    if settings.serve.secret and not os.environ.get("INSIGHTKB_SECRET"):
-        # kb.secrets.get_secret reads the environment: Datasette and the digest then share it.
-        os.environ["INSIGHTKB_SECRET"] = settings.serve.secret
     ctx.obj = AppContext(settings)
 
 

@@ -69,6 +69,10 @@ class ServeSettings:
     host: str = "127.0.0.1"
     port: int = 8001
     secret: str | None = None  # signs cookies and unsubscribe tokens; INSIGHTKB_SECRET overrides
+    login_failures_per_account: int = 5  # failed logins for one account before each try must wait
+    login_failures_per_address: int = 20  # ... from one client address (any accounts)
+    login_delay: float = 30.0  # seconds the first throttled try waits; doubles per further failure
+    login_max_delay: float = 900.0  # the longest wait
 
 
 @dataclass

@@ -19,7 +19,16 @@ def digest_options(settings: Settings):
     from digest import DigestOptions
     from kb.secrets import get_secret
 
-    return DigestOptions(**asdict(settings.digest), secret=get_secret(Path(settings.kb)))
+    return DigestOptions(**asdict(settings.digest), secret=get_secret(Path(settings.kb), settings.serve.secret))
+
+
+def login_policy(settings: Settings):
+    """`kb.logins.LoginPolicy` from the [serve] login_* settings."""
+    from kb.logins import LoginPolicy
+
+    s = settings.serve
+    return LoginPolicy(per_account=s.login_failures_per_account, per_address=s.login_failures_per_address,
+                       delay=s.login_delay, max_delay=s.login_max_delay)
 
 
 def smtp_options(settings: Settings):

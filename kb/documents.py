@@ -8,6 +8,7 @@ from typing import Any, Iterator
 import sqlite_utils
 
 from kb.records import Document, Passage
+from kb.urls import police_document_links
 
 
 @dataclass
@@ -25,8 +26,10 @@ def save_document(
     """Store `doc` unless (source, guid) is already there; link exact-content duplicates.
 
     `duplicate_of` links a near-duplicate the caller recognised (same issue from another source)
-    when no exact-content duplicate exists.
+    when no exact-content duplicate exists. Links failing the URL policy (`kb.urls`) are dropped
+    before storing, the reason kept in `metadata["dropped_links"]`.
     """
+    doc.url, doc.metadata = police_document_links(doc.url, doc.metadata)
     row = db.execute(
         "SELECT id FROM documents WHERE source_id = ? AND guid = ?", [doc.source_id, doc.guid]
     ).fetchone()

@@ -13,6 +13,7 @@ import yaml
 from datasette.app import Datasette
 
 from kb.db import open_db
+from kb.logins import LoginPolicy
 from kb.secrets import get_secret
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def _fill(value: Any, db_name: str) -> Any:
     return json.loads(json.dumps(value).replace("{db}", db_name))
 
 
-def build_metadata(db_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def build_metadata(db_name: str, login_policy: LoginPolicy = LoginPolicy()) -> tuple[dict[str, Any], dict[str, Any]]:
     """(metadata, settings) for a KB served under the database name `db_name`."""
     meta = _load_yaml("metadata.yaml")
     config = _load_yaml("datasette.yaml")
@@ -50,7 +51,8 @@ def build_metadata(db_name: str) -> tuple[dict[str, Any], dict[str, Any]]:
     database["queries"] = queries
     meta["databases"] = {db_name: database}
     plugins = copy.deepcopy(config.get("plugins") or {})
-    plugins["insightkb"] = {"database": db_name, "query_params": query_params}
+    plugins["insightkb"] = {"database": db_name, "query_params": query_params,
+                            "login_policy": login_policy.as_config()}
     meta["plugins"] = plugins
     return _fill(meta, db_name), dict(config.get("settings") or {})
 
@@ -83,30 +85,36 @@ def remember_static_plugin_config(ds: Datasette) -> None:
     ds.plugin_config = plugin_config  # type: ignore[method-assign]
 
 
-def make_datasette(kb_path: str | Path) -> Datasette:
-    """A Datasette instance on the KB (migrated first), as `serve` runs it; for tests and serving."""
+def make_datasette(kb_path: str | Path, secret: str | None = None,
+                   login_policy: LoginPolicy = LoginPolicy()) -> Datasette:
+    """A Datasette instance on the KB (migrated first), as `serve` runs it; for tests and serving.
+
+    `secret` signs cookies, CSRF and unsubscribe tokens: the configured one, else the file beside
+    the KB (`kb.secrets.get_secret`). It is passed to Datasette, never put in the environment.
+    """
     kb_path = Path(kb_path)
     db = open_db(kb_path)
     db.conn.close()
-    metadata, settings = build_metadata(kb_path.stem)
+    metadata, settings = build_metadata(kb_path.stem, login_policy)
     ds = Datasette(
         [str(kb_path)],
         metadata=metadata,
         settings=settings,
-        secret=get_secret(kb_path),
+        secret=get_secret(kb_path, secret),
         cors=False,
     )
     remember_static_plugin_config(ds)
     return ds
 
 
-def serve(kb_path: str | Path, *, host: str = "127.0.0.1", port: int = 8001) -> None:
+def serve(kb_path: str | Path, *, host: str = "127.0.0.1", port: int = 8001, secret: str | None = None,
+          login_policy: LoginPolicy = LoginPolicy()) -> None:
     """Serve the KB with Datasette until interrupted (blocking)."""
     import asyncio
 
     import uvicorn
 
-    ds = make_datasette(kb_path)
+    ds = make_datasette(kb_path, secret, login_policy)
     asyncio.run(ds.invoke_startup())
     log.info("serving %s on http://%s:%s/", kb_path, host, port)
     uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on")

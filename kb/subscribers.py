@@ -191,3 +191,13 @@ def ensure_nonce(db: sqlite_utils.Database, subscriber: Subscriber) -> str:
         )
     subscriber.unsubscribe_token = get_subscriber(db, subscriber.id).unsubscribe_token
     return subscriber.unsubscribe_token
+
+
+def reset_unsubscribe_nonces(db: sqlite_utils.Database) -> int:
+    """Give every subscriber a new unsubscribe nonce, voiding every link already sent; returns how many."""
+    ids = [r[0] for r in db.execute("SELECT id FROM subscribers").fetchall()]
+    with db.conn:
+        for subscriber_id in ids:
+            db.execute("UPDATE subscribers SET unsubscribe_token = ? WHERE id = ?",
+                       [secrets.token_urlsafe(16), subscriber_id])
+    return len(ids)

@@ -5,7 +5,9 @@ from collections.abc import Sequence
 
 from itsdangerous import BadData, URLSafeSerializer
 
-_SALT = "insightkb.unsubscribe.v1"
+# The namespace of `Datasette.sign/unsign`: `insightkb serve` checks tokens with `datasette.unsign`.
+UNSUBSCRIBE_NAMESPACE = "insightkb.unsubscribe.v1"
+_SALT = UNSUBSCRIBE_NAMESPACE
 
 
 def make_unsubscribe_token(secret: str, subscriber_id: int, nonce: str) -> str:
@@ -24,6 +26,11 @@ def read_unsubscribe_token(secrets: str | Sequence[str], token: str) -> tuple[in
         value = URLSafeSerializer(keys, salt=_SALT).loads(token)
     except BadData:
         return None
+    return token_value(value)
+
+
+def token_value(value: object) -> tuple[int, str] | None:
+    """(subscriber_id, nonce) from a token's unsigned payload, or None when it has another shape."""
     if (
         not isinstance(value, list)
         or len(value) != 2

@@ -9,19 +9,21 @@ Routes (served by `insightkb serve`, which loads this module through its entry p
 """
 from __future__ import annotations
 
+import hmac
 import logging
-import os
 from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
 import sqlite_utils
 from datasette import hookimpl
 from datasette.utils.asgi import Response
+from itsdangerous import BadData
 from markupsafe import escape
 
-from kb.secrets import secret_path
+from kb.secrets import previous_secrets
 from kb.subscribers import unsubscribe_with_nonce
-from kb.tokens import read_unsubscribe_token
+from kb.urls import scrub_rendered_links
+from kb.tokens import UNSUBSCRIBE_NAMESPACE, read_unsubscribe_token, token_value
 
 log = logging.getLogger(__name__)
 
@@ -57,35 +59,35 @@ async def _kb(datasette) -> Any | None:
     return None
 
 
-def _secrets(datasette, db) -> list[str]:
-    keys = []
-    if os.environ.get("INSIGHTKB_SECRET"):
-        keys.append(os.environ["INSIGHTKB_SECRET"])
-    if db is not None and db.path:
-        try:
-            keys.append(secret_path(db.path).read_text(encoding="utf-8").strip())
-        except OSError:
-            pass
-    secret = getattr(datasette, "_secret", None)
-    if secret:
-        keys.append(secret)
-    return [k for k in dict.fromkeys(keys) if k]
+def read_token(datasette, db, token: str) -> tuple[int, str] | None:
+    """(subscriber_id, nonce) of a token signed with Datasette's secret, else with a previous one.
+
+    Datasette's secret is the installation's (passed to `Datasette(secret=...)`); previous
+    secrets (`insightkb secret rotate`) keep the links of mail already sent working. A token
+    alone unsubscribes nobody: its nonce must still be the subscriber's (checked in `_resolve`).
+    """
+    try:
+        return token_value(datasette.unsign(token, namespace=UNSUBSCRIBE_NAMESPACE))
+    except BadData:
+        pass
+    if db is None or not db.path:
+        return None
+    return read_unsubscribe_token(previous_secrets(db.path), token)
 
 
-def _resolve(conn, keys: list[str], token: str, *, unsubscribe: bool) -> dict[str, Any] | None:
+def _resolve(conn, parsed: tuple[int, str] | None, *, unsubscribe: bool) -> dict[str, Any] | None:
     """Check the token against the subscriber row; unsubscribe if asked. Runs on the write connection.
 
     Subscribers are private: Datasette's read connections may not see them at all, so the
     lookup runs on the (trusted) write connection through `execute_write_fn`.
     """
-    parsed = read_unsubscribe_token(keys, token)
     if parsed is None:
         return None
     subscriber_id, nonce = parsed
     row = conn.execute(
         "SELECT id, email, active, unsubscribe_token FROM subscribers WHERE id = ?", [subscriber_id]
     ).fetchone()
-    if row is None or (row[3] or "") != nonce:
+    if row is None or not hmac.compare_digest(row[3] or "", nonce):
         return None
     found = {"id": row[0], "email": row[1], "was_active": bool(row[2])}
     if unsubscribe and row[2]:
@@ -104,9 +106,9 @@ async def unsubscribe(request, datasette) -> Response:
     db = await _kb(datasette)
     if db is None:
         return _page(*_INVALID, status=404)
-    keys = _secrets(datasette, db)
+    parsed = read_token(datasette, db, token)
     post = request.method == "POST"
-    sub = await db.execute_write_fn(lambda conn: _resolve(conn, keys, token, unsubscribe=post))
+    sub = await db.execute_write_fn(lambda conn: _resolve(conn, parsed, unsubscribe=post))
     if sub is None:
         return _page(*_INVALID, status=404)
     who = escape(_mask(sub["email"]))
@@ -132,7 +134,7 @@ async def archive_page(request, datasette) -> Response:
     rows = (await db.execute("SELECT html_body FROM digests WHERE date = ?", [request.url_vars["date"]])).rows if db else []
     if not rows:
         return _page("No digest for that date", "<p><a href='/-/digests'>All digests</a></p>", status=404)
-    return Response.html(rows[0]["html_body"])
+    return Response.html(scrub_rendered_links(rows[0]["html_body"]))
 
 
 async def archive_index(request, datasette) -> Response:
@@ -156,7 +158,7 @@ async def archive_feed(request, datasette) -> Response:
         f"<entry><title>{xml_escape(r['subject'])}</title><id>urn:insightkb:digest:{xml_escape(r['date'])}</id>"
         f"<updated>{xml_escape(r['created_at'])}</updated>"
         f'<link rel="alternate" type="text/html" href="{xml_escape(base)}/-/digests/{xml_escape(r["date"])}"/>'
-        f'<content type="html">{xml_escape(r["html_body"])}</content></entry>'
+        f'<content type="html">{xml_escape(scrub_rendered_links(r["html_body"]))}</content></entry>'
         for r in rows
     )
     body = (

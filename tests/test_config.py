@@ -41,7 +41,10 @@ def test_environment_overrides_secrets(tmp_path, monkeypatch) -> None:
 
 
 def test_configured_secret_is_the_one_kb_uses(tmp_path, monkeypatch) -> None:
-    from kb.secrets import get_secret
+    import os
+
+    from insightkb.settings_bridge import digest_options
+    from kb.serve import make_datasette
 
     monkeypatch.delenv("INSIGHTKB_SECRET", raising=False)
     path = tmp_path / "c.toml"
@@ -49,5 +52,13 @@ def test_configured_secret_is_the_one_kb_uses(tmp_path, monkeypatch) -> None:
     kb = tmp_path / "k.db"
     result = CliRunner().invoke(cli, ["-c", str(path), "--kb", str(kb), "init"])
     assert result.exit_code == 0, result.output
-    assert get_secret(kb) == "s3cret-from-config"
+    assert "INSIGHTKB_SECRET" not in os.environ  # passed as an argument, never through the environment
+    settings = load_settings(str(path))
+    settings.kb = str(kb)
+    assert digest_options(settings).secret == "s3cret-from-config"
+    ds = make_datasette(kb, settings.serve.secret)
+    assert ds.unsign(ds.sign("x", "t"), "t") == "x"
+    from itsdangerous import URLSafeSerializer
+
+    assert URLSafeSerializer("s3cret-from-config", "t").loads(ds.sign("x", "t")) == "x"
     assert not (tmp_path / "k.db.secret").exists()

@@ -39,12 +39,14 @@ def demo(app: AppContext, host: str | None, port: int | None, no_serve: bool) ->
         click.echo(f"digest written: {path}")
     if no_serve:
         return
+    from insightkb.settings_bridge import login_policy
     from kb.serve import serve
 
     host = host or app.settings.serve.host
     port = port or app.settings.serve.port
     click.echo(f"Datasette: http://{host}:{port}/  (Ctrl-C to stop)")
-    serve(app.kb_path, host=host, port=port)
+    serve(app.kb_path, host=host, port=port, secret=app.settings.serve.secret,
+          login_policy=login_policy(app.settings))
 
 
 COMMANDS = [demo]

@@ -129,15 +129,19 @@ def list_(app: AppContext) -> None:
 def import_opml(app: AppContext, file: str) -> None:
     """Add every feed of an OPML file (sources already present are kept as they are).
 
+    Only http(s) feeds are imported: file:, local paths, javascript: and other URLs are
+    refused, one line each with the reason (add a local file with `sources add PATH`).
+
     \b
     Example:
         insightkb sources import-opml subscriptions.opml
     """
-    from ingest.opml import OpmlError, parse_opml
+    from ingest.opml import OpmlError, Refused, parse_opml
     from kb.sources import add_source
 
+    refused: list[Refused] = []
     try:
-        found = parse_opml(Path(file).read_bytes())
+        found = parse_opml(Path(file).read_bytes(), refused)
     except OSError as exc:
         raise click.ClickException(f"cannot read {file}: {exc.strerror or exc}") from None
     except OpmlError as exc:
@@ -146,7 +150,10 @@ def import_opml(app: AppContext, file: str) -> None:
     for source in found:
         add_source(app.db, source)
     added = app.db["sources"].count - before
-    click.echo(f"{file}: {len(found)} feeds, {added} added, {len(found) - added} already present")
+    for r in refused:
+        click.echo(f"refused: {r.reason}", err=True)
+    tail = f", {len(refused)} refused" if refused else ""
+    click.echo(f"{file}: {len(found)} feeds, {added} added, {len(found) - added} already present{tail}")
 
 
 @sources.command(name="export-opml")

@@ -5,8 +5,25 @@ Each hook is a few lines; the work is in the modules beside this one.
 from __future__ import annotations
 
 from datasette import hookimpl
+from markupsafe import escape
 
-from kb.datasette_plugin import accounts, facets, guard, privacy, views
+from kb.datasette_plugin import accounts, facets, guard, privacy, throttle, views
+from kb.urls import safe_link
+
+
+@hookimpl
+def prepare_jinja2_environment(env, datasette):
+    # One filter for every link our templates render from content (kb.urls): old rows are safe too.
+    env.filters["safe_link"] = safe_link
+
+
+@hookimpl
+def render_cell(value):
+    # Datasette links any cell that starts with http(s)://; one failing the URL policy
+    # (credentials, backslashes, control characters) is shown as text instead.
+    if isinstance(value, str) and value.startswith(("http://", "https://")) and safe_link(value) is None:
+        return escape(value)
+    return None
 
 
 @hookimpl
@@ -23,8 +40,18 @@ def get_metadata(datasette, key, database, table):
     return None
 
 
+# Datasette's write permissions (1.0's JSON API, writable canned queries): refused for everyone,
+# whatever path a request took. Editors write through /-/curation, which runs kb.curation itself.
+WRITE_ACTIONS = frozenset({
+    "insert-row", "delete-row", "update-row", "upsert-row", "create-table", "alter-table", "drop-table",
+    "execute-write-sql",
+})
+
+
 @hookimpl
 def permission_allowed(datasette, actor, action, resource):
+    if action in WRITE_ACTIONS:
+        return False
     if action == "view-table" and isinstance(resource, (tuple, list)) and privacy.is_private(resource[1]):
         return False
     if action == "view-database-download":
@@ -41,7 +68,7 @@ def register_facet_classes():
 
 @hookimpl
 def asgi_wrapper(datasette):
-    return lambda app: guard.wrap(datasette, app)
+    return lambda app: guard.wrap(datasette, throttle.wrap(datasette, app, views.kb_database))
 
 
 @hookimpl

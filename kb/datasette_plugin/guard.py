@@ -3,12 +3,20 @@
 Datasette 0.65 has no JSON write API, and we define no writable canned queries: every write
 goes through /-/curation. So any POST/PUT/PATCH/DELETE to a database path (`/<db>`,
 `/<db>/<table or query>`, `/<db>/<table>/-/insert` ...) gets 403, for everyone.
+
+The decision is made on the path as Datasette will route it: the raw request path (Datasette
+routes on `raw_path`), percent-decoded, with repeated slashes and dot segments resolved. A write
+must use that canonical spelling (`//kb/claims/-/insert`, `/kb/./claims/-/insert` or
+`/%2D/curation/...` get 403 whatever they would reach) and be one of the plugin routes under
+`/-/`, each of which checks its own permission. Datasette's write permissions are refused in
+`permission_allowed` as well (see `WRITE_ACTIONS` in the plugin).
 Canned-query parameters are checked here so a bad one gets a clear 400, not a SQL error.
 """
 from __future__ import annotations
 
 import datetime as dt
 import json
+import posixpath
 import re
 import urllib.parse
 from typing import Any, Callable
@@ -25,6 +33,39 @@ _QUERY_PATH = re.compile(r"^(?P<name>[A-Za-z0-9_]+)(\.(?P<ext>json|csv))?$")
 FTS_COUNT_TABLES = {"claims": "claims_fts", "documents": "documents_fts"}
 FTS_COUNT_ARGS = {"_search", "_sort", "_sort_desc", "_next", "_size"}
 FTS_COUNT_KEY = "insightkb.fts_count"
+
+
+READ_ONLY_MESSAGE = "This database is read-only over the web; editors curate at /-/curation."
+
+
+def raw_request_path(scope: dict[str, Any]) -> str:
+    """The path Datasette routes on: `raw_path` (undecoded) when the server gives one, without the query."""
+    raw = scope.get("raw_path")
+    if raw:
+        return raw.decode("latin-1").partition("?")[0]
+    return scope.get("path") or "/"
+
+
+def canonical_path(path: str) -> str:
+    """`path` percent-decoded (until stable), repeated slashes collapsed, `.`/`..` segments resolved."""
+    for _ in range(4):
+        decoded = urllib.parse.unquote(path)
+        if decoded == path:
+            break
+        path = decoded
+    path = re.sub(r"[/\\]+", "/", "/" + path)
+    return posixpath.normpath(path).replace("//", "/")
+
+
+def write_refusal(scope: dict[str, Any]) -> str | None:
+    """Why a non-read request may not go on (one line), or None for a canonical plugin route under /-/."""
+    raw = raw_request_path(scope)
+    canon = canonical_path(raw)
+    if raw != canon:
+        return f"Write requests must use the plain path {canon!r}; refused {raw[:200]!r}."
+    if not canon.startswith("/-/"):
+        return READ_ONLY_MESSAGE
+    return None
 
 
 class BadParameter(ValueError):
@@ -136,6 +177,11 @@ def wrap(datasette, app: Callable) -> Callable:
         if scope["type"] != "http":
             return await app(scope, receive, send)
         path = scope.get("path") or "/"
+        if scope["method"] not in READ_ONLY_METHODS:
+            refusal = write_refusal(scope)
+            if refusal:
+                ext = "json" if path.endswith(".json") or "/-/" in path.lstrip("/") else None
+                return await respond_error(datasette, scope, send, 403, refusal, ext)
         m = _DB_PATH.match(path)
         if not m or path.startswith("/-/"):
             return await app(scope, receive, send)
@@ -145,10 +191,6 @@ def wrap(datasette, app: Callable) -> Callable:
         rest = m.group("rest") or ""
         q = _QUERY_PATH.match(rest)
         ext = q.group("ext") if q else ("json" if rest.endswith(".json") or "/-/" in rest else None)
-        if scope["method"] not in READ_ONLY_METHODS:
-            return await respond_error(
-                datasette, scope, send, 403,
-                "This database is read-only over the web; editors curate at /-/curation.", ext)
         if q and q.group("ext") is None and q.group("name") in FTS_COUNT_TABLES:
             scope = count_search_from_index(datasette, database, scope, q.group("name"))
         if q:

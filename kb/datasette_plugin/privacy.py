@@ -11,19 +11,32 @@ import sqlite3
 import sys
 from typing import Any
 
-PRIVATE_TABLES = frozenset({"subscribers", "deliveries", "editors"})
+PRIVATE_TABLES = frozenset({"subscribers", "deliveries", "editors", "login_attempts"})
+# Tables that describe other tables' sizes or raw pages: `select sum(ncell) from dbstat where
+# name='subscribers'`, `sqlite_stat1`'s row estimates, `sqlite_sequence`'s last ids and
+# `sqlite_dbpage`'s raw pages would each tell what the private tables hold.
+STORAGE_TABLES = frozenset({"dbstat", "sqlite_dbpage", "sqlite_stat1", "sqlite_stat2", "sqlite_stat3",
+                            "sqlite_stat4", "sqlite_sequence"})
+# Pragmas that measure the file (its size moves with every subscriber added) or walk all of it.
+COUNTING_PRAGMAS = frozenset({"page_count", "freelist_count", "max_page_count", "stats", "integrity_check",
+                              "quick_check", "cell_size_check"})
 # Datasette views that read the database; every write path goes through /-/curation.
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def is_private(table: str | None) -> bool:
     """True for a table Datasette must never show."""
-    return bool(table) and table.lower() in PRIVATE_TABLES
+    return bool(table) and (table.lower() in PRIVATE_TABLES or table.lower() in STORAGE_TABLES)
 
 
 def deny_private_reads(action: int, arg1: Any, arg2: Any, dbname: Any, source: Any) -> int:
-    """SQLite authorizer: refuse to compile any statement that reads a private table."""
-    if action == sqlite3.SQLITE_READ and isinstance(arg1, str) and arg1.lower() in PRIVATE_TABLES:
+    """SQLite authorizer: refuse any statement that reads a private table, or the storage tables
+    and pragmas that would count one."""
+    if action == sqlite3.SQLITE_READ and isinstance(arg1, str):
+        name = arg1.lower()
+        if name in PRIVATE_TABLES or name in STORAGE_TABLES:
+            return sqlite3.SQLITE_DENY
+    elif action == sqlite3.SQLITE_PRAGMA and isinstance(arg1, str) and arg1.lower() in COUNTING_PRAGMAS:
         return sqlite3.SQLITE_DENY
     return sqlite3.SQLITE_OK
 
@@ -49,7 +62,7 @@ def protect_connection(conn: sqlite3.Connection) -> None:
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA busy_timeout = 30000")  # wait out an extraction's write transaction
         return
-    conn.set_authorizer(deny_private_reads)
     conn.execute("PRAGMA cache_size = -65536")
     conn.execute("PRAGMA mmap_size = 268435456")
     conn.execute("PRAGMA temp_store = MEMORY")
+    conn.set_authorizer(deny_private_reads)

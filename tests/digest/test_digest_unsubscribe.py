@@ -104,14 +104,18 @@ def test_unsubscribe_link_works_over_http_and_stops_the_next_digest(seeded, opti
     assert smtp_server.handler.by_rcpt() == {"bob@example.org": 1}
 
 
-async def test_token_signed_with_the_kb_secret_file_works_without_datasette_secret(seeded, kb_path, monkeypatch):
-    from kb.secrets import get_secret
+async def test_links_sent_before_a_secret_rotation_still_unsubscribe(seeded, kb_path):
+    from kb.secrets import get_secret, rotate_secret
+    from kb.serve import make_datasette
 
-    monkeypatch.delenv("INSIGHTKB_SECRET", raising=False)
     secret = get_secret(kb_path)  # created beside the KB, as `insightkb digest` does
     sub = add_subscriber(seeded, "ada@example.org")
-    ds = Datasette([str(kb_path)])  # random cookie secret
     token = make_unsubscribe_token(secret, sub.id, sub.unsubscribe_token)
+    stranger = Datasette([str(kb_path)])  # another secret, no previous ones: the token is not its own
+    assert (await stranger.client.post(f"/-/unsubscribe/{token}")).status_code == 404
+    rotate_secret(kb_path)
+    ds = make_datasette(kb_path)  # the new secret; the old one is accepted for unsubscribing only
+    assert ds.unsign(ds.sign("x", "n"), "n") == "x"
     assert (await ds.client.post(f"/-/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"})).status_code == 200
     assert not get_subscriber(seeded, sub.id).active
 
