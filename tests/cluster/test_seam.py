@@ -49,3 +49,25 @@ def test_a_batch_delivered_twice_is_stored_once(tmp_path, nlp):
     assert executor.batches == 8 and report.documents == 24
     assert stored(twice) == stored(local)
     assert report.tokens == expected.tokens  # the second copies were not counted either
+
+
+class GivesUpOnSecondBatch(InProcessExecutor):
+    """Reports the second batch as given up on, as the cluster does after a batch killed its workers."""
+
+    def map(self, run, batches, **kwargs) -> Iterator[Outcome]:
+        for i, outcome in enumerate(super().map(run, batches, **kwargs)):
+            yield Outcome(batch=outcome.batch, error="cluster: the workers running this batch died 4 times") if i == 1 \
+                else outcome
+
+
+def test_documents_of_a_batch_given_up_on_are_recorded_as_errors(tmp_path, nlp):
+    texts = shuffled_texts(9)
+    path = make_kb(tmp_path / "k.db", texts)
+    report = _extract_with(path, GivesUpOnSecondBatch())
+    assert (report.documents, report.errors) == (6, 3)
+    db = open_db(path)
+    rows = db.execute("SELECT guid, extract_status, extract_reason FROM documents ORDER BY id").fetchall()
+    db.conn.close()
+    assert [status for _g, status, _r in rows] == ["ok"] * 3 + ["error"] * 3 + ["ok"] * 3
+    assert {reason for _g, status, reason in rows if status == "error"} == {
+        "cluster: the workers running this batch died 4 times"}
