@@ -85,9 +85,10 @@ class Focus:
         """Common English words (lemma table forms and lemmas): a capitalised one opening a
         sentence is not taken for a name."""
         if self._known is None:
-            table = self.nlp.get_pipe("insightkb_lemmatizer").table
-            forms = {self.strings[k] for k in table.keys() if k in self.strings}
-            self._known = {str(v).lower() for v in table.values()} | {f.lower() for f in forms}
+            # From the table's own text, never from the StringStore: that grows with every text
+            # a process reads, which made the answer depend on what the process had seen before.
+            lemmatizer = self.nlp.get_pipe("insightkb_lemmatizer")
+            self._known = {str(v).lower() for v in lemmatizer.table.values()} | {f.lower() for f in lemmatizer.forms}
         return self._known
 
     def _known_word_ids(self) -> set[int]:

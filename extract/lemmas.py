@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy
 from spacy.attrs import LEMMA, LOWER
 from spacy.language import Language
-from spacy.lookups import load_lookups
+from spacy.lookups import Table
 from spacy.tokens import Doc
+from spacy.util import load_language_data, registry
 
 
 @Language.factory("insightkb_lemmatizer")
@@ -22,7 +23,9 @@ class LookupLemmatizer:
     """Set `token.lemma_` to the lookup lemma of the lower-cased form (itself when unknown)."""
 
     def __init__(self, nlp: Language) -> None:
-        self.table = load_lookups(nlp.lang, ["lemma_lookup"]).get_table("lemma_lookup")
+        raw = load_language_data(registry.lookups.get(nlp.lang)["lemma_lookup"])
+        self.table = Table.from_dict(raw, name="lemma_lookup")
+        self.forms = frozenset(raw)  # every form the table knows, as text (its keys are hashes)
         self.strings = nlp.vocab.strings
         self._cache: dict[int, int] = {}
 

@@ -9,6 +9,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
+from functools import partial
 from typing import Any, Iterable, Iterator, Optional
 
 import sqlite_utils
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 EXTRACTOR_VERSION = f"1.0+{fingerprint()}"
 ERROR_KEY = "insightkb_error"
 STORE_BATCH = 32  # finished documents stored per transaction
+TASK_CHARS = 100_000  # text per cluster task at most (about a second of a worker's time)
 _SPACE = re.compile(r"\s+")
 
 
@@ -47,13 +49,15 @@ class ExtractReport:
     tokens: int = 0
     seconds: float = 0.0
     reasons: dict[int, str] = field(default_factory=dict)
+    cluster: str | None = None  # where the batches ran, when not in this process
 
     def summary(self) -> str:
         rate = f", {self.tokens / self.seconds:,.0f} tokens/s" if self.seconds > 0 and self.tokens else ""
         kept = f", {self.kept_by_editor} kept by editors" if self.kept_by_editor else ""
+        where = f", {self.cluster}" if self.cluster else ""
         return (
             f"extract: {self.documents} documents, {self.claims} claims, {self.skipped} skipped, "
-            f"{self.errors} errors{kept} (extractor {self.version}, {self.seconds:.1f}s{rate})"
+            f"{self.errors} errors{kept} (extractor {self.version}, {self.seconds:.1f}s{rate}{where})"
         )
 
 
@@ -92,11 +96,15 @@ def extract_pending(
     progress: bool = False,
     max_chars: int = MAX_CHARS,
     nlp: Language | None = None,
+    executor: Any = None,
 ) -> ExtractReport:
     """Extract claims from new documents (all documents of another version with `reextract`).
 
     A document that cannot be extracted (empty, binary, not English, a component error) is
     marked with its reason and the batch goes on. Claims an editor decided on are kept.
+    With an `executor` (`cluster.open_executor`), batches of pieces (document ids and text) run
+    on its workers, which build the same pipeline once each; this process screens, and stores
+    every result, in whatever order batches finish.
     """
     started = time.perf_counter()
     patterns, version = extractor_setup(db)
@@ -106,9 +114,10 @@ def extract_pending(
         report.seconds = time.perf_counter() - started
         return report
     todo = documents_to_extract(db, version, reextract=reextract)  # loaded one at a time
-    if nlp is None:
+    if nlp is None and executor is None:
         nlp = build_nlp(topic_patterns=patterns, model=kb_model(db))
-    nlp.set_error_handler(_record_error)
+    if nlp is not None:
+        nlp.set_error_handler(_record_error)
     bar = None
     if progress:
         from tqdm import tqdm
@@ -116,7 +125,8 @@ def extract_pending(
         bar = tqdm(total=total, unit="doc", desc="extract", leave=False)
     screened: dict[int, Screened] = {}
     expected: dict[int, int] = {}
-    collected: dict[int, list[tuple[int, list[dict[str, Any]], list[list[Any]]]]] = {}
+    # document id -> piece offset -> (offset, claims, non-claims)
+    collected: dict[int, dict[int, tuple[int, list[dict[str, Any]], list[list[Any]]]]] = {}
     failures: dict[int, str] = {}
     by_id: dict[int, Document] = {}
 
@@ -152,7 +162,7 @@ def extract_pending(
         finished.clear()
 
     def store_one(doc_id: int) -> None:
-        parts = sorted(collected.pop(doc_id, []), key=lambda part: part[0])
+        parts = sorted(collected.pop(doc_id, {}).values(), key=lambda part: part[0])
         result = screened.pop(doc_id)
         try:
             with atomic(db):
@@ -164,15 +174,31 @@ def extract_pending(
             report.errors += 1
             report.reasons[doc_id] = reason
 
-    for doc_id, offset, tokens, claims, non_claims, error in _analysed(nlp, pieces(), n_process, batch_size):
-        report.tokens += tokens
-        if error:
-            failures.setdefault(doc_id, error)
-        collected.setdefault(doc_id, []).append((offset, claims, non_claims))
-        if len(collected[doc_id]) == expected[doc_id]:
-            finished.append(doc_id)
-            if len(finished) >= STORE_BATCH:
-                store_finished()
+    if executor is not None:
+        analysed = _analysed_on(executor, pieces(), batch_size, {"topic_patterns": patterns}, version)
+    else:
+        assert nlp is not None
+        analysed = _analysed(nlp, pieces(), n_process, batch_size)
+    try:
+        for doc_id, offset, tokens, claims, non_claims, error in analysed:
+            if doc_id not in screened or offset in collected.get(doc_id, {}):
+                continue  # a second result of the same piece (a batch a cluster ran again)
+            report.tokens += tokens
+            if error:
+                failures.setdefault(doc_id, error)
+            collected.setdefault(doc_id, {})[offset] = (offset, claims, non_claims)
+            if len(collected[doc_id]) == expected[doc_id] and doc_id not in finished:
+                finished.append(doc_id)
+                if len(finished) >= STORE_BATCH:
+                    store_finished()
+    except Exception:  # the cluster went away: keep what is finished, the rest waits for the next run
+        if finished:
+            log.warning("storing the %d documents finished before the failure", len(finished))
+            store_finished()
+        raise
+    finally:
+        if executor is not None:
+            report.cluster = executor.summary()
     store_finished()
     if bar:
         bar.close()
@@ -214,12 +240,50 @@ def _analysed(nlp: Language, pieces: Iterable[tuple[str, tuple[int, int]]], n_pr
         _WORKER_NLP = None
 
 
-def _batches(pieces: Iterable[Any], size: int) -> Iterator[list[Any]]:
+def _analysed_on(executor: Any, pieces: Iterable[tuple[str, tuple[int, int]]], batch_size: int,
+                 pipeline: dict[str, Any], version: str) -> Iterator[Result]:
+    """Results per piece from the executor's workers, as their batches finish.
+
+    Each worker builds the pipeline once for `version` from `pipeline` (`build_nlp` options: the
+    KB's topic patterns), which travels with the model's registration, not with each batch; a
+    batch the cluster gave up on comes back with its error for each of its documents.
+    """
+    outcomes = executor.map(_analyse, _batches(pieces, batch_size, TASK_CHARS), name="insightkb-extract",
+                            key=f"extract-{version}",
+                            load=partial(worker_pipeline, pipeline), version=installed_version,
+                            expected=EXTRACTOR_VERSION)
+    for outcome in outcomes:
+        if outcome.error:
+            for _text, (doc_id, offset) in outcome.batch:
+                yield (doc_id, offset, 0, [], [], outcome.error)
+        else:
+            yield from outcome.result
+
+
+def worker_pipeline(options: dict[str, Any]) -> Language:
+    """The pipeline as a cluster worker builds it (once per process), from `build_nlp` options."""
+    nlp = build_nlp(**options)
+    nlp.set_error_handler(_record_error)
+    return nlp
+
+
+def installed_version() -> str:
+    """The extractor version of the code installed in this process (workers must match the driver)."""
+    return EXTRACTOR_VERSION
+
+
+def _batches(pieces: Iterable[Any], size: int, max_chars: int | None = None) -> Iterator[list[Any]]:
+    """Lists of `size` pieces, or fewer when their text reaches `max_chars` (a cluster task's
+    share: small enough to balance and to rerun cheaply, large enough that the engine's
+    overhead per task is a few percent)."""
     batch: list[Any] = []
+    chars = 0
     for piece in pieces:
         batch.append(piece)
-        if len(batch) >= size:
+        chars += len(piece[0])
+        if len(batch) >= size or (max_chars is not None and chars >= max_chars):
             yield batch
+            chars = 0
             batch = []
     if batch:
         yield batch

@@ -94,6 +94,14 @@ class TranscribeSettings:
 
 
 @dataclass
+class ClusterSettings:
+    address: str = ""  # a Dask scheduler (tcp://host:8786); empty: run in this process
+    max_in_flight: int = 8  # batches on the cluster at once (backpressure)
+    connect_timeout: float = 30.0  # seconds to reach the scheduler
+    wait_for_workers: float = 60.0  # seconds to wait for a first worker before giving up
+
+
+@dataclass
 class Settings:
     kb: str = "insightkb.db"
     ingest: IngestSettings = field(default_factory=IngestSettings)
@@ -101,6 +109,7 @@ class Settings:
     digest: DigestSettings = field(default_factory=DigestSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
     transcribe: TranscribeSettings = field(default_factory=TranscribeSettings)
+    cluster: ClusterSettings = field(default_factory=ClusterSettings)
 
 
 _ENV = {
@@ -109,6 +118,7 @@ _ENV = {
     ("smtp", "username"): "INSIGHTKB_SMTP_USERNAME",
     ("smtp", "password"): "INSIGHTKB_SMTP_PASSWORD",
     ("serve", "secret"): "INSIGHTKB_SECRET",
+    ("cluster", "address"): "INSIGHTKB_CLUSTER",
 }
 
 

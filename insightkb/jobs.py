@@ -90,16 +90,31 @@ def transcribe_pending(kb_path: str, config_path: str | None) -> str:
 def extract_pending(kb_path: str, config_path: str | None) -> str:
     """Extract claims from documents not yet extracted."""
     from extract import extract_pending as run_extract
+    from insightkb.settings_bridge import open_executor
     from kb import open_db
 
+    from cluster import ClusterError
+
+    try:
+        executor = open_executor(_settings(kb_path, config_path))  # [cluster] address / INSIGHTKB_CLUSTER
+    except ClusterError as exc:
+        log.warning("extract: %s; trying again at the next run", exc)
+        return f"extract: {exc}"
     db = open_db(kb_path)
     try:
-        result = run_extract(db)
+        if executor is not None:
+            log.info("%s", executor.describe())
+        result = run_extract(db, executor=executor)
         summary = result.summary() if hasattr(result, "summary") else str(result)
         log.info("extract: %s", summary)
         return summary
+    except ClusterError as exc:
+        log.warning("extract: %s; documents stored so far are kept, the rest wait for the next run", exc)
+        return f"extract: {exc}"
     finally:
         db.conn.close()
+        if executor is not None:
+            executor.close()
 
 
 def daily_digest(kb_path: str, config_path: str | None) -> str:

@@ -48,3 +48,17 @@ def transcribe_options(settings: Settings):
     values.pop("job_max_minutes")
     values["audio_dir"] = values["audio_dir"] or str(Path(settings.kb).resolve()) + ".audio"
     return TranscribeOptions(**values)
+
+
+def open_executor(settings: Settings):
+    """A cluster executor for `[cluster] address` (None: run in this process).
+
+    Raises `cluster.ClusterError` when the scheduler cannot be reached.
+    """
+    if not settings.cluster.address.strip():
+        return None
+    from cluster import open_executor as connect
+
+    c = settings.cluster
+    return connect(c.address, max_in_flight=c.max_in_flight, connect_timeout=c.connect_timeout,
+                   wait_for_workers=c.wait_for_workers)

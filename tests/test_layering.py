@@ -1,4 +1,4 @@
-"""kb imports nothing of ours; ingest, transcribe, extract and digest import only kb."""
+"""kb and cluster import nothing of ours; ingest, transcribe, extract and digest import only kb."""
 from __future__ import annotations
 
 import ast
@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-OURS = {"insightkb", "ingest", "transcribe", "extract", "kb", "digest"}
-ALLOWED = {"kb": set(), "ingest": {"kb"}, "transcribe": {"kb"}, "extract": {"kb"}, "digest": {"kb"}}
+OURS = {"insightkb", "ingest", "transcribe", "extract", "kb", "digest", "cluster"}
+ALLOWED = {"kb": set(), "ingest": {"kb"}, "transcribe": {"kb"}, "extract": {"kb"}, "digest": {"kb"}, "cluster": set()}
 
 
 def _imports(path: Path) -> set[str]:

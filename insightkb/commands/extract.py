@@ -14,22 +14,51 @@ from insightkb.cli import AppContext, pass_app
 @click.option("--n-process", type=click.IntRange(min=1), default=1, show_default=True,
               help="Worker processes for the spaCy pipeline.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
-              help="Text pieces per spaCy batch.")
+              help="Text pieces per spaCy batch (and per cluster task).")
+@click.option("--cluster", "cluster_address", metavar="ADDRESS",
+              help="Run the pipeline on the Dask cluster at ADDRESS (tcp://host:8786; default: [cluster] address).")
 @pass_app
-def extract_command(app: AppContext, reextract: bool, n_process: int, batch_size: int) -> None:
+def extract_command(app: AppContext, reextract: bool, n_process: int, batch_size: int,
+                    cluster_address: str | None) -> None:
     """Find claims, topics, stance, quantities and speakers in new documents.
 
     Incremental: only documents not yet extracted. A document that cannot be extracted
     (empty, binary, not English, ...) is marked with its reason; the rest go on.
 
+    With --cluster (or [cluster] address) the pipeline runs on Dask workers started with
+    `dask worker ADDRESS --nthreads 1`; this process stays the KB's only writer.
+
     \b
     Example:
         insightkb extract
         insightkb extract --reextract --n-process 2
+        insightkb extract --cluster tcp://127.0.0.1:8786
     """
+    from cluster import ClusterError
     from extract import extract_pending
+    from insightkb.settings_bridge import open_executor
 
-    report = extract_pending(app.db, reextract=reextract, n_process=n_process, batch_size=batch_size, progress=True)
+    if cluster_address is not None:
+        app.settings.cluster.address = cluster_address
+    try:
+        executor = open_executor(app.settings)
+    except ClusterError as exc:
+        raise click.ClickException(str(exc)) from None
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    try:
+        if executor is not None:
+            click.echo(executor.describe())
+            if n_process > 1:
+                click.echo("--n-process is ignored on a cluster: start more workers instead", err=True)
+        with logging_redirect_tqdm():  # warnings (a worker lost) on their own lines, above the bar
+            report = extract_pending(app.db, reextract=reextract, n_process=n_process, batch_size=batch_size,
+                                     progress=True, executor=executor)
+    except ClusterError as exc:
+        raise click.ClickException(f"{exc} (documents stored so far are kept; the rest wait for the next run)") from None
+    finally:
+        if executor is not None:
+            executor.close()
     click.echo(report.summary())
 
 

@@ -10,8 +10,10 @@ from insightkb.cli import AppContext, pass_app
 @click.option("--no-extract", is_flag=True, help="Do not schedule claim extraction.")
 @click.option("--no-digest", is_flag=True, help="Do not schedule the daily digest.")
 @click.option("--no-transcribe", is_flag=True, help="Do not schedule transcription of episodes without transcripts.")
+@click.option("--cluster", "cluster_address", metavar="ADDRESS",
+              help="Extract on the Dask cluster at ADDRESS (default: [cluster] address).")
 @pass_app
-def run(app: AppContext, no_extract: bool, no_digest: bool, no_transcribe: bool) -> None:
+def run(app: AppContext, no_extract: bool, no_digest: bool, no_transcribe: bool, cluster_address: str | None) -> None:
     """Keep ingesting every source on its interval, transcribe, extract claims and send the daily digest.
 
     Jobs are kept in KB.jobs.sqlite beside the knowledge base. The digest runs at
@@ -22,7 +24,12 @@ def run(app: AppContext, no_extract: bool, no_digest: bool, no_transcribe: bool)
     Example:
         insightkb --kb insightkb.db -c insightkb.toml run
     """
+    import os
+
     from insightkb.scheduler import job_store_path, run_forever
+
+    if cluster_address is not None:
+        os.environ["INSIGHTKB_CLUSTER"] = cluster_address  # the extract job reads its settings afresh
 
     app.db  # create / migrate the KB before the jobs open it
     config_path = click.get_current_context().find_root().params.get("config_path")
