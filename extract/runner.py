@@ -8,8 +8,8 @@ import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from pathlib import Path
 from functools import partial
+from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
 import sqlite_utils
@@ -175,7 +175,7 @@ def extract_pending(
             report.reasons[doc_id] = reason
 
     if executor is not None:
-        analysed = _analysed_on(executor, pieces(), batch_size, {"topic_patterns": patterns}, version)
+        analysed = _analysed_on(executor, pieces(), batch_size, {"topic_patterns": patterns, "model": kb_model(db)}, version)
     else:
         assert nlp is not None
         analysed = _analysed(nlp, pieces(), n_process, batch_size)
@@ -245,7 +245,7 @@ def _analysed_on(executor: Any, pieces: Iterable[tuple[str, tuple[int, int]]], b
     """Results per piece from the executor's workers, as their batches finish.
 
     Each worker builds the pipeline once for `version` from `pipeline` (`build_nlp` options: the
-    KB's topic patterns), which travels with the model's registration, not with each batch; a
+    KB's topic patterns and its own learned model), which travels with the model's registration, not with each batch; a
     batch the cluster gave up on comes back with its error for each of its documents.
     """
     outcomes = executor.map(_analyse, _batches(pieces, batch_size, TASK_CHARS), name="insightkb-extract",
