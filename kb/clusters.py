@@ -1,0 +1,193 @@
+"""One point, many sources: group claims that make the same point, incrementally.
+
+Each claim's content words get a small MinHash signature (32 hashes, 16 bands of 2); the band
+keys go to `claim_cluster_keys`. A new claim looks up its 16 keys (newest `PER_KEY` claims each),
+checks the exact Jaccard of content words against those candidates from the claims table and joins
+the cluster (`points`) of the most similar one at or above `SAME_POINT`, else starts its own.
+The cost is per new claim (16 indexed look-ups and at most 16 * `PER_KEY` texts), never per KB.
+Triggers keep `points.claims` and `points.sources` right when claims come and go.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import zlib
+from collections.abc import Iterable
+from functools import lru_cache
+
+import sqlite_utils
+
+log = logging.getLogger(__name__)
+
+#: Jaccard of content words at or above which two claims make the same point.
+SAME_POINT = 0.35
+#: The lower bar for two claims that also take the same stance on the same topic and quote the
+#: same number or name the same entity (keys on topic + stance + quantity / entity).
+SAME_POINT_KEYED = 0.12
+BANDS, ROWS = 16, 2
+PER_KEY = 24
+_MASK = (1 << 32) - 1
+_SEEDS = [zlib.crc32(f"insightkb-point-{i}".encode()) for i in range(BANDS * ROWS)]
+_WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)?")
+_STOP = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had
+    has have having he her here hers him his how i if in into is it its itself just me more most my
+    no nor not now of off on once only or other our ours out over own same she should so some such
+    than that the their theirs them then there these they this those through to too under until up
+    very was we were what when where which while who whom why will with would you your yours also
+    may might must much many one new like get got make makes made even still way well""".split()
+)
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def point_terms(text: str) -> frozenset[str]:
+    """A claim's content words, lower-cased and crudely stemmed (what "the same point" compares)."""
+    return frozenset(_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1)
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
+
+
+def band_keys(terms: Iterable[str]) -> list[int]:
+    """The LSH band keys of a term set (signed 63-bit, so SQLite stores them as integers)."""
+    hashes = [zlib.crc32(t.encode()) for t in terms]
+    if not hashes:
+        return []
+    sig = [min((h ^ seed) * 2654435761 & _MASK for h in hashes) for seed in _SEEDS]
+    keys = []
+    for band in range(BANDS):
+        row = sig[band * ROWS:(band + 1) * ROWS]
+        keys.append(((band << 56) ^ (row[0] << 24) ^ row[1]) & ((1 << 62) - 1))
+    return keys
+
+
+def _key(*parts: object) -> int:
+    return zlib.crc32("\x1f".join(map(str, parts)).encode()) | (1 << 40)
+
+
+def fact_keys(db: sqlite_utils.Database, claim_id: int) -> list[int]:
+    """Keys for "the same stance on the same topic, with the same number or the same named entity"."""
+    sides = [(t, s) for t, s in db.execute(
+        "SELECT topic, stance FROM claim_topics WHERE claim_id = ? AND stance IN ('supports', 'opposes')", [claim_id]
+    )]
+    if not sides:
+        return []
+    facts = [("q", value, unit or "") for value, unit in db.execute(
+        "SELECT value, unit FROM quantities WHERE claim_id = ? AND value IS NOT NULL", [claim_id])]
+    facts += [("e", text.lower()) for (text,) in db.execute(
+        "SELECT DISTINCT text FROM entities WHERE claim_id = ? AND label IN ('ORG', 'PRODUCT', 'PERSON', 'GPE', 'WORK_OF_ART', 'LAW', 'EVENT')",
+        [claim_id])]
+    return sorted({_key(topic, stance, *fact) for topic, stance in sides for fact in facts})
+
+
+def assign_clusters(db: sqlite_utils.Database, claim_ids: Iterable[int]) -> int:
+    """Put each claim in the cluster of its most similar earlier claim (or a new one); returns
+    how many joined an existing cluster. Runs inside the caller's transaction; call it after the
+    claims are stored. A claim that is already clustered is clustered again (its text may have changed).
+    """
+    joined = 0
+    for claim_id in claim_ids:
+        row = db.execute(
+            "SELECT c.text, d.source_id FROM claims c JOIN documents d ON d.id = c.document_id WHERE c.id = ?",
+            [claim_id],
+        ).fetchone()
+        if row is None:
+            continue
+        text, source_id = row
+        db.execute("DELETE FROM claim_clusters WHERE claim_id = ?", [claim_id])
+        db.execute("DELETE FROM claim_cluster_keys WHERE claim_id = ?", [claim_id])
+        mine = point_terms(text)
+        lexical = band_keys(mine)
+        keyed = fact_keys(db, claim_id)
+        keys = lexical + keyed
+        best_id, best_sim = None, 0.0
+        candidates: set[int] = set()
+        via_fact: set[int] = set()
+        for key in keys:
+            found = [r[0] for r in db.execute(
+                "SELECT claim_id FROM claim_cluster_keys WHERE key = ? ORDER BY claim_id DESC LIMIT ?", [key, PER_KEY]
+            )]
+            candidates.update(found)
+            if key in keyed:
+                via_fact.update(found)
+        candidates.discard(claim_id)
+        if candidates:
+            for other_id, other_text, cluster_id in db.execute(
+                "SELECT c.id, c.text, k.cluster_id FROM claims c JOIN claim_clusters k ON k.claim_id = c.id"
+                " WHERE c.id IN (SELECT value FROM json_each(?))",
+                ["[" + ",".join(map(str, candidates)) + "]"],
+            ):
+                sim = _jaccard(mine, point_terms(other_text))
+                bar = SAME_POINT_KEYED if other_id in via_fact else SAME_POINT
+                if sim >= bar and (sim, -other_id) > (best_sim, -(best_id or 0)):
+                    best_id, best_sim, best_cluster = other_id, sim, cluster_id
+        if best_id is None:
+            cluster_id, similarity = claim_id, 1.0
+            db.execute("INSERT OR REPLACE INTO points (id, text) VALUES (?, ?)", [claim_id, text[:300]])
+        else:
+            cluster_id, similarity = best_cluster, round(best_sim, 4)
+            joined += 1
+        db.execute(
+            "INSERT INTO claim_clusters (claim_id, cluster_id, source_id, similarity) VALUES (?,?,?,?)",
+            [claim_id, cluster_id, source_id, similarity],
+        )
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO claim_cluster_keys (key, claim_id) VALUES (?, ?)", [(k, claim_id) for k in keys]
+        )
+    return joined
+
+
+def cluster_backlog(db: sqlite_utils.Database, *, batch: int = 2000) -> int:
+    """Cluster claims stored before clustering existed (a one-off for an older KB); returns how many.
+
+    Cheap when there is nothing to do: it only looks when `claim_clusters` is empty.
+    """
+    if db.execute("SELECT EXISTS (SELECT 1 FROM claim_clusters)").fetchone()[0]:
+        return 0
+    ids = [r[0] for r in db.execute("SELECT id FROM claims ORDER BY id")]
+    for start in range(0, len(ids), batch):
+        with db.conn:
+            assign_clusters(db, ids[start:start + batch])
+    if ids:
+        log.info("clustered %d existing claims into points", len(ids))
+    return len(ids)
+
+
+def cluster_members(db: sqlite_utils.Database, claim_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """claim id -> (cluster id, number of sources making that point)."""
+    if not claim_ids:
+        return {}
+    return {
+        claim_id: (cluster_id, sources) for claim_id, cluster_id, sources in db.execute(
+            "SELECT k.claim_id, k.cluster_id, p.sources FROM claim_clusters k JOIN points p ON p.id = k.cluster_id"
+            " WHERE k.claim_id IN (SELECT value FROM json_each(?))",
+            ["[" + ",".join(map(str, claim_ids)) + "]"],
+        )
+    }
+
+
+def point_claims(db: sqlite_utils.Database, cluster_ids: list[int]) -> dict[int, list[tuple[int, int, str]]]:
+    """cluster id -> [(claim id, source id, source title)] for every claim in it, oldest first."""
+    out: dict[int, list[tuple[int, int, str]]] = {}
+    if not cluster_ids:
+        return out
+    for cluster_id, claim_id, source_id, title in db.execute(
+        "SELECT k.cluster_id, k.claim_id, k.source_id, COALESCE(s.title, s.url) FROM claim_clusters k"
+        " JOIN sources s ON s.id = k.source_id WHERE k.cluster_id IN (SELECT value FROM json_each(?))"
+        " ORDER BY k.cluster_id, k.claim_id",
+        ["[" + ",".join(map(str, cluster_ids)) + "]"],
+    ):
+        out.setdefault(cluster_id, []).append((claim_id, source_id, title))
+    return out
