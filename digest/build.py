@@ -58,7 +58,7 @@ def _scored_from_pool(row: dict[str, Any], text: str) -> Scored:
     topics = [(t, "neutral", 1.0 if t == primary else 0.5) for t in f.get("topics") or []]
     cand = Candidate(
         id=row["claim_id"], text=text, confidence=0.0, status="", boost=0.0, document_id=0,
-        source_id=f.get("source_id") or 0, published=None, topics=topics,
+        source_id=f.get("source_id") or 0, published=None, topics=topics, cluster_id=f.get("cluster_id"),
     )
     s = Scored(cand, terms(text), score=row["score"], factors=f)
     s.reasons = [row["reason"]] if row["reason"] else []

@@ -8,6 +8,7 @@ from __future__ import annotations
 import binascii
 import datetime as dt
 import json
+import re
 import secrets
 import textwrap
 from dataclasses import dataclass, field
@@ -25,7 +26,9 @@ import css_inline
 import jinja2
 import sqlite_utils
 
+from digest.insight import Insight, headline, make_insight
 from digest.options import DigestOptions
+from kb.clusters import cluster_members, point_claims
 from kb.urls import safe_link
 
 #: Stands in for a subscriber's unsubscribe URL in a body rendered once for many subscribers.
@@ -50,6 +53,10 @@ class ItemView:
     published: str | None = None
     kb_url: str = ""
     counter: dict[str, str] | None = None
+    headline: str = ""
+    lead: str = ""  # the context the claim needs (the sentence before), shown before it
+    attribution: str = ""  # "Gillian, on Buzzsprout" for a quoted speaker
+    sources: list[str] = field(default_factory=list)  # every source making this point (its cluster)
 
     @property
     def topics_text(self) -> str:
@@ -140,29 +147,38 @@ def unsubscribe_url(options: DigestOptions, token: str | None) -> str:
 def load_items(
     db: sqlite_utils.Database, picks: list[dict[str, Any]], options: DigestOptions
 ) -> list[ItemView]:
-    """ItemViews for picks (dicts: claim_id, reason, counter_claim_id), in the given order."""
+    """ItemViews for picks (dicts: claim_id, reason, counter_claim_id), in the given order.
+
+    Each item is an insight that stands alone (`digest.insight`): cleaned, attributed, with the
+    sentence before when it needs it, never shortened; with a headline and the point's sources.
+    """
     ids = [p["claim_id"] for p in picks] + [p["counter_claim_id"] for p in picks if p.get("counter_claim_id")]
     if not ids:
         return []
     arg = json.dumps(ids)
     rows = {
         r["id"]: r for r in db.query(
-            "SELECT c.id, c.text, d.title AS doc_title, d.url AS doc_url, COALESCE(d.published, d.fetched_at) AS published,"
-            " s.title AS source_title, s.url AS source_url"
+            "SELECT c.id, c.text, c.start_char, c.end_char, c.speaker, c.document_id, d.text AS doc_text,"
+            " d.title AS doc_title, d.url AS doc_url, COALESCE(d.published, d.fetched_at) AS published,"
+            " s.title AS source_title, s.url AS source_url,"
+            " (SELECT json_array(p.start_char, p.end_char, p.speaker) FROM passages p WHERE p.document_id = c.document_id"
+            "  AND p.start_char <= c.start_char AND p.end_char >= c.start_char ORDER BY p.start_char DESC LIMIT 1) AS passage"
             " FROM claims c JOIN documents d ON d.id = c.document_id JOIN sources s ON s.id = d.source_id"
             " WHERE c.id IN (SELECT value FROM json_each(?))",
             [arg],
         )
     }
-    labels = dict(db.execute("SELECT slug, label FROM topics").fetchall())
+    taxonomy = {slug: (label, proposition) for slug, label, proposition in
+                db.execute("SELECT slug, label, proposition FROM topics").fetchall()}
     topics: dict[int, list[dict[str, str]]] = {}
     for claim_id, slug, stance in db.execute(
         "SELECT claim_id, topic, stance FROM claim_topics WHERE claim_id IN (SELECT value FROM json_each(?))"
-        " ORDER BY claim_id, score DESC, topic",
+        " ORDER BY claim_id, score DESC, stance = 'neutral', topic",
         [arg],
     ):
         stance = stance if stance in ("supports", "opposes") else "neutral"
-        topics.setdefault(claim_id, []).append({"slug": slug, "label": labels.get(slug, slug), "stance": stance})
+        label = taxonomy.get(slug, (slug, ""))[0]
+        topics.setdefault(claim_id, []).append({"slug": slug, "label": label, "stance": stance})
     numbers: dict[int, list[str]] = {}
     for claim_id, text in db.execute(
         "SELECT claim_id, text FROM quantities WHERE claim_id IN (SELECT value FROM json_each(?)) ORDER BY claim_id, id",
@@ -170,33 +186,78 @@ def load_items(
     ):
         if one_line(text) and one_line(text) not in numbers.get(claim_id, []):
             numbers.setdefault(claim_id, []).append(one_line(text, 80))
+    members = cluster_members(db, [p["claim_id"] for p in picks])
+    point_sources = point_claims(db, sorted({m[0] for m in members.values()}))
     name = kb_name(db, options)
     out = []
     for rank, pick in enumerate(picks, 1):
         row = rows.get(pick["claim_id"])
         if row is None:
             continue
-        source = one_line(row["source_title"], 120) or "source"
+        source = one_line(row["source_title"], 120)
         title = one_line(row["doc_title"], 160)
         link = safe_url(row["doc_url"]) or safe_url(row["source_url"])
+        view = _insight_of(row)
         counter = None
         other = rows.get(pick.get("counter_claim_id") or -1)
         if other is not None:
-            counter = {"text": claim_text(other["text"], 600), "source": one_line(other["source_title"], 120) or "another source"}
+            seen = _insight_of(other)
+            counter = {
+                "text": seen.full,
+                "source": _attributed(seen.speaker, one_line(other["source_title"], 120) or "another source"),
+            }
+        item_topics = topics.get(row["id"], [])
+        lead_topic = item_topics[0] if item_topics else None
+        label, proposition = taxonomy.get(lead_topic["slug"], (None, None)) if lead_topic else (None, None)
+        cluster = members.get(row["id"])
+        sources = []
+        for _, _, src_title in point_sources.get(cluster[0], []) if cluster else []:
+            src_title = one_line(src_title, 80)
+            if src_title and src_title not in sources:
+                sources.append(src_title)
         out.append(ItemView(
             rank=rank,
             claim_id=row["id"],
-            text=claim_text(row["text"]),
-            reason=one_line(pick.get("reason"), 200),
-            topics=topics.get(row["id"], []),
+            text=view.text,
+            lead=view.lead,
+            attribution=_attributed(view.speaker, source) if view.speaker else "",
+            headline=headline(label, proposition, lead_topic["stance"] if lead_topic else "neutral", view.full),
+            reason=one_line(pick.get("reason"), 300),
+            topics=item_topics,
             numbers=numbers.get(row["id"], []),
-            source_label=f"{source}: {title}" if title and title != source else source,
+            source_label=source_line(source, title),
             source_url=link,
             published=(row["published"] or "")[:10] or None,
             kb_url=claim_url(options, name, row["id"]),
             counter=counter,
+            sources=sources if len(sources) > 1 else [],
         ))
     return out
+
+
+_LABEL_PREFIX = re.compile(r"^\s*(?:source|via|from)\s*:\s*", re.I)
+
+
+def source_line(source: str, title: str) -> str:
+    """"Source title: document title", each once, with no "source:" label of their own."""
+    source = _LABEL_PREFIX.sub("", source).strip()
+    title = _LABEL_PREFIX.sub("", title).strip()
+    if source and title and title.lower() != source.lower() and not title.lower().startswith(source.lower() + ":"):
+        return f"{source}: {title}"
+    return title or source or "the original"
+
+
+def _attributed(speaker: str | None, source: str) -> str:
+    return f"{speaker}, on {source}" if speaker else source
+
+
+def _insight_of(row: dict[str, Any]) -> Insight:
+    passage = json.loads(row["passage"]) if row.get("passage") else None
+    speaker = row["speaker"] or (passage[2] if passage else None)
+    return make_insight(
+        row["text"], row["doc_text"], row["start_char"], row["end_char"],
+        (passage[0], passage[1]) if passage else None, speaker,
+    )
 
 
 def subject_for(date: dt.date, items: list[ItemView]) -> str:
@@ -204,7 +265,7 @@ def subject_for(date: dt.date, items: list[ItemView]) -> str:
     label = f"{date.day} {date:%b %Y}"
     if not items:
         return f"No new insights, {label}"
-    lead = one_line(items[0].text, 70)
+    lead = items[0].headline or one_line(items[0].text, 70)
     return one_line(f"Top {len(items)} insight{'s' if len(items) != 1 else ''}, {label}: {lead}", 200)
 
 
