@@ -6,6 +6,7 @@ they are http(s); header values are single-lined and built with the `email` pack
 from __future__ import annotations
 
 import binascii
+import hashlib
 import datetime as dt
 import json
 import re
@@ -313,8 +314,9 @@ class MessageTemplate:
         self.rendered = rendered
         self.personal = personal
         bodies = rendered.text + rendered.html
-        self.boundary = "=_insightkb_" + secrets.token_hex(12)
-        while self.boundary in bodies:  # pragma: no cover - 96 random bits
+        # Derived from the bodies, so the same digest gives the same bytes (an unchanged outbox stays unchanged).
+        self.boundary = "=_insightkb_" + hashlib.sha256(bodies.encode("utf-8")).hexdigest()[:24]
+        while self.boundary in bodies:  # pragma: no cover - 96 bits of a hash
             self.boundary = "=_insightkb_" + secrets.token_hex(12)
         head = EmailMessage(policy=_POLICY)
         head["Subject"] = one_line(rendered.subject, 200)

@@ -44,7 +44,7 @@ def demo_kb(tmp_path_factory) -> tuple[Path, Path]:
     work = tmp_path_factory.mktemp("demo")
     kb = work / "insightkb.db"
     result = insightkb(kb, "demo", "--no-serve", cwd=work)
-    assert "digest written" in result.stdout, result.stdout + result.stderr
+    assert "built (#" in result.stdout, result.stdout + result.stderr
     return kb, work
 
 

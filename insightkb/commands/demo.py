@@ -34,9 +34,12 @@ def demo(app: AppContext, host: str | None, port: int | None, no_serve: bool) ->
     for report in ingest_sources(db, sources, ingest_options(app.settings)):
         click.echo(report.summary())
     click.echo(extract_pending(db, progress=True).summary())
+    from insightkb.commands.digest import _say_written
+    from kb.digests import digest_id_for
+
+    existed = digest_id_for(db, dt.date.today().isoformat())
     digest_id = build_digest(db, dt.date.today(), digest_options(app.settings))
-    for path in write_outbox(db, digest_id, digest_options(app.settings)):
-        click.echo(f"digest written: {path}")
+    _say_written(dt.date.today(), digest_id, existed, write_outbox(db, digest_id, digest_options(app.settings)))
     if no_serve:
         return
     from insightkb.settings_bridge import login_policy

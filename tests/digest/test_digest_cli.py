@@ -64,7 +64,7 @@ def test_digest_send_to_outbox_then_again_sends_nothing(run, db, tmp_path):
     run("subscribers", "add", "ada@example.org")
     first = run("digest", "--send")
     assert first.exit_code == 0
-    assert "digest written:" in first.output
+    assert "built (#" in first.output and "written: " in first.output
     assert ": 1 sent, 0 already delivered" in first.output
     assert len(list((tmp_path / "outbox" / "deliveries").rglob("*.eml"))) == 1
     second = run("digest", "--send")
