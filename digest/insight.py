@@ -25,6 +25,7 @@ _LINK = re.compile(r"\[([^\]]+)\]\((?:[^)\s]+)\)")
 _BOLD = re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1")
 _EM = re.compile(r"(?<![\w*])([*_])(?=\S)([^*_\n]+?)(?<=\S)\1(?![\w*])")
 _CODE = re.compile(r"`([^`]+)`")
+_FOOTNOTE = re.compile(r"\[\^[^\]]*\]")
 _SPEAKER = re.compile(r"^([A-Z][\w.'’-]*(?:\s[A-Z][\w.'’-]*){0,3}):\s+(?=\S)")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])")
 _ELLIPSIS = re.compile(r"(\.\.\.|…)\s*$")
@@ -39,6 +40,7 @@ def clean(text: str) -> str:
     for _ in range(2):
         text = _BULLET.sub("", text)
         text = _HEADING.sub("", text)
+    text = _FOOTNOTE.sub("", text)
     text = _LINK.sub(r"\1", text)
     text = _CODE.sub(r"\1", text)
     text = _BOLD.sub(r"\2", text)
@@ -162,3 +164,23 @@ def headline(label: str | None, proposition: str | None, stance: str, text: str)
     if len(words) > 9:
         gist += " …"
     return f"On {label.lower() if label and label[:2] != label[:2].upper() else label}: {gist}" if label else gist
+
+
+def is_cut(text: str) -> bool:
+    """True for a claim that stops mid-sentence ("... the harness,…"): it cannot be shown whole."""
+    t = (text or "").rstrip()
+    return bool(_ELLIPSIS.search(t)) and not re.search(r"[.!?][\"'”’)]*\s*(\.\.\.|…)$", t)
+
+
+def source_name(title: str | None, url: str | None) -> str:
+    """A source as a reader names it: its title, else its web host, else its file's name."""
+    title = " ".join((title or "").split())
+    if title:
+        return title
+    url = url or ""
+    m = re.match(r"^[a-z][a-z0-9+.-]*://(?:[^@/]*@)?([^/:?#]+)", url, re.I)
+    if m:
+        host = m.group(1).lower()
+        return host[4:] if host.startswith("www.") else host
+    stem = re.split(r"[\\/]", url.rstrip("/\\"))[-1]
+    return re.sub(r"\.(xml|rss|atom|eml|mbox|html?|vtt|srt|json|txt)$", "", stem, flags=re.I) or "a source"

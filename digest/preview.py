@@ -5,6 +5,7 @@ import datetime as dt
 
 import sqlite_utils
 
+from digest.insight import source_name
 from digest.options import DigestOptions
 from digest.ranking import WEIGHTS, rank_claims
 from digest.render import load_items, one_line
@@ -15,7 +16,7 @@ from kb.digests import digest_id_for, digest_items
 def preview_digest(db: sqlite_utils.Database, day: dt.date, options: DigestOptions) -> str:
     """A plain-text table of the picks (nothing is stored)."""
     ranking = rank_claims(db, day, options)
-    sources = dict(db.execute("SELECT id, COALESCE(title, url) FROM sources").fetchall())
+    sources = {i: source_name(t, u) for i, t, u in db.execute("SELECT id, title, url FROM sources").fetchall()}
     lines = [
         f"Digest preview for {day.isoformat()}: window {ranking.window_start:%Y-%m-%d %H:%M} to "
         f"{ranking.window_end:%Y-%m-%d %H:%M} {options.timezone}; {ranking.considered} candidates"
@@ -34,11 +35,11 @@ def preview_digest(db: sqlite_utils.Database, day: dt.date, options: DigestOptio
         point = members.get(s.candidate.cluster_id or -1, [])
         lines += [
             f"{rank}. {view.headline if view else ''}  [{s.score:.3f}]",
-            f"   {one_line((view.lead + ' ' + view.text) if view else s.candidate.text, 400)}",
+            f"   {one_line((view.lead + ' ' + view.text) if view else s.candidate.text, 4000)}",
             f"   claim {s.claim_id} · {one_line(sources.get(s.source_id, '?'), 60)} · topic {s.topic or '-'}"
             f" ({s.candidate.stance})",
             f"   point #{s.candidate.cluster_id}: {len(point)} claim(s) from "
-            f"{len({p[1] for p in point})} source(s): {', '.join(sorted({one_line(p[2], 40) for p in point})) or '-'}",
+            f"{len({p[1] for p in point})} source(s): {', '.join(sorted({one_line(source_name(p[2], p[3]), 40) for p in point})) or '-'}",
             f"   why: {s.reason or '-'}",
             f"   other side: claim {s.counter_claim_id}" if s.counter_claim_id else "   other side: none",
             f"   {factors}" + (f"  boost {s.candidate.boost:+.2f}" if s.candidate.boost else ""),

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlite_utils
 
 from digest.candidates import Candidate, iso, load_fallback, load_window, quantities_of, texts_of
+from digest.insight import is_cut, source_name
 from digest.options import DigestOptions
 from digest.similarity import CORROBORATES, NEAR_DUPLICATE, TermIndex, jaccard, terms
 from kb.digests import claims_in_recent_digests
@@ -47,6 +48,8 @@ WEIGHTS: dict[str, float] = {
 }
 #: How strongly similarity to an already picked item lowers a candidate (MMR).
 REDUNDANCY_PENALTY = 2.0
+#: A claim stored cut off ("…" mid-sentence, as feed summaries are) sinks below whole ones.
+CUT_PENALTY = 3.0
 #: Candidates fully scored after a cheap first pass (the rest cannot catch up in practice).
 SHORTLIST = 400
 
@@ -173,7 +176,7 @@ def rank_claims(
     for c in context:
         if c.id not in term_of:
             term_of[c.id] = terms(c.text)
-    titles = dict(db.execute("SELECT id, COALESCE(title, url) FROM sources").fetchall())
+    titles = {i: source_name(t, u) for i, t, u in db.execute("SELECT id, title, url FROM sources").fetchall()}
     debate = _Debate(context, fallback, term_of, titles)
     kept: list[Scored] = []
     excluded = repeats
@@ -211,7 +214,7 @@ def _base_scored(
             s.new_number = _fmt_number(value, text)
             break
         s.factors["numbers"] = 0.5
-    s.score = sum(WEIGHTS[k] * v for k, v in s.factors.items()) + c.boost
+    s.score = sum(WEIGHTS[k] * v for k, v in s.factors.items()) + c.boost - (CUT_PENALTY if is_cut(c.text) else 0.0)
     return s
 
 
@@ -287,7 +290,7 @@ class _Debate:
             balance = min(pro, con) / max(pro, con) if max(pro, con) else 0.0
             s.factors["disagreement"] = 0.5 + 0.5 * balance
             s.counter_claim_id = counter.id
-        s.score = sum(WEIGHTS[k] * v for k, v in s.factors.items()) + c.boost
+        s.score = sum(WEIGHTS[k] * v for k, v in s.factors.items()) + c.boost - (CUT_PENALTY if is_cut(c.text) else 0.0)
         rival = self.titles.get(counter.source_id, "another source") if counter is not None else None
         s.reasons = _reasons(s, others + 1, rival, end)
 

@@ -27,7 +27,7 @@ import css_inline
 import jinja2
 import sqlite_utils
 
-from digest.insight import Insight, headline, make_insight
+from digest.insight import Insight, headline, make_insight, source_name
 from digest.options import DigestOptions
 from kb.clusters import cluster_members, point_claims
 from kb.urls import safe_link
@@ -158,10 +158,10 @@ def load_items(
         return []
     arg = json.dumps(ids)
     rows = {
-        r["id"]: r for r in db.query(
+        r["id"]: {**r, "source_title": source_name(r["source_title_raw"], r["source_url"])} for r in db.query(
             "SELECT c.id, c.text, c.start_char, c.end_char, c.speaker, c.document_id, d.text AS doc_text,"
             " d.title AS doc_title, d.url AS doc_url, COALESCE(d.published, d.fetched_at) AS published,"
-            " s.title AS source_title, s.url AS source_url,"
+            " s.title AS source_title_raw, s.url AS source_url,"
             " (SELECT json_array(p.start_char, p.end_char, p.speaker) FROM passages p WHERE p.document_id = c.document_id"
             "  AND p.start_char <= c.start_char AND p.end_char >= c.start_char ORDER BY p.start_char DESC LIMIT 1) AS passage"
             " FROM claims c JOIN documents d ON d.id = c.document_id JOIN sources s ON s.id = d.source_id"
@@ -212,8 +212,8 @@ def load_items(
         label, proposition = taxonomy.get(lead_topic["slug"], (None, None)) if lead_topic else (None, None)
         cluster = members.get(row["id"])
         sources = []
-        for _, _, src_title in point_sources.get(cluster[0], []) if cluster else []:
-            src_title = one_line(src_title, 80)
+        for _, _, src_title, src_url in point_sources.get(cluster[0], []) if cluster else []:
+            src_title = one_line(source_name(src_title, src_url), 80)
             if src_title and src_title not in sources:
                 sources.append(src_title)
         out.append(ItemView(

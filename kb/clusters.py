@@ -4,6 +4,7 @@ Each claim's content words get a small MinHash signature (32 hashes, 16 bands of
 keys go to `claim_cluster_keys`. A new claim looks up its 16 keys (newest `PER_KEY` claims each),
 checks the exact Jaccard of content words against those candidates from the claims table and joins
 the cluster (`points`) of the most similar one at or above `SAME_POINT`, else starts its own.
+Two claims make the same point only when they share a topic (or neither has one).
 The cost is per new claim (16 indexed look-ups and at most 16 * `PER_KEY` texts), never per KB.
 Triggers keep `points.claims` and `points.sources` right when claims come and go.
 """
@@ -20,10 +21,12 @@ import sqlite_utils
 log = logging.getLogger(__name__)
 
 #: Jaccard of content words at or above which two claims make the same point.
-SAME_POINT = 0.35
+SAME_POINT = 0.4
 #: The lower bar for two claims that also take the same stance on the same topic and quote the
 #: same number or name the same entity (keys on topic + stance + quantity / entity).
 SAME_POINT_KEYED = 0.12
+#: Claims with fewer content words than this ("Happy 2026!") make no point to share.
+MIN_TERMS = 3
 BANDS, ROWS = 16, 2
 PER_KEY = 24
 _MASK = (1 << 32) - 1
@@ -48,8 +51,14 @@ def _stem(word: str) -> str:
     return word
 
 
+#: A leading "Newsletter Name:" or "Speaker:" label: the same on every item of a source, not the point.
+_LABEL = re.compile(r"^\s*(?:(?:[A-Z0-9][\w'’&.-]*|and|of|the|for|on|in|with|&|-|–|—|\|)\s+){0,7}[A-Z0-9][\w'’&.-]*:\s+")
+
+
 def point_terms(text: str) -> frozenset[str]:
-    """A claim's content words, lower-cased and crudely stemmed (what "the same point" compares)."""
+    """A claim's content words, lower-cased and crudely stemmed (what "the same point" compares);
+    a leading "Newsletter Name:" label is left out."""
+    text = _LABEL.sub("", text, count=1)
     return frozenset(_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1)
 
 
@@ -92,6 +101,16 @@ def fact_keys(db: sqlite_utils.Database, claim_id: int) -> list[int]:
     return sorted({_key(topic, stance, *fact) for topic, stance in sides for fact in facts})
 
 
+def _topics_of(db: sqlite_utils.Database, claim_ids: list[int]) -> dict[int, set[str]]:
+    out: dict[int, set[str]] = {}
+    for claim_id, topic in db.execute(
+        "SELECT claim_id, topic FROM claim_topics WHERE claim_id IN (SELECT value FROM json_each(?))",
+        ["[" + ",".join(map(str, claim_ids)) + "]"],
+    ):
+        out.setdefault(claim_id, set()).add(topic)
+    return out
+
+
 def assign_clusters(db: sqlite_utils.Database, claim_ids: Iterable[int]) -> int:
     """Put each claim in the cluster of its most similar earlier claim (or a new one); returns
     how many joined an existing cluster. Runs inside the caller's transaction; call it after the
@@ -124,12 +143,19 @@ def assign_clusters(db: sqlite_utils.Database, claim_ids: Iterable[int]) -> int:
                 via_fact.update(found)
         candidates.discard(claim_id)
         if candidates:
+            my_topics = _topics_of(db, [claim_id]).get(claim_id, set())
+            their_topics = _topics_of(db, list(candidates))
             for other_id, other_text, cluster_id in db.execute(
                 "SELECT c.id, c.text, k.cluster_id FROM claims c JOIN claim_clusters k ON k.claim_id = c.id"
                 " WHERE c.id IN (SELECT value FROM json_each(?))",
                 ["[" + ",".join(map(str, candidates)) + "]"],
             ):
-                sim = _jaccard(mine, point_terms(other_text))
+                if my_topics != their_topics.get(other_id, set()) and not my_topics & their_topics.get(other_id, set()):
+                    continue
+                theirs = point_terms(other_text)
+                if min(len(mine), len(theirs)) < MIN_TERMS:
+                    continue
+                sim = _jaccard(mine, theirs)
                 bar = SAME_POINT_KEYED if other_id in via_fact else SAME_POINT
                 if sim >= bar and (sim, -other_id) > (best_sim, -(best_id or 0)):
                     best_id, best_sim, best_cluster = other_id, sim, cluster_id
@@ -178,16 +204,16 @@ def cluster_members(db: sqlite_utils.Database, claim_ids: list[int]) -> dict[int
     }
 
 
-def point_claims(db: sqlite_utils.Database, cluster_ids: list[int]) -> dict[int, list[tuple[int, int, str]]]:
-    """cluster id -> [(claim id, source id, source title)] for every claim in it, oldest first."""
-    out: dict[int, list[tuple[int, int, str]]] = {}
+def point_claims(db: sqlite_utils.Database, cluster_ids: list[int]) -> dict[int, list[tuple[int, int, str | None, str]]]:
+    """cluster id -> [(claim id, source id, source title, source url)] for every claim in it, oldest first."""
+    out: dict[int, list[tuple[int, int, str | None, str]]] = {}
     if not cluster_ids:
         return out
-    for cluster_id, claim_id, source_id, title in db.execute(
-        "SELECT k.cluster_id, k.claim_id, k.source_id, COALESCE(s.title, s.url) FROM claim_clusters k"
+    for cluster_id, claim_id, source_id, title, url in db.execute(
+        "SELECT k.cluster_id, k.claim_id, k.source_id, s.title, s.url FROM claim_clusters k"
         " JOIN sources s ON s.id = k.source_id WHERE k.cluster_id IN (SELECT value FROM json_each(?))"
         " ORDER BY k.cluster_id, k.claim_id",
         ["[" + ",".join(map(str, cluster_ids)) + "]"],
     ):
-        out.setdefault(cluster_id, []).append((claim_id, source_id, title))
+        out.setdefault(cluster_id, []).append((claim_id, source_id, title, url))
     return out
