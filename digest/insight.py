@@ -30,7 +30,7 @@ _SPEAKER = re.compile(r"^([A-Z][\w.'’-]*(?:\s[A-Z][\w.'’-]*){0,3}):\s+(?=\S)
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])")
 _ELLIPSIS = re.compile(r"(\.\.\.|…)\s*$")
 #: A claim shorter than this (characters) rarely names its subject; give it the sentence before.
-SHORT = 100
+SHORT = 80
 LEAD_MAX = 320
 
 

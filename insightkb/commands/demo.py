@@ -30,6 +30,9 @@ def demo(app: AppContext, host: str | None, port: int | None, no_serve: bool) ->
     from kb.sources import add_source
 
     db = app.db
+    # the digest links to where this demo serves, unless [digest] base_url says otherwise
+    app.settings.serve.host = host or app.settings.serve.host
+    app.settings.serve.port = port or app.settings.serve.port
     sources = [add_source(db, s) for s in sample_sources()]
     for report in ingest_sources(db, sources, ingest_options(app.settings)):
         click.echo(report.summary())

@@ -54,6 +54,11 @@ def digest(ctx: click.Context, date_: str | None, send: bool) -> None:
     _say_written(day, digest_id, existed, paths)
     if not send:
         return
+    from insightkb.settings_bridge import loopback_warning
+
+    warning = loopback_warning(app.settings)
+    if warning:
+        click.echo(warning, err=True)
     from tqdm import tqdm
 
     from kb.subscribers import list_subscribers
