@@ -145,11 +145,13 @@ def _lead(doc: str, start: int, passage: tuple[int, int] | None, speaker: str | 
 
 def short_proposition(proposition: str, limit: int = 72) -> str:
     """The gist of a topic's proposition for a headline, lower-cased first letter, whole words."""
-    text = " ".join(proposition.split()).rstrip(".")
-    for marker in (" because ", " instead of ", " (", "; ", ": ", " - ", ", "):
+    text = re.sub(r"\s*\([^)]*\)", "", " ".join(proposition.split())).rstrip(".")
+    for marker in (" because ", " instead of ", "; ", ": ", " - "):
         i = text.find(marker)
         if 20 < i:
             text = text[:i]
+    if len(text) > limit and ", " in text[20:]:
+        text = text[: text.index(", ", 20)]
     if len(text) > limit:
         text = text[:limit].rsplit(" ", 1)[0]
     return (text[0].lower() + text[1:]) if text[:2] != text[:2].upper() else text

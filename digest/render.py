@@ -34,6 +34,8 @@ from kb.urls import safe_link
 
 #: Stands in for a subscriber's unsubscribe URL in a body rendered once for many subscribers.
 UNSUBSCRIBE_PLACEHOLDER = "https://unsubscribe.invalid/insightkb-placeholder"
+#: Stands in for a subscriber's own reader links (more / less like this, preferences).
+READER_PLACEHOLDER = "https://reader.invalid/insightkb-placeholder"
 #: SMTP line endings; lines fold only past 998 characters, so a long unsubscribe URL stays one
 #: raw token (folding it would turn it into RFC 2047 encoded words that mail clients ignore).
 _POLICY = policy.SMTP.clone(max_line_length=998)
@@ -137,6 +139,11 @@ def claim_url(options: DigestOptions, name: str, claim_id: int) -> str:
 def archive_url(options: DigestOptions, date: str) -> str:
     """The digest's archive page as served by `insightkb serve`."""
     return f"{options.base_url.rstrip('/')}/-/digests/{date}"
+
+
+def reader_url(options: DigestOptions, token: str) -> str:
+    """The base of one subscriber's signed reader links: /feedback/<claim>/<more|less>, /preferences."""
+    return f"{options.base_url.rstrip('/')}/-/reader/{token}"
 
 
 def unsubscribe_url(options: DigestOptions, token: str | None) -> str:
@@ -272,7 +279,7 @@ def subject_for(date: dt.date, items: list[ItemView]) -> str:
 
 def render_bodies(
     date: dt.date, items: list[ItemView], options: DigestOptions, *, unsubscribe: str = UNSUBSCRIBE_PLACEHOLDER,
-    topics_note: str = "",
+    topics_note: str = "", reader: str = "",
 ) -> Rendered:
     """The subject, plain text and CSS-inlined HTML of one digest."""
     subject = subject_for(date, items)
@@ -286,6 +293,7 @@ def render_bodies(
         "archive_url": archive_url(options, date.isoformat()),
         "feed_url": f"{options.base_url.rstrip('/')}/-/digests.atom",
         "topics_note": topics_note,
+        "reader_url": reader,
         "window_hours": options.window_hours,
         "css": _css(),
     }
@@ -349,7 +357,7 @@ class MessageTemplate:
         out.append(b"--" + b + b"--\r\n")
         return b"".join(out)
 
-    def message(self, *, to: Address | str, msg_id: str, unsubscribe: str | None = None) -> bytes:
+    def message(self, *, to: Address | str, msg_id: str, unsubscribe: str | None = None, reader: str | None = None) -> bytes:
         """The whole message for one recipient, CRLF line endings, ready for SMTP or a .eml file."""
         mine = EmailMessage(policy=_POLICY)
         mine["To"] = to
@@ -358,10 +366,14 @@ class MessageTemplate:
             if not unsubscribe or safe_url(unsubscribe) is None:
                 raise ValueError("a personal digest needs an http(s) unsubscribe URL")
             mine["List-Unsubscribe"] = f"<{unsubscribe}>"
-            body = self._bodies(
-                self.rendered.text.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe),
-                self.rendered.html.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe),
-            )
+            reader = reader if reader and safe_url(reader) else ""
+            text, html = self.rendered.text, self.rendered.html
+            if READER_PLACEHOLDER in text or READER_PLACEHOLDER in html:
+                if not reader:
+                    raise ValueError("this digest has reader links: it needs the subscriber's reader URL")
+                text, html = text.replace(READER_PLACEHOLDER, reader), html.replace(READER_PLACEHOLDER, reader)
+            body = self._bodies(text.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe),
+                                html.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe))
         else:
             body = self._body
         return self._head + _header_block(mine) + b"\r\n" + body
