@@ -127,7 +127,9 @@ def test_demo_email_text_has_headlines_and_no_source_label_twice(demo_kb):
 def test_digest_again_says_already_built_and_changes_nothing(demo_kb):
     work = demo_kb.parent
     before = {p: p.read_bytes() for p in (work / "outbox").rglob("*") if p.is_file()}
-    out = _insightkb(demo_kb, "digest", cwd=work)
+    config = work / "same-port.toml"
+    config.write_text("[serve]\nport = 8123\n")  # where the demo served: the same links, so the same files
+    out = _insightkb(demo_kb, "-c", str(config), "digest", cwd=work)
     assert "already built" in out and "nothing changed" in out and out.count("\n") == 1
     assert {p: p.read_bytes() for p in (work / "outbox").rglob("*") if p.is_file()} == before
 
