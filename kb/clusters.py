@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Iterable
 from functools import lru_cache
 
+import numpy as np
 import sqlite_utils
 
 log = logging.getLogger(__name__)
@@ -31,6 +32,7 @@ BANDS, ROWS = 16, 2
 PER_KEY = 24
 _MASK = (1 << 32) - 1
 _SEEDS = [zlib.crc32(f"insightkb-point-{i}".encode()) for i in range(BANDS * ROWS)]
+_SEED_ARRAY = np.array(_SEEDS, dtype=np.uint64)
 _WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)?")
 _STOP = frozenset(
     """a about above after again against all am an and any are as at be because been before being
@@ -71,10 +73,10 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 
 def band_keys(terms: Iterable[str]) -> list[int]:
     """The LSH band keys of a term set (signed 63-bit, so SQLite stores them as integers)."""
-    hashes = [zlib.crc32(t.encode()) for t in terms]
-    if not hashes:
+    hashes = np.fromiter((zlib.crc32(t.encode()) for t in terms), dtype=np.uint64)
+    if not hashes.size:
         return []
-    sig = [min((h ^ seed) * 2654435761 & _MASK for h in hashes) for seed in _SEEDS]
+    sig = (((hashes[:, None] ^ _SEED_ARRAY[None, :]) * np.uint64(2654435761)) & np.uint64(_MASK)).min(axis=0).tolist()
     keys = []
     for band in range(BANDS):
         row = sig[band * ROWS:(band + 1) * ROWS]
