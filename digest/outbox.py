@@ -50,6 +50,26 @@ def _created(row: dict) -> dt.datetime:
         return dt.datetime.now(dt.timezone.utc)
 
 
+def atom_feed(db: sqlite_utils.Database, options: DigestOptions) -> str:
+    """The Atom feed of the newest digests, linking to `options.base_url` (the one feed template)."""
+    digests = recent_digests(db, limit=FEED_ENTRIES)
+    full = {d["id"]: load_digest(db, d["id"]) for d in digests}
+    base = options.base_url.rstrip("/")
+    entries = [
+        {
+            "id": f"urn:insightkb:digest:{d['date']}",
+            "title": d["subject"],
+            "updated": _created(d).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "href": f"{base}/-/digests/{d['date']}",
+            "summary": " ".join(full[d["id"]]["text_body"].split())[:400],
+            "html": scrub_rendered_links(full[d["id"]]["html_body"]),
+        }
+        for d in digests
+    ]
+    updated = entries[0]["updated"] if entries else dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return render_feed(entries, options, self_href=f"{base}/-/digests.atom", updated=updated)
+
+
 def write_outbox(db: sqlite_utils.Database, digest_id: int, options: DigestOptions) -> list[Path]:
     """Write the digest's `.eml`, its archive page, the archive index and the Atom feed; return the paths that changed."""
     row = load_digest(db, digest_id)
@@ -73,23 +93,8 @@ def write_outbox(db: sqlite_utils.Database, digest_id: int, options: DigestOptio
     ).encode("utf-8")):
         changed.append(index)
 
-    full = {d["id"]: load_digest(db, d["id"]) for d in digests}
-    entries = [
-        {
-            "id": f"urn:insightkb:digest:{d['date']}",
-            "title": d["subject"],
-            "updated": _created(d).strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "href": f"{options.base_url.rstrip('/')}/-/digests/{d['date']}",
-            "summary": " ".join(full[d["id"]]["text_body"].split())[:400],
-            "html": scrub_rendered_links(full[d["id"]]["html_body"]),
-        }
-        for d in digests
-    ]
-    updated = entries[0]["updated"] if entries else dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     feed = outbox / "digests.atom"
-    if write_if_changed(feed, render_feed(
-        entries, options, self_href=f"{options.base_url.rstrip('/')}/-/digests.atom", updated=updated
-    ).encode("utf-8")):
+    if write_if_changed(feed, atom_feed(db, options).encode("utf-8")):
         changed.append(feed)
     log.info("digest %s: %d file(s) changed in %s", date, len(changed), outbox)
     return changed

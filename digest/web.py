@@ -1,5 +1,7 @@
-"""Datasette plugin: the digest's reader pages, reached from every e-mail without an account.
+"""Datasette plugin: the digest's web side (one plugin, entry point `insightkb_digest`).
 
+- `GET  /-/digests`, `/-/digests/<YYYY-MM-DD>`, `/-/digests.atom`: the archive and its Atom feed
+  (the same template as the outbox's `digests.atom`, linking to where this server is reached);
 - `GET  /-/reader/<token>/feedback/<claim>/<more|less>`: a confirm page (link scanners only GET);
 - `POST` the same: records the vote, which moves that reader's topic and source weights;
 - `GET  /-/reader/<token>/preferences`: topics, daily or weekly, pause; `POST` saves them.
@@ -17,8 +19,11 @@ from datasette import hookimpl
 from datasette.utils.asgi import Response
 from markupsafe import escape
 
+from digest.options import DigestOptions
+from digest.outbox import atom_feed
 from kb.feedback import FREQUENCIES, preferences, record_feedback, save_preferences
 from kb.unsubscribe import _kb, _page, _resolve, read_token
+from kb.urls import scrub_rendered_links
 
 log = logging.getLogger(__name__)
 
@@ -121,9 +126,44 @@ def _mask(email: str) -> str:
     return f"{local[:1]}{'•' * max(1, len(local) - 1)}@{domain}"
 
 
+async def archive_page(request, datasette) -> Response:
+    db = await _kb(datasette)
+    rows = (await db.execute("SELECT html_body FROM digests WHERE date = ?", [request.url_vars["date"]])).rows if db else []
+    if not rows:
+        return _page("No digest for that date", "<p><a href='/-/digests'>All digests</a></p>", status=404)
+    return Response.html(scrub_rendered_links(rows[0]["html_body"]))
+
+
+async def archive_index(request, datasette) -> Response:
+    db = await _kb(datasette)
+    rows = (await db.execute("SELECT date, subject FROM digests ORDER BY date DESC LIMIT 365")).rows if db else []
+    items = "".join(
+        f'<li><a href="/-/digests/{escape(r["date"])}">{escape(r["date"])}</a>: {escape(r["subject"])}</li>'
+        for r in rows
+    ) or "<li>No digests yet.</li>"
+    return _page("Digest archive", f'<p><a href="/-/digests.atom">Atom feed</a></p><ul>{items}</ul>')
+
+
+async def archive_feed(request, datasette) -> Response:
+    db = await _kb(datasette)
+    options = DigestOptions(base_url=f"{request.scheme}://{request.host}")
+    body = await db.execute_fn(lambda conn: atom_feed(sqlite_utils.Database(conn), options)) if db else \
+        atom_feed_empty(options)
+    return Response(body, content_type="application/atom+xml; charset=utf-8")
+
+
+def atom_feed_empty(options: DigestOptions) -> str:
+    from digest.render import render_feed
+
+    return render_feed([], options, self_href=f"{options.base_url}/-/digests.atom", updated="1970-01-01T00:00:00Z")
+
+
 @hookimpl
 def register_routes(datasette):
     return [
+        (r"^/-/digests/(?P<date>\d{4}-\d{2}-\d{2})$", archive_page),
+        (r"^/-/digests/?$", archive_index),
+        (r"^/-/digests\.atom$", archive_feed),
         (r"^/-/reader/(?P<token>[A-Za-z0-9_.\-]+)/feedback/(?P<claim>\d{1,12})/(?P<vote>more|less)$", feedback),
         (r"^/-/reader/(?P<token>[A-Za-z0-9_.\-]+)/preferences$", preferences_page),
     ]
