@@ -8,11 +8,9 @@ from typing import Any
 
 import sqlite_utils
 
-from digest.candidates import Candidate
 from digest.options import DigestOptions
-from digest.ranking import Scored, rank_claims, select_diverse
+from digest.ranking import PoolPick, rank_claims, select_diverse
 from digest.render import ItemView, MessageTemplate, READER_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, load_items, render_bodies, unsubscribe_url
-from digest.similarity import terms
 from kb.digests import digest_id_for, digest_items, digest_pool, fill_empty_digest, load_digest, save_digest
 
 log = logging.getLogger(__name__)
@@ -52,20 +50,6 @@ def _has_deliveries(db: sqlite_utils.Database, digest_id: int) -> bool:
     return db.execute("SELECT 1 FROM deliveries WHERE digest_id = ? LIMIT 1", [digest_id]).fetchone() is not None
 
 
-def _scored_from_pool(row: dict[str, Any], text: str) -> Scored:
-    f = row["factors"]
-    primary = f.get("topic")
-    topics = [(t, "neutral", 1.0 if t == primary else 0.5) for t in f.get("topics") or []]
-    cand = Candidate(
-        id=row["claim_id"], text=text, confidence=0.0, status="", boost=0.0, document_id=0,
-        source_id=f.get("source_id") or 0, published=None, topics=topics, cluster_id=f.get("cluster_id"),
-    )
-    s = Scored(cand, terms(text), score=row["score"], factors=f)
-    s.reasons = [row["reason"]] if row["reason"] else []
-    s.counter_claim_id = f.get("counter_claim_id")
-    return s
-
-
 class Personaliser:
     """Renders each subscriber's digest: the shared five, or five re-ranked for its topics.
 
@@ -102,7 +86,7 @@ class Personaliser:
             "SELECT id, text FROM claims WHERE id IN (SELECT value FROM json_each(?))",
             [json.dumps([p["claim_id"] for p in self._pool])],
         ).fetchall())
-        ranked = [_scored_from_pool(p, texts.get(p["claim_id"], "")) for p in self._pool if p["claim_id"] in texts]
+        ranked = [PoolPick.from_row(p, texts[p["claim_id"]]) for p in self._pool if p["claim_id"] in texts]
         wanted = set(topics)
         matching = [s for s in ranked if wanted & set(s.topics)] if wanted else ranked
         chosen = select_diverse(matching, self.options.items, bonus=bonus)
@@ -145,7 +129,7 @@ def _bonus(weights: Weights):
     """A reader's learnt taste as a ranking bonus: its topic weights (the strongest) plus its source weight."""
     topic_w, source_w = weights.get("topic", {}), weights.get("source", {})
 
-    def bonus(s: Scored) -> float:
+    def bonus(s: PoolPick) -> float:
         on_topics = [topic_w[t] for t in s.topics if t in topic_w]
         best = max(on_topics, key=abs) if on_topics else 0.0
         return best + source_w.get(str(s.source_id), 0.0)

@@ -86,6 +86,14 @@ class Scored:
     def reason(self) -> str:
         return " · ".join(self.reasons)
 
+    @property
+    def cluster_id(self) -> int | None:
+        return self.candidate.cluster_id
+
+    @property
+    def has_topic(self) -> bool:
+        return bool(self.candidate.topics)
+
     def pool_row(self) -> dict[str, Any]:
         """What `kb.digests.save_digest` keeps of this candidate for per-subscriber re-ranking."""
         return {
@@ -324,9 +332,41 @@ def _reasons(s: Scored, sources: int, rival: str | None, end: dt.datetime) -> li
     return out[:3]
 
 
+@dataclass(eq=False)
+class PoolPick:
+    """A ranked candidate as a stored digest keeps it (`digest_pool`) for re-ranking per reader."""
+
+    claim_id: int
+    score: float
+    reason: str
+    source_id: int
+    topic: str | None
+    topics: list[str]
+    cluster_id: int | None
+    counter_claim_id: int | None
+    terms: frozenset[str]
+
+    @property
+    def has_topic(self) -> bool:
+        return bool(self.topics)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any], text: str) -> "PoolPick":
+        """From a `kb.digests.digest_pool` row (factors as stored by `Scored.pool_row`) and the claim's text."""
+        f = row["factors"]
+        return cls(
+            claim_id=row["claim_id"], score=row["score"], reason=row["reason"] or "", source_id=f.get("source_id") or 0,
+            topic=f.get("topic"), topics=list(f.get("topics") or []), cluster_id=f.get("cluster_id"),
+            counter_claim_id=f.get("counter_claim_id"), terms=terms(text),
+        )
+
+
+Pickable = Any  # Scored or PoolPick: claim_id, score, source_id, topic, topics, cluster_id, has_topic, terms
+
+
 def select_diverse(
-    ranked: Sequence[Scored], k: int, *, chosen: Sequence[Scored] = (), bonus: Callable[[Scored], float] | None = None
-) -> list[Scored]:
+    ranked: Sequence[Pickable], k: int, *, chosen: Sequence[Pickable] = (), bonus: Callable[[Pickable], float] | None = None
+) -> list[Pickable]:
     """Greedy MMR: the best remaining item from a new source on a new topic, relaxing only if needed."""
     picked = list(chosen)
     rest = [s for s in ranked if s not in picked]
@@ -334,12 +374,12 @@ def select_diverse(
     while rest and len(out) < k:
         used_sources = {p.source_id for p in picked}
         used_topics = {p.topic for p in picked if p.topic}
-        points = {p.candidate.cluster_id for p in picked if p.candidate.cluster_id is not None}
+        points = {p.cluster_id for p in picked if p.cluster_id is not None}
         usable = [
             s for s in rest
-            if s.candidate.cluster_id not in points and all(jaccard(s.terms, p.terms) < NEAR_DUPLICATE for p in picked)
+            if s.cluster_id not in points and all(jaccard(s.terms, p.terms) < NEAR_DUPLICATE for p in picked)
         ]
-        topical = [s for s in usable if s.candidate.topics]
+        topical = [s for s in usable if s.has_topic]
         usable = topical or usable  # a claim without a topic only when no topical one is left
         if not usable:
             break
