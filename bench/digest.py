@@ -211,7 +211,8 @@ def _cluster_all(db) -> None:
     for start in range(0, len(rows), 50_000):
         chunk = rows[start:start + 50_000]
         with conn:
-            conn.executemany("INSERT INTO points (id, text) VALUES (?, ?)", [(i, t[:300]) for i, t, _ in chunk])
+            conn.executemany("INSERT INTO points (id, first_claim_id, text) VALUES (?, ?, ?)",
+                             [(i, i, t[:300]) for i, t, _ in chunk])
             conn.executemany("INSERT INTO claim_clusters (claim_id, cluster_id, source_id) VALUES (?, ?, ?)",
                              [(i, i, s) for i, _, s in chunk])
             conn.executemany("INSERT OR IGNORE INTO claim_cluster_keys (key, claim_id) VALUES (?, ?)",

@@ -162,8 +162,8 @@ def assign_clusters(db: sqlite_utils.Database, claim_ids: Iterable[int]) -> int:
                 if sim >= bar and (sim, -other_id) > (best_sim, -(best_id or 0)):
                     best_id, best_sim, best_cluster = other_id, sim, cluster_id
         if best_id is None:
-            cluster_id, similarity = claim_id, 1.0
-            db.execute("INSERT OR REPLACE INTO points (id, text) VALUES (?, ?)", [claim_id, text[:300]])
+            similarity = 1.0
+            cluster_id = db.execute("INSERT INTO points (first_claim_id, text) VALUES (?, ?)", [claim_id, text[:300]]).lastrowid
         else:
             cluster_id, similarity = best_cluster, round(best_sim, 4)
             joined += 1

@@ -2,8 +2,8 @@
 -- Kept incrementally by the extract step (kb.clusters.assign_clusters): each new claim looks up
 -- its MinHash band keys in claim_cluster_keys and joins the cluster of the most similar claim.
 CREATE TABLE IF NOT EXISTS points (
-    id INTEGER PRIMARY KEY,               -- the id of the claim that started the cluster
-    text TEXT NOT NULL,                   -- that claim's text, as a label
+    id INTEGER PRIMARY KEY,
+    text TEXT NOT NULL,                   -- the first claim's text, as a label
     claims INTEGER NOT NULL DEFAULT 0,
     sources INTEGER NOT NULL DEFAULT 0,
     summary TEXT GENERATED ALWAYS AS (

@@ -159,8 +159,9 @@ def test_same_point_from_three_sources_is_one_cluster_then_one_item(db, tmp_path
     [(claims, sources, summary)] = db.execute(
         "SELECT claims, sources, summary FROM points WHERE id = ?", [cluster.pop()]).fetchall()
     assert (claims, sources, summary) == (3, 3, "3 sources make this point")
+    point = db.execute("SELECT cluster_id FROM claim_clusters WHERE claim_id = ?", [ids[0]]).fetchone()[0]
     # a different point on another topic stays apart
-    assert db.execute("SELECT cluster_id FROM claim_clusters WHERE claim_id = ?", [ids[3]]).fetchone()[0] == ids[3]
+    assert db.execute("SELECT cluster_id FROM claim_clusters WHERE claim_id = ?", [ids[3]]).fetchone()[0] != point
     options = _options(tmp_path)
     now = dt.datetime.now(dt.timezone.utc)
     ranking = rank_claims(db, now.date(), options, now=now)
@@ -173,11 +174,18 @@ def test_same_point_from_three_sources_is_one_cluster_then_one_item(db, tmp_path
     # deleting a claim keeps the counts right (triggers)
     db.execute("DELETE FROM claims WHERE id = ?", [ids[1]])
     db.conn.commit()
-    assert db.execute("SELECT claims, sources FROM points WHERE id = ?", [ids[0]]).fetchone() == (2, 2)
+    assert db.execute("SELECT claims, sources FROM points WHERE id = ?", [point]).fetchone() == (2, 2)
     # re-clustering a claim is idempotent
     with db.conn:
         assign_clusters(db, [ids[2]])
-    assert db.execute("SELECT claims, sources FROM points WHERE id = ?", [ids[0]]).fetchone() == (2, 2)
+    assert db.execute("SELECT claims, sources FROM points WHERE id = ?", [point]).fetchone() == (2, 2)
+    # the claim that started the point, re-extracted with other words, leaves it for a point of its own
+    with db.conn:
+        db.execute("UPDATE claims SET text = 'Latency budgets for voice agents shrink every quarter now.' WHERE id = ?",
+                   [ids[0]])
+        assign_clusters(db, [ids[0]])
+    assert db.execute("SELECT claims, sources FROM points WHERE id = ?", [point]).fetchone() == (1, 1)
+    assert db.execute("SELECT cluster_id FROM claim_clusters WHERE claim_id = ?", [ids[0]]).fetchone()[0] != point
 
 
 def test_claim_without_topic_never_beats_topical_ones(db, tmp_path):
