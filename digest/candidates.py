@@ -35,7 +35,7 @@ class Candidate:
 
     @property
     def primary_topic(self) -> str | None:
-        """The topic the claim is most about (highest score; a stance beats neutral on ties)."""
+        """The topic the claim is most about (highest score; a stance beats neutral on ties; the headline uses the same)."""
         if not self.topics:
             return None
         return max(self.topics, key=lambda t: (t[2], t[1] != "neutral", t[0]))[0]

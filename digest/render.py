@@ -181,7 +181,7 @@ def load_items(
     topics: dict[int, list[dict[str, str]]] = {}
     for claim_id, slug, stance in db.execute(
         "SELECT claim_id, topic, stance FROM claim_topics WHERE claim_id IN (SELECT value FROM json_each(?))"
-        " ORDER BY claim_id, score DESC, stance = 'neutral', topic",
+        " ORDER BY claim_id, score DESC, stance != 'neutral' DESC, topic DESC",
         [arg],
     ):
         stance = stance if stance in ("supports", "opposes") else "neutral"
