@@ -11,6 +11,7 @@ import sqlite_utils
 from digest.options import DigestOptions
 from digest.ranking import PoolPick, rank_claims, select_diverse
 from digest.render import ItemView, MessageTemplate, READER_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, load_items, render_bodies, unsubscribe_url
+from kb.feedback import all_reader_weights
 from kb.digests import digest_id_for, digest_items, digest_pool, fill_empty_digest, load_digest, save_digest
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,8 @@ class Personaliser:
         self._cache: dict[tuple[str, ...], Any] = {}
         self._labels = dict(db.execute("SELECT slug, label FROM topics").fetchall())
         self._sent_at = dt.datetime.now(dt.timezone.utc)
+        #: every reader's learnt topic and source weights, read once per delivery run
+        self.weights = all_reader_weights(db)
 
     @property
     def has_items(self) -> bool:

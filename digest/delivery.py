@@ -31,7 +31,6 @@ from digest.build import Personaliser
 from digest.options import DigestOptions, SmtpOptions
 from digest.outbox import atomic_write
 from digest.render import message_id, reader_url, recipient, unsubscribe_url
-from kb.feedback import reader_weights
 from kb.digests import begin_delivery, delivery_states, mark_error, mark_sent, record_attempt
 from kb.subscribers import Subscriber, ensure_nonce, list_subscribers, record_permanent_failure
 from kb.tokens import make_unsubscribe_token
@@ -326,7 +325,7 @@ def _deliver_one(
     msg_id = message_id(date, sub.id, options)
     row = begin_delivery(db, personal.digest["id"], sub.id, msg_id, channel)
     token = make_unsubscribe_token(options.secret, sub.id, ensure_nonce(db, sub))
-    data = personal.template(sub.topics, reader_weights(db, sub.id)).message(
+    data = personal.template(sub.topics, personal.weights.get(sub.id)).message(
         to=recipient(sub.email, sub.name), msg_id=row["message_id"], unsubscribe=unsubscribe_url(options, token),
         reader=reader_url(options, token),
     )

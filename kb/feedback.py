@@ -64,6 +64,16 @@ def reader_weights(db: sqlite_utils.Database, subscriber_id: int) -> dict[str, d
     return out
 
 
+def all_reader_weights(db: sqlite_utils.Database) -> dict[int, dict[str, dict[str, float]]]:
+    """`reader_weights` for every subscriber that has any, in one query (for a delivery run)."""
+    out: dict[int, dict[str, dict[str, float]]] = {}
+    for subscriber_id, kind, key, weight in db.execute(
+        "SELECT subscriber_id, kind, key, weight FROM reader_weights WHERE weight != 0"
+    ):
+        out.setdefault(subscriber_id, {"topic": {}, "source": {}})[kind][key] = weight
+    return out
+
+
 def preferences(db: sqlite_utils.Database, subscriber_id: int) -> dict[str, Any] | None:
     """A subscriber's topics, frequency and pause, with the taxonomy to choose from."""
     row = db.execute("SELECT email, topics, frequency, paused, active FROM subscribers WHERE id = ?",
