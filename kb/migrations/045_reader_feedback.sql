@@ -5,7 +5,7 @@ ALTER TABLE subscribers ADD COLUMN paused INTEGER NOT NULL DEFAULT 0;
 CREATE TABLE IF NOT EXISTS reader_feedback (
     id INTEGER PRIMARY KEY,
     subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
-    claim_id INTEGER NOT NULL REFERENCES claims(id) ON DELETE CASCADE,
+    claim_id INTEGER NOT NULL,  -- no foreign key: a claim's Datasette page must not count a private table
     vote TEXT NOT NULL CHECK (vote IN ('more', 'less')),
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 );
