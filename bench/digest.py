@@ -199,13 +199,82 @@ def bench_send(subscribers: int, claims: int) -> None:
     db.conn.close()
 
 
+def _cluster_all(db) -> None:
+    """Give every claim of a generated KB its point keys (one point each), in bulk, once."""
+    from kb.clusters import band_keys, point_terms
+
+    if db.execute("SELECT EXISTS (SELECT 1 FROM claim_clusters)").fetchone()[0]:
+        return
+    t0 = time.perf_counter()
+    conn = db.conn
+    rows = conn.execute("SELECT c.id, c.text, d.source_id FROM claims c JOIN documents d ON d.id = c.document_id").fetchall()
+    for start in range(0, len(rows), 50_000):
+        chunk = rows[start:start + 50_000]
+        with conn:
+            conn.executemany("INSERT INTO points (id, first_claim_id, text) VALUES (?, ?, ?)",
+                             [(i, i, t[:300]) for i, t, _ in chunk])
+            conn.executemany("INSERT INTO claim_clusters (claim_id, cluster_id, source_id) VALUES (?, ?, ?)",
+                             [(i, i, s) for i, _, s in chunk])
+            conn.executemany("INSERT OR IGNORE INTO claim_cluster_keys (key, claim_id) VALUES (?, ?)",
+                             [(k, i) for i, t, _ in chunk for k in band_keys(point_terms(t))])
+    print(f"  clustered {len(rows):,} existing claims in bulk in {time.perf_counter() - t0:.0f} s (one-off setup)", flush=True)
+
+
+def _time_new_claims(path: Path, n: int) -> float:
+    """Seconds per claim for `assign_clusters` over `n` new claims added to the KB at `path` (rolled back)."""
+    from kb.clusters import assign_clusters
+
+    db = open_db(path)
+    _cluster_all(db)
+    rng = random.Random(11)
+    vocab = _vocabulary(rng)
+    # half the new claims paraphrase existing ones (they join a point), half are new points
+    old = [r[0] for r in db.execute("SELECT text FROM claims ORDER BY random() LIMIT ?", [n // 2])]
+    texts = [" ".join(t.split()[:-2] + rng.sample(vocab, 2)) for t in old]
+    texts += [" ".join(rng.choices(vocab, k=rng.randint(10, 18))) for _ in range(n - len(texts))]
+    conn = db.conn
+    conn.execute("BEGIN")
+    try:
+        doc = conn.execute("INSERT INTO documents (source_id, guid, text, content_hash) VALUES (1, 'bench-new', 't', 'h')").lastrowid
+        ids = [conn.execute("INSERT INTO claims (document_id, start_char, end_char, text, extractor_version)"
+                            " VALUES (?, ?, ?, ?, 'bench')", [doc, k, k + 1, t]).lastrowid for k, t in enumerate(texts)]
+        t0 = time.perf_counter()
+        joined = assign_clusters(db, ids)
+        elapsed = time.perf_counter() - t0
+    finally:
+        conn.execute("ROLLBACK")
+        db.conn.close()
+    print(f"    {n:,} new claims into a {Path(path).stem} KB: {elapsed / n * 1e6:.0f} us per claim, {joined} joined a point")
+    return elapsed / n
+
+
+def bench_clusters(claims: int, new: int = 1000, rounds: int = 3) -> None:
+    """Clustering is incremental: the cost per new claim must not grow with the KB.
+
+    The two KBs are measured alternately (median of `rounds`), so a busy machine hits both alike.
+    """
+    small_kb, big_kb = _kb(10_000), _kb(claims)
+    smalls, bigs = [], []
+    for _ in range(rounds):
+        smalls.append(_time_new_claims(small_kb, new))
+        bigs.append(_time_new_claims(big_kb, new))
+    small, big = statistics.median(smalls), statistics.median(bigs)
+    print(f"  clustering per new claim: {big * 1e6:.0f} us at {claims:,} claims vs {small * 1e6:.0f} us at 10,000;"
+          f" ratio {big / small:.2f} (goal: about 1, cost per new claim, not per KB)", flush=True)
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="bench digest")
     parser.add_argument("--claims", type=int, default=1_000_000)
     parser.add_argument("--subscribers", type=int, default=10_000)
     parser.add_argument("--quick", action="store_true", help="100k claims and 1,000 subscribers")
+    parser.add_argument("--only", choices=["clusters", "build", "send"], help="run one part")
     args = parser.parse_args(argv)
     if args.quick:
         args.claims, args.subscribers = 100_000, 1_000
-    bench_build(args.claims)
-    bench_send(args.subscribers, args.claims)
+    if args.only in (None, "clusters"):
+        bench_clusters(args.claims)
+    if args.only in (None, "build"):
+        bench_build(args.claims)
+    if args.only in (None, "send"):
+        bench_send(args.subscribers, args.claims)

@@ -8,11 +8,10 @@ from typing import Any
 
 import sqlite_utils
 
-from digest.candidates import Candidate
 from digest.options import DigestOptions
-from digest.ranking import Scored, rank_claims, select_diverse
-from digest.render import ItemView, MessageTemplate, UNSUBSCRIBE_PLACEHOLDER, load_items, render_bodies, unsubscribe_url
-from digest.similarity import terms
+from digest.ranking import PoolPick, rank_claims, select_diverse
+from digest.render import ItemView, MessageTemplate, READER_PLACEHOLDER, UNSUBSCRIBE_PLACEHOLDER, load_items, render_bodies, unsubscribe_url
+from kb.feedback import all_reader_weights
 from kb.digests import digest_id_for, digest_items, digest_pool, fill_empty_digest, load_digest, save_digest
 
 log = logging.getLogger(__name__)
@@ -52,20 +51,6 @@ def _has_deliveries(db: sqlite_utils.Database, digest_id: int) -> bool:
     return db.execute("SELECT 1 FROM deliveries WHERE digest_id = ? LIMIT 1", [digest_id]).fetchone() is not None
 
 
-def _scored_from_pool(row: dict[str, Any], text: str) -> Scored:
-    f = row["factors"]
-    primary = f.get("topic")
-    topics = [(t, "neutral", 1.0 if t == primary else 0.5) for t in f.get("topics") or []]
-    cand = Candidate(
-        id=row["claim_id"], text=text, confidence=0.0, status="", boost=0.0, document_id=0,
-        source_id=f.get("source_id") or 0, published=None, topics=topics,
-    )
-    s = Scored(cand, terms(text), score=row["score"], factors=f)
-    s.reasons = [row["reason"]] if row["reason"] else []
-    s.counter_claim_id = f.get("counter_claim_id")
-    return s
-
-
 class Personaliser:
     """Renders each subscriber's digest: the shared five, or five re-ranked for its topics.
 
@@ -83,15 +68,18 @@ class Personaliser:
         self._cache: dict[tuple[str, ...], Any] = {}
         self._labels = dict(db.execute("SELECT slug, label FROM topics").fetchall())
         self._sent_at = dt.datetime.now(dt.timezone.utc)
+        #: every reader's learnt topic and source weights, read once per delivery run
+        self.weights = all_reader_weights(db)
 
     @property
     def has_items(self) -> bool:
         return bool(self._items)
 
-    def picks_for(self, topics: list[str]) -> list[dict[str, Any]]:
-        """The claims (with reasons) a subscriber with these topic preferences gets."""
+    def picks_for(self, topics: list[str], weights: Weights | None = None) -> list[dict[str, Any]]:
+        """The claims (with reasons) a subscriber with these topic preferences and learnt weights gets."""
         pool_by_id = {p["claim_id"]: p for p in self._pool}
-        if not topics or not self._pool:
+        bonus = _bonus(weights) if weights and any(weights.values()) else None
+        if (not topics and bonus is None) or not self._pool:
             return [
                 {"claim_id": i["claim_id"], "reason": i["reason"],
                  "counter_claim_id": (pool_by_id.get(i["claim_id"]) or {}).get("factors", {}).get("counter_claim_id")}
@@ -101,24 +89,25 @@ class Personaliser:
             "SELECT id, text FROM claims WHERE id IN (SELECT value FROM json_each(?))",
             [json.dumps([p["claim_id"] for p in self._pool])],
         ).fetchall())
-        ranked = [_scored_from_pool(p, texts.get(p["claim_id"], "")) for p in self._pool if p["claim_id"] in texts]
+        ranked = [PoolPick.from_row(p, texts[p["claim_id"]]) for p in self._pool if p["claim_id"] in texts]
         wanted = set(topics)
-        matching = [s for s in ranked if wanted & set(s.topics)]
-        chosen = select_diverse(matching, self.options.items)
+        matching = [s for s in ranked if wanted & set(s.topics)] if wanted else ranked
+        chosen = select_diverse(matching, self.options.items, bonus=bonus)
         if len(chosen) < self.options.items:
             others = [s for s in ranked if s not in chosen]
-            chosen += select_diverse(others, self.options.items - len(chosen), chosen=chosen)
+            chosen += select_diverse(others, self.options.items - len(chosen), chosen=chosen, bonus=bonus)
         return [
             {"claim_id": s.claim_id, "reason": s.reason, "counter_claim_id": s.counter_claim_id,
-             "on_topic": bool(wanted & set(s.topics))}
+             "on_topic": bool(wanted & set(s.topics)) if wanted else True}
             for s in chosen
         ]
 
-    def template(self, topics: list[str]) -> MessageTemplate:
-        """The message template for subscribers with these topic preferences (rendered once)."""
+    def template(self, topics: list[str], weights: Weights | None = None) -> MessageTemplate:
+        """The message template for subscribers with these topic preferences and weights (rendered once each)."""
         key = tuple(sorted(topics))
-        if key not in self._cache:
-            picks = self.picks_for(list(key))
+        taste = tuple(sorted((k, n, w) for k, d in (weights or {}).items() for n, w in d.items() if w))
+        if (key, taste) not in self._cache:
+            picks = self.picks_for(list(key), weights)
             views: list[ItemView] = load_items(self.db, picks, self.options)
             note = ""
             if key:
@@ -130,6 +119,22 @@ class Personaliser:
                     note = f"Picked for your topics: {labels} ({matched} of {len(picks)}); the rest are the day's top insights."
                 else:
                     note = f"Picked for your topics: {labels}."
-            rendered = render_bodies(self.day, views, self.options, unsubscribe=UNSUBSCRIBE_PLACEHOLDER, topics_note=note)
-            self._cache[key] = MessageTemplate(rendered, self.options, sent_at=self._sent_at, personal=True)
-        return self._cache[key]
+            rendered = render_bodies(self.day, views, self.options, unsubscribe=UNSUBSCRIBE_PLACEHOLDER, topics_note=note,
+                                     reader=READER_PLACEHOLDER)
+            self._cache[(key, taste)] = MessageTemplate(rendered, self.options, sent_at=self._sent_at, personal=True)
+        return self._cache[(key, taste)]
+
+
+Weights = dict[str, dict[str, float]]
+
+
+def _bonus(weights: Weights):
+    """A reader's learnt taste as a ranking bonus: its topic weights (the strongest) plus its source weight."""
+    topic_w, source_w = weights.get("topic", {}), weights.get("source", {})
+
+    def bonus(s: PoolPick) -> float:
+        on_topics = [topic_w[t] for t in s.topics if t in topic_w]
+        best = max(on_topics, key=abs) if on_topics else 0.0
+        return best + source_w.get(str(s.source_id), 0.0)
+
+    return bonus

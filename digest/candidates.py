@@ -9,6 +9,8 @@ from typing import Any
 
 import sqlite_utils
 
+from kb.clusters import cluster_members
+
 log = logging.getLogger(__name__)
 
 
@@ -27,10 +29,13 @@ class Candidate:
     topics: list[tuple[str, str, float]] = field(default_factory=list)  # (slug, stance, score)
     quantities: list[tuple[str, float | None, str | None]] = field(default_factory=list)  # (text, value, unit)
     in_window: bool = True
+    cluster_id: int | None = None  # the point it makes (kb.clusters); None before clustering
+    point_sources: int = 1  # how many sources make that point
+    entities: frozenset[str] = frozenset()
 
     @property
     def primary_topic(self) -> str | None:
-        """The topic the claim is most about (highest score; a stance beats neutral on ties)."""
+        """The topic the claim is most about (highest score; a stance beats neutral on ties; the headline uses the same)."""
         if not self.topics:
             return None
         return max(self.topics, key=lambda t: (t[2], t[1] != "neutral", t[0]))[0]
@@ -112,6 +117,15 @@ def _attach(db: sqlite_utils.Database, cands: list[Candidate]) -> list[Candidate
         [ids],
     ):
         by_id[claim_id].quantities.append((text, value, unit))
+    for claim_id, (cluster_id, sources) in cluster_members(db, list(by_id)).items():
+        by_id[claim_id].cluster_id, by_id[claim_id].point_sources = cluster_id, sources
+    found: dict[int, set[str]] = {}
+    for claim_id, text in db.execute(
+        "SELECT claim_id, lower(text) FROM entities WHERE claim_id IN (SELECT value FROM json_each(?))", [ids]
+    ):
+        found.setdefault(claim_id, set()).add(text)
+    for claim_id, names in found.items():
+        by_id[claim_id].entities = frozenset(names)
     return cands
 
 

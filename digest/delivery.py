@@ -9,6 +9,7 @@ exponential backoff; if the server stays away, the rest is left pending for the 
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import os
 import smtplib
@@ -29,7 +30,7 @@ import sqlite_utils
 from digest.build import Personaliser
 from digest.options import DigestOptions, SmtpOptions
 from digest.outbox import atomic_write
-from digest.render import message_id, recipient, unsubscribe_url
+from digest.render import message_id, reader_url, recipient, unsubscribe_url
 from kb.digests import begin_delivery, delivery_states, mark_error, mark_sent, record_attempt
 from kb.subscribers import Subscriber, ensure_nonce, list_subscribers, record_permanent_failure
 from kb.tokens import make_unsubscribe_token
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 
 #: Subscribers with this many permanent (5xx) failures get no more digests until re-added.
 MAX_PERMANENT_FAILURES = 3
+#: Weekly readers get the digest of this weekday (0 = Monday).
+WEEKLY_ON = 0
 
 
 class TransientError(Exception):
@@ -103,12 +106,13 @@ class DeliveryReport:
     failed: int = 0
     deferred: int = 0
     suppressed: int = 0
+    held: int = 0  # paused readers, and weekly readers on another day
     errors: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         return (
             f"digest {self.date}: {self.sent} sent, {self.already} already delivered, {self.failed} failed, "
-            f"{self.deferred} deferred, {self.suppressed} suppressed ({self.channel})"
+            f"{self.deferred} deferred, {self.suppressed} suppressed, {self.held} paused or weekly ({self.channel})"
         )
 
 
@@ -281,6 +285,9 @@ def _deliver_all(
             if sub.permanent_failures >= MAX_PERMANENT_FAILURES:
                 report.suppressed += 1
                 continue
+            if sub.paused or (sub.frequency == "weekly" and dt.date.fromisoformat(date).weekday() != WEEKLY_ON):
+                report.held += 1  # paused, or a weekly reader on another weekday: not a delivery
+                continue
             outcome = _deliver_one(db, personal, options, transport, channel, sub, sender, date,
                                    attempts, backoff, backoff_max)
             if outcome == "sent":
@@ -318,8 +325,9 @@ def _deliver_one(
     msg_id = message_id(date, sub.id, options)
     row = begin_delivery(db, personal.digest["id"], sub.id, msg_id, channel)
     token = make_unsubscribe_token(options.secret, sub.id, ensure_nonce(db, sub))
-    data = personal.template(sub.topics).message(
-        to=recipient(sub.email, sub.name), msg_id=row["message_id"], unsubscribe=unsubscribe_url(options, token)
+    data = personal.template(sub.topics, personal.weights.get(sub.id)).message(
+        to=recipient(sub.email, sub.name), msg_id=row["message_id"], unsubscribe=unsubscribe_url(options, token),
+        reader=reader_url(options, token),
     )
     for attempt in range(1, attempts + 1):
         record_attempt(db, row["id"], channel)

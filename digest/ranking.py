@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlite_utils
 
 from digest.candidates import Candidate, iso, load_fallback, load_window, quantities_of, texts_of
+from digest.insight import is_cut, source_name
 from digest.options import DigestOptions
 from digest.similarity import CORROBORATES, NEAR_DUPLICATE, TermIndex, jaccard, terms
 from kb.digests import claims_in_recent_digests
@@ -47,6 +48,8 @@ WEIGHTS: dict[str, float] = {
 }
 #: How strongly similarity to an already picked item lowers a candidate (MMR).
 REDUNDANCY_PENALTY = 2.0
+#: A claim stored cut off ("…" mid-sentence, as feed summaries are) sinks below whole ones.
+CUT_PENALTY = 3.0
 #: Candidates fully scored after a cheap first pass (the rest cannot catch up in practice).
 SHORTLIST = 400
 
@@ -83,6 +86,14 @@ class Scored:
     def reason(self) -> str:
         return " · ".join(self.reasons)
 
+    @property
+    def cluster_id(self) -> int | None:
+        return self.candidate.cluster_id
+
+    @property
+    def has_topic(self) -> bool:
+        return bool(self.candidate.topics)
+
     def pool_row(self) -> dict[str, Any]:
         """What `kb.digests.save_digest` keeps of this candidate for per-subscriber re-ranking."""
         return {
@@ -95,6 +106,7 @@ class Scored:
                 "topic": self.topic,
                 "topics": self.topics,
                 "counter_claim_id": self.counter_claim_id,
+                "cluster_id": self.candidate.cluster_id,
             },
         }
 
@@ -172,7 +184,8 @@ def rank_claims(
     for c in context:
         if c.id not in term_of:
             term_of[c.id] = terms(c.text)
-    debate = _Debate(context, fallback, term_of)
+    titles = {i: source_name(t, u) for i, t, u in db.execute("SELECT id, title, url FROM sources").fetchall()}
+    debate = _Debate(context, fallback, term_of, titles)
     kept: list[Scored] = []
     excluded = repeats
     for s in shortlist:
@@ -209,74 +222,151 @@ def _base_scored(
             s.new_number = _fmt_number(value, text)
             break
         s.factors["numbers"] = 0.5
-    s.score = sum(WEIGHTS[k] * v for k, v in s.factors.items()) + c.boost
+    s.score = sum(WEIGHTS[k] * v for k, v in s.factors.items()) + c.boost - (CUT_PENALTY if is_cut(c.text) else 0.0)
     return s
 
 
 class _Debate:
-    """Who says what in the context window: corroborating sources and the other side of a topic."""
+    """Who says what in the context window: the sources making the same point, and the other side.
 
-    def __init__(self, context: list[Candidate], fallback: list[Candidate], term_of: dict[int, frozenset[str]]) -> None:
+    The other side is a claim from another source with the opposite stance on a shared topic: on
+    the same point (the same cluster) first, else on the same topic naming a shared entity or using
+    the same words; none when there is none.
+    """
+
+    def __init__(self, context: list[Candidate], fallback: list[Candidate], term_of: dict[int, frozenset[str]],
+                 source_titles: dict[int, str] | None = None) -> None:
         self.term_of = term_of
+        self.titles = source_titles or {}
         self.index = TermIndex((c.id, term_of[c.id]) for c in context)
         self.source_of = {c.id: c.source_id for c in context}
         self.by_side: dict[tuple[str, str], list[Candidate]] = defaultdict(list)
         self.sources: dict[tuple[str, str], set[int]] = defaultdict(set)
+        self.by_cluster: dict[int, list[Candidate]] = defaultdict(list)
         for c in context + fallback:
+            if c.cluster_id is not None:
+                self.by_cluster[c.cluster_id].append(c)
             for slug, stance, _ in c.topics:
                 if stance in ("supports", "opposes"):
                     self.by_side[(slug, stance)].append(c)
                     self.sources[(slug, stance)].add(c.source_id)
+
+    def counterpoint(self, s: Scored) -> Candidate | None:
+        """The strongest claim from another source taking the opposite stance on this point."""
+        c = s.candidate
+        sides = {slug: stance for slug, stance, _ in c.topics if stance in ("supports", "opposes")}
+        if not sides:
+            return None
+
+        def opposes(r: Candidate) -> bool:
+            return r.source_id != c.source_id and any(
+                slug in sides and stance in ("supports", "opposes") and stance != sides[slug]
+                for slug, stance, _ in r.topics
+            )
+
+        def closeness(r: Candidate) -> tuple[float, float, int]:
+            return (jaccard(s.terms, self.term_of.get(r.id) or terms(r.text)), r.confidence, -r.id)
+
+        if c.cluster_id is not None:
+            same_point = [r for r in self.by_cluster.get(c.cluster_id, []) if opposes(r)]
+            if same_point:
+                return max(same_point, key=closeness)
+        topic, stance = c.primary_topic, c.stance
+        if not topic or stance not in ("supports", "opposes"):
+            return None
+        other = "opposes" if stance == "supports" else "supports"
+        related = [
+            r for r in self.by_side[(topic, other)][:2000]
+            if r.source_id != c.source_id and (c.entities & r.entities or closeness(r)[0] >= RELATED)
+        ]
+        return max(related, key=closeness) if related else None
 
     def score(self, s: Scored, end: dt.datetime) -> None:
         """Set corroboration and disagreement, the counterpoint, the final score and the reasons."""
         c = s.candidate
         similar = self.index.similar(s.terms, CORROBORATES, exclude=c.id)
         agreeing = {self.source_of[k] for k, _ in similar} - {c.source_id}
-        s.factors["corroboration"] = min(1.0, len(agreeing) / 2)
+        others = max(len(agreeing), c.point_sources - 1)
+        s.factors["corroboration"] = min(1.0, others / 2)
         s.factors["disagreement"] = 0.0
-        topic, stance = c.primary_topic, c.stance
+        counter = self.counterpoint(s)
         pro = con = 0
-        if topic and stance in ("supports", "opposes"):
-            other = "opposes" if stance == "supports" else "supports"
-            if self.sources[(topic, other)] - {c.source_id}:
-                pro = len(self.sources[(topic, "supports")])
-                con = len(self.sources[(topic, "opposes")])
-                s.factors["disagreement"] = 0.5 + 0.5 * min(pro, con) / max(pro, con)
-                rivals = [r for r in self.by_side[(topic, other)] if r.source_id != c.source_id][:500]
-                if rivals:
-                    best = max(rivals, key=lambda r: (jaccard(s.terms, self.term_of.get(r.id) or terms(r.text)),
-                                                      r.confidence, -r.id))
-                    s.counter_claim_id = best.id
-        s.score = sum(WEIGHTS[k] * v for k, v in s.factors.items()) + c.boost
-        s.reasons = _reasons(s, len(agreeing) + 1, pro, con, end)
+        if counter is not None:
+            topic = c.primary_topic
+            pro = len(self.sources[(topic, "supports")]) if topic else 0
+            con = len(self.sources[(topic, "opposes")]) if topic else 0
+            balance = min(pro, con) / max(pro, con) if max(pro, con) else 0.0
+            s.factors["disagreement"] = 0.5 + 0.5 * balance
+            s.counter_claim_id = counter.id
+        s.score = sum(WEIGHTS[k] * v for k, v in s.factors.items()) + c.boost - (CUT_PENALTY if is_cut(c.text) else 0.0)
+        rival = self.titles.get(counter.source_id, "another source") if counter is not None else None
+        s.reasons = _reasons(s, others + 1, rival, end)
 
 
-def _reasons(s: Scored, agreeing_sources: int, pro: int, con: int, end: dt.datetime) -> list[str]:
+#: Jaccard of content words at or above which an opposite-stance claim on the same topic argues
+#: about the same thing (when no shared entity says so).
+RELATED = 0.15
+
+
+def _reasons(s: Scored, sources: int, rival: str | None, end: dt.datetime) -> list[str]:
+    """Why a reader would care, in a reader's words."""
     c = s.candidate
     out = []
     if c.status == "approved" or c.boost > 0:
-        out.append("editor's pick")
-    if agreeing_sources >= 2:
-        out.append(f"{agreeing_sources} sources agree")
-    if s.factors.get("disagreement"):
-        out.append(f"contested: {pro} for, {con} against")
+        out.append("an editor recommends it")
+    if sources >= 2:
+        out.append(f"{sources} sources make this point")
+    if rival:
+        out.append(f"contested by {rival}")
     if s.new_number:
-        out.append(f"new number: {s.new_number}")
+        out.append(f"a number not seen here before: {s.new_number}")
     published = _parse(c.published)
     if not c.in_window:
-        out.append("from the archive, not sent before")
+        if published:
+            out.append(f"from {published:%-d %b}, not in a digest yet")
     elif published:
         hours = max(0, int((end - published).total_seconds() // 3600))
-        out.append("fresh: published in the last hour" if hours < 1 else f"fresh: published {hours} h ago")
-    if len(out) < 2 and c.confidence >= 0.8:
-        out.append("high confidence")
+        out.append("new in the last hour" if hours < 1 else "new today" if hours < 24 else f"new this week ({hours // 24} days ago)")
+    if not out:
+        out.append("one of the clearest claims in the window")
     return out[:3]
 
 
+@dataclass(eq=False)
+class PoolPick:
+    """A ranked candidate as a stored digest keeps it (`digest_pool`) for re-ranking per reader."""
+
+    claim_id: int
+    score: float
+    reason: str
+    source_id: int
+    topic: str | None
+    topics: list[str]
+    cluster_id: int | None
+    counter_claim_id: int | None
+    terms: frozenset[str]
+
+    @property
+    def has_topic(self) -> bool:
+        return bool(self.topics)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any], text: str) -> "PoolPick":
+        """From a `kb.digests.digest_pool` row (factors as stored by `Scored.pool_row`) and the claim's text."""
+        f = row["factors"]
+        return cls(
+            claim_id=row["claim_id"], score=row["score"], reason=row["reason"] or "", source_id=f.get("source_id") or 0,
+            topic=f.get("topic"), topics=list(f.get("topics") or []), cluster_id=f.get("cluster_id"),
+            counter_claim_id=f.get("counter_claim_id"), terms=terms(text),
+        )
+
+
+Pickable = Any  # Scored or PoolPick: claim_id, score, source_id, topic, topics, cluster_id, has_topic, terms
+
+
 def select_diverse(
-    ranked: Sequence[Scored], k: int, *, chosen: Sequence[Scored] = (), bonus: Callable[[Scored], float] | None = None
-) -> list[Scored]:
+    ranked: Sequence[Pickable], k: int, *, chosen: Sequence[Pickable] = (), bonus: Callable[[Pickable], float] | None = None
+) -> list[Pickable]:
     """Greedy MMR: the best remaining item from a new source on a new topic, relaxing only if needed."""
     picked = list(chosen)
     rest = [s for s in ranked if s not in picked]
@@ -284,7 +374,13 @@ def select_diverse(
     while rest and len(out) < k:
         used_sources = {p.source_id for p in picked}
         used_topics = {p.topic for p in picked if p.topic}
-        usable = [s for s in rest if all(jaccard(s.terms, p.terms) < NEAR_DUPLICATE for p in picked)]
+        points = {p.cluster_id for p in picked if p.cluster_id is not None}
+        usable = [
+            s for s in rest
+            if s.cluster_id not in points and all(jaccard(s.terms, p.terms) < NEAR_DUPLICATE for p in picked)
+        ]
+        topical = [s for s in usable if s.has_topic]
+        usable = topical or usable  # a claim without a topic only when no topical one is left
         if not usable:
             break
         tiers = (

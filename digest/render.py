@@ -6,8 +6,10 @@ they are http(s); header values are single-lined and built with the `email` pack
 from __future__ import annotations
 
 import binascii
+import hashlib
 import datetime as dt
 import json
+import re
 import secrets
 import textwrap
 from dataclasses import dataclass, field
@@ -25,11 +27,15 @@ import css_inline
 import jinja2
 import sqlite_utils
 
+from digest.insight import Insight, headline, make_insight, source_name
 from digest.options import DigestOptions
+from kb.clusters import cluster_members, point_claims
 from kb.urls import safe_link
 
 #: Stands in for a subscriber's unsubscribe URL in a body rendered once for many subscribers.
 UNSUBSCRIBE_PLACEHOLDER = "https://unsubscribe.invalid/insightkb-placeholder"
+#: Stands in for a subscriber's own reader links (more / less like this, preferences).
+READER_PLACEHOLDER = "https://reader.invalid/insightkb-placeholder"
 #: SMTP line endings; lines fold only past 998 characters, so a long unsubscribe URL stays one
 #: raw token (folding it would turn it into RFC 2047 encoded words that mail clients ignore).
 _POLICY = policy.SMTP.clone(max_line_length=998)
@@ -50,6 +56,10 @@ class ItemView:
     published: str | None = None
     kb_url: str = ""
     counter: dict[str, str] | None = None
+    headline: str = ""
+    lead: str = ""  # the context the claim needs (the sentence before), shown before it
+    attribution: str = ""  # "Gillian, on Buzzsprout" for a quoted speaker
+    sources: list[str] = field(default_factory=list)  # every source making this point (its cluster)
 
     @property
     def topics_text(self) -> str:
@@ -131,6 +141,11 @@ def archive_url(options: DigestOptions, date: str) -> str:
     return f"{options.base_url.rstrip('/')}/-/digests/{date}"
 
 
+def reader_url(options: DigestOptions, token: str) -> str:
+    """The base of one subscriber's signed reader links: /feedback/<claim>/<more|less>, /preferences."""
+    return f"{options.base_url.rstrip('/')}/-/reader/{token}"
+
+
 def unsubscribe_url(options: DigestOptions, token: str | None) -> str:
     """The one-click unsubscribe URL (RFC 8058) for a signed token."""
     base = f"{options.base_url.rstrip('/')}/-/unsubscribe"
@@ -140,15 +155,22 @@ def unsubscribe_url(options: DigestOptions, token: str | None) -> str:
 def load_items(
     db: sqlite_utils.Database, picks: list[dict[str, Any]], options: DigestOptions
 ) -> list[ItemView]:
-    """ItemViews for picks (dicts: claim_id, reason, counter_claim_id), in the given order."""
+    """ItemViews for picks (dicts: claim_id, reason, counter_claim_id), in the given order.
+
+    Each item is an insight that stands alone (`digest.insight`): cleaned, attributed, with the
+    sentence before when it needs it, never shortened; with a headline and the point's sources.
+    """
     ids = [p["claim_id"] for p in picks] + [p["counter_claim_id"] for p in picks if p.get("counter_claim_id")]
     if not ids:
         return []
     arg = json.dumps(ids)
     rows = {
-        r["id"]: r for r in db.query(
-            "SELECT c.id, c.text, d.title AS doc_title, d.url AS doc_url, COALESCE(d.published, d.fetched_at) AS published,"
-            " s.title AS source_title, s.url AS source_url,"
+        r["id"]: {**r, "source_title": source_name(r["source_title_raw"], r["source_url"])} for r in db.query(
+            "SELECT c.id, c.text, c.start_char, c.end_char, c.speaker, c.document_id, d.text AS doc_text,"
+            " d.title AS doc_title, d.url AS doc_url, COALESCE(d.published, d.fetched_at) AS published,"
+            " s.title AS source_title_raw, s.url AS source_url,"
+            " (SELECT json_array(p.start_char, p.end_char, p.speaker) FROM passages p WHERE p.document_id = c.document_id"
+            "  AND p.start_char <= c.start_char AND p.end_char >= c.start_char ORDER BY p.start_char DESC LIMIT 1) AS passage,"
             " (SELECT p.start_seconds FROM passages p WHERE p.document_id = c.document_id AND p.start_char <= c.start_char"
             "  AND p.end_char > c.start_char ORDER BY p.start_char DESC LIMIT 1) AS at_seconds"
             " FROM claims c JOIN documents d ON d.id = c.document_id JOIN sources s ON s.id = d.source_id"
@@ -156,15 +178,17 @@ def load_items(
             [arg],
         )
     }
-    labels = dict(db.execute("SELECT slug, label FROM topics").fetchall())
+    taxonomy = {slug: (label, proposition) for slug, label, proposition in
+                db.execute("SELECT slug, label, proposition FROM topics").fetchall()}
     topics: dict[int, list[dict[str, str]]] = {}
     for claim_id, slug, stance in db.execute(
         "SELECT claim_id, topic, stance FROM claim_topics WHERE claim_id IN (SELECT value FROM json_each(?))"
-        " ORDER BY claim_id, score DESC, topic",
+        " ORDER BY claim_id, score DESC, stance != 'neutral' DESC, topic DESC",
         [arg],
     ):
         stance = stance if stance in ("supports", "opposes") else "neutral"
-        topics.setdefault(claim_id, []).append({"slug": slug, "label": labels.get(slug, slug), "stance": stance})
+        label = taxonomy.get(slug, (slug, ""))[0]
+        topics.setdefault(claim_id, []).append({"slug": slug, "label": label, "stance": stance})
     numbers: dict[int, list[str]] = {}
     for claim_id, text in db.execute(
         "SELECT claim_id, text FROM quantities WHERE claim_id IN (SELECT value FROM json_each(?)) ORDER BY claim_id, id",
@@ -172,36 +196,56 @@ def load_items(
     ):
         if one_line(text) and one_line(text) not in numbers.get(claim_id, []):
             numbers.setdefault(claim_id, []).append(one_line(text, 80))
+    members = cluster_members(db, [p["claim_id"] for p in picks])
+    point_sources = point_claims(db, sorted({m[0] for m in members.values()}))
     name = kb_name(db, options)
     out = []
     for rank, pick in enumerate(picks, 1):
         row = rows.get(pick["claim_id"])
         if row is None:
             continue
-        source = one_line(row["source_title"], 120) or "source"
+        source = one_line(row["source_title"], 120)
         title = one_line(row["doc_title"], 160)
         link = safe_url(row["doc_url"]) or safe_url(row["source_url"])
-        label = f"{source}: {title}" if title and title != source else source
+        source_label = source_line(source, title)
         if row["at_seconds"] is not None:  # a podcast passage: name the moment, link to it
-            label = f"{label}, at {spoken_at(row['at_seconds'])}"
+            source_label = f"{source_label}, at {spoken_at(row['at_seconds'])}"
             if link and link == safe_url(row["doc_url"]):
                 link = f"{link.split('#', 1)[0]}#t={int(row['at_seconds'])}"
+        view = _insight_of(row)
         counter = None
         other = rows.get(pick.get("counter_claim_id") or -1)
         if other is not None:
-            counter = {"text": claim_text(other["text"], 600), "source": one_line(other["source_title"], 120) or "another source"}
+            seen = _insight_of(other)
+            counter = {
+                "text": seen.full,
+                "source": _attributed(seen.speaker, one_line(other["source_title"], 120) or "another source"),
+            }
+        item_topics = topics.get(row["id"], [])
+        lead_topic = item_topics[0] if item_topics else None
+        label, proposition = taxonomy.get(lead_topic["slug"], (None, None)) if lead_topic else (None, None)
+        cluster = members.get(row["id"])
+        sources = []
+        for _, _, src_title, src_url in point_sources.get(cluster[0], []) if cluster else []:
+            src_title = one_line(source_name(src_title, src_url), 80)
+            if src_title and src_title not in sources:
+                sources.append(src_title)
         out.append(ItemView(
             rank=rank,
             claim_id=row["id"],
-            text=claim_text(row["text"]),
-            reason=one_line(pick.get("reason"), 200),
-            topics=topics.get(row["id"], []),
+            text=view.text,
+            lead=view.lead,
+            attribution=_attributed(view.speaker, source) if view.speaker else "",
+            headline=headline(label, proposition, lead_topic["stance"] if lead_topic else "neutral", view.full),
+            reason=one_line(pick.get("reason"), 300),
+            topics=item_topics,
             numbers=numbers.get(row["id"], []),
-            source_label=label,
+            source_label=source_label,
             source_url=link,
             published=(row["published"] or "")[:10] or None,
             kb_url=claim_url(options, name, row["id"]),
             counter=counter,
+            sources=sources if len(sources) > 1 else [],
         ))
     return out
 
@@ -213,18 +257,43 @@ def spoken_at(seconds: float) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
+_LABEL_PREFIX = re.compile(r"^\s*(?:source|via|from)\s*:\s*", re.I)
+
+
+def source_line(source: str, title: str) -> str:
+    """"Source title: document title", each once, with no "source:" label of their own."""
+    source = _LABEL_PREFIX.sub("", source).strip()
+    title = _LABEL_PREFIX.sub("", title).strip()
+    if source and title and title.lower() != source.lower() and not title.lower().startswith(source.lower() + ":"):
+        return f"{source}: {title}"
+    return title or source or "the original"
+
+
+def _attributed(speaker: str | None, source: str) -> str:
+    return f"{speaker}, on {source}" if speaker else source
+
+
+def _insight_of(row: dict[str, Any]) -> Insight:
+    passage = json.loads(row["passage"]) if row.get("passage") else None
+    speaker = row["speaker"] or (passage[2] if passage else None)
+    return make_insight(
+        row["text"], row["doc_text"], row["start_char"], row["end_char"],
+        (passage[0], passage[1]) if passage else None, speaker,
+    )
+
+
 def subject_for(date: dt.date, items: list[ItemView]) -> str:
     """"Top 5 insights, 25 Nov 2026: <the first claim, shortened>", on one line."""
     label = f"{date.day} {date:%b %Y}"
     if not items:
         return f"No new insights, {label}"
-    lead = one_line(items[0].text, 70)
+    lead = items[0].headline or one_line(items[0].text, 70)
     return one_line(f"Top {len(items)} insight{'s' if len(items) != 1 else ''}, {label}: {lead}", 200)
 
 
 def render_bodies(
     date: dt.date, items: list[ItemView], options: DigestOptions, *, unsubscribe: str = UNSUBSCRIBE_PLACEHOLDER,
-    topics_note: str = "",
+    topics_note: str = "", reader: str = "",
 ) -> Rendered:
     """The subject, plain text and CSS-inlined HTML of one digest."""
     subject = subject_for(date, items)
@@ -238,6 +307,7 @@ def render_bodies(
         "archive_url": archive_url(options, date.isoformat()),
         "feed_url": f"{options.base_url.rstrip('/')}/-/digests.atom",
         "topics_note": topics_note,
+        "reader_url": reader,
         "window_hours": options.window_hours,
         "css": _css(),
     }
@@ -266,8 +336,9 @@ class MessageTemplate:
         self.rendered = rendered
         self.personal = personal
         bodies = rendered.text + rendered.html
-        self.boundary = "=_insightkb_" + secrets.token_hex(12)
-        while self.boundary in bodies:  # pragma: no cover - 96 random bits
+        # Derived from the bodies, so the same digest gives the same bytes (an unchanged outbox stays unchanged).
+        self.boundary = "=_insightkb_" + hashlib.sha256(bodies.encode("utf-8")).hexdigest()[:24]
+        while self.boundary in bodies:  # pragma: no cover - 96 bits of a hash
             self.boundary = "=_insightkb_" + secrets.token_hex(12)
         head = EmailMessage(policy=_POLICY)
         head["Subject"] = one_line(rendered.subject, 200)
@@ -300,7 +371,7 @@ class MessageTemplate:
         out.append(b"--" + b + b"--\r\n")
         return b"".join(out)
 
-    def message(self, *, to: Address | str, msg_id: str, unsubscribe: str | None = None) -> bytes:
+    def message(self, *, to: Address | str, msg_id: str, unsubscribe: str | None = None, reader: str | None = None) -> bytes:
         """The whole message for one recipient, CRLF line endings, ready for SMTP or a .eml file."""
         mine = EmailMessage(policy=_POLICY)
         mine["To"] = to
@@ -309,10 +380,14 @@ class MessageTemplate:
             if not unsubscribe or safe_url(unsubscribe) is None:
                 raise ValueError("a personal digest needs an http(s) unsubscribe URL")
             mine["List-Unsubscribe"] = f"<{unsubscribe}>"
-            body = self._bodies(
-                self.rendered.text.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe),
-                self.rendered.html.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe),
-            )
+            reader = reader if reader and safe_url(reader) else ""
+            text, html = self.rendered.text, self.rendered.html
+            if READER_PLACEHOLDER in text or READER_PLACEHOLDER in html:
+                if not reader:
+                    raise ValueError("this digest has reader links: it needs the subscriber's reader URL")
+                text, html = text.replace(READER_PLACEHOLDER, reader), html.replace(READER_PLACEHOLDER, reader)
+            body = self._bodies(text.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe),
+                                html.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe))
         else:
             body = self._body
         return self._head + _header_block(mine) + b"\r\n" + body

@@ -16,8 +16,9 @@ import sqlite_utils
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from kb.db import database_file
 from kb.claims import save_claims, save_non_claims, seed_topic_patterns, topic_patterns
+from kb.clusters import assign_clusters, cluster_backlog
+from kb.db import database_file
 from kb.documents import documents_to_extract, mark_extracted
 from kb.records import Claim, Document, Entity, NonClaim, Quantity, TopicTag
 from kb.transactions import atomic, write_batch
@@ -109,6 +110,7 @@ def extract_pending(
     started = time.perf_counter()
     patterns, version = extractor_setup(db)
     report = ExtractReport(version=version)
+    cluster_backlog(db)
     total = _pending_count(db, version, reextract)
     if not total:
         report.seconds = time.perf_counter() - started
@@ -336,6 +338,7 @@ def _store(db: sqlite_utils.Database, document: Document, parts: list[tuple[int,
             non_claims.append(NonClaim(start_char=offset + start, end_char=offset + end,
                                        text=_one_line(result.text[offset + start:offset + end]), reason=why))
     saved = save_claims(db, document.id, claims, version)
+    assign_clusters(db, [c.id for c in claims if c.id is not None])
     save_non_claims(db, document.id, non_claims, version)
     reason = "; ".join(result.notes) or None
     mark_extracted(db, document.id, version, "ok", reason)

@@ -54,7 +54,7 @@ class DigestSettings:
     items: int = 5
     sender: str = "insightkb digest <digest@localhost>"
     outbox: str = "outbox"
-    base_url: str = "http://127.0.0.1:8001"  # where `insightkb serve` is reachable, for links
+    base_url: str | None = None  # public URL for links; default: http://[serve] host:port
     context_days: int = 7  # corroboration and disagreement look this far back
     novelty_digests: int = 14  # near-duplicates of the items of this many earlier digests are excluded
     pool_size: int = 100  # ranked candidates kept per digest for per-subscriber topic re-ranking

@@ -19,7 +19,39 @@ def digest_options(settings: Settings):
     from digest import DigestOptions
     from kb.secrets import get_secret
 
-    return DigestOptions(**asdict(settings.digest), secret=get_secret(Path(settings.kb), settings.serve.secret))
+    values = asdict(settings.digest)
+    values["base_url"] = public_base_url(settings)
+    return DigestOptions(**values, secret=get_secret(Path(settings.kb), settings.serve.secret))
+
+
+def public_base_url(settings: Settings) -> str:
+    """Where readers reach the KB: `[digest] base_url` if set, else where `serve` listens."""
+    if settings.digest.base_url:
+        return settings.digest.base_url.rstrip("/")
+    host = settings.serve.host
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    if ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{settings.serve.port}"
+
+
+def loopback_warning(settings: Settings) -> str | None:
+    """A warning when mail goes out over real SMTP but its links point at this machine only."""
+    from urllib.parse import urlsplit
+    import ipaddress
+
+    if not settings.smtp.host:
+        return None
+    host = urlsplit(public_base_url(settings)).hostname or ""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost" or host.endswith(".localhost")
+    if not loopback:
+        return None
+    return (f"warning: mail goes out through {settings.smtp.host}, but its links point at {public_base_url(settings)},"
+            " which only this machine can open; set [digest] base_url to the public address")
 
 
 def login_policy(settings: Settings):

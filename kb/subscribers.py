@@ -39,6 +39,8 @@ class Subscriber:
     unsubscribe_token: str = ""  # the nonce inside the signed link; rotating it voids old links
     last_error: str | None = None
     permanent_failures: int = 0
+    frequency: str = "daily"  # daily | weekly
+    paused: bool = False
     created_at: str | None = None
     unsubscribed_at: str | None = None
 
@@ -67,6 +69,8 @@ def _row(row: dict[str, Any]) -> Subscriber:
         unsubscribe_token=row["unsubscribe_token"] or "",
         last_error=row["last_error"],
         permanent_failures=row.get("permanent_failures") or 0,
+        frequency=row.get("frequency") or "daily",
+        paused=bool(row.get("paused") or 0),
         created_at=row["created_at"],
         unsubscribed_at=row["unsubscribed_at"],
     )

@@ -1,18 +1,18 @@
-"""Datasette plugin: RFC 8058 one-click unsubscribe, plus the web archive of digests.
+"""Datasette plugin: RFC 8058 one-click unsubscribe.
 
 Routes (served by `insightkb serve`, which loads this module through its entry point):
 
 - `GET  /-/unsubscribe/<token>`: a confirm page; never unsubscribes (link scanners fetch GETs).
 - `POST /-/unsubscribe/<token>`: unsubscribes (the one-click POST mail clients send, body
   `List-Unsubscribe=One-Click`); exempt from CSRF, the signed token is the proof.
-- `GET  /-/digests`, `/-/digests/<YYYY-MM-DD>`, `/-/digests.atom`: the archive and its feed.
+
+The archive, its Atom feed and the reader pages are the digest's own plugin (`digest/web.py`).
 """
 from __future__ import annotations
 
 import hmac
 import logging
 from typing import Any
-from xml.sax.saxutils import escape as xml_escape
 
 import sqlite_utils
 from datasette import hookimpl
@@ -22,7 +22,6 @@ from markupsafe import escape
 
 from kb.secrets import previous_secrets
 from kb.subscribers import unsubscribe_with_nonce
-from kb.urls import scrub_rendered_links
 from kb.tokens import UNSUBSCRIBE_NAMESPACE, read_unsubscribe_token, token_value
 
 log = logging.getLogger(__name__)
@@ -129,56 +128,11 @@ async def unsubscribe_help(request, datasette) -> Response:
     return _page("Unsubscribe", "<p>Use the unsubscribe link at the bottom of your digest e-mail.</p>")
 
 
-async def archive_page(request, datasette) -> Response:
-    db = await _kb(datasette)
-    rows = (await db.execute("SELECT html_body FROM digests WHERE date = ?", [request.url_vars["date"]])).rows if db else []
-    if not rows:
-        return _page("No digest for that date", "<p><a href='/-/digests'>All digests</a></p>", status=404)
-    return Response.html(scrub_rendered_links(rows[0]["html_body"]))
-
-
-async def archive_index(request, datasette) -> Response:
-    db = await _kb(datasette)
-    rows = (await db.execute("SELECT date, subject FROM digests ORDER BY date DESC LIMIT 365")).rows if db else []
-    items = "".join(
-        f'<li><a href="/-/digests/{escape(r["date"])}">{escape(r["date"])}</a>: {escape(r["subject"])}</li>'
-        for r in rows
-    ) or "<li>No digests yet.</li>"
-    return _page("Digest archive", f'<p><a href="/-/digests.atom">Atom feed</a></p><ul>{items}</ul>')
-
-
-async def archive_feed(request, datasette) -> Response:
-    db = await _kb(datasette)
-    rows = (await db.execute(
-        "SELECT date, subject, html_body, created_at FROM digests ORDER BY date DESC LIMIT 30"
-    )).rows if db else []
-    base = f"{request.scheme}://{request.host}"
-    updated = rows[0]["created_at"] if rows else "1970-01-01T00:00:00Z"
-    entries = "".join(
-        f"<entry><title>{xml_escape(r['subject'])}</title><id>urn:insightkb:digest:{xml_escape(r['date'])}</id>"
-        f"<updated>{xml_escape(r['created_at'])}</updated>"
-        f'<link rel="alternate" type="text/html" href="{xml_escape(base)}/-/digests/{xml_escape(r["date"])}"/>'
-        f'<content type="html">{xml_escape(scrub_rendered_links(r["html_body"]))}</content></entry>'
-        for r in rows
-    )
-    body = (
-        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
-        "<title>insightkb daily digest</title><author><name>insightkb</name></author>"
-        f"<id>urn:insightkb:digests:{xml_escape(request.host)}</id>"
-        f'<updated>{xml_escape(updated)}</updated><link rel="self" href="{xml_escape(base)}/-/digests.atom"/>'
-        f"{entries}</feed>"
-    )
-    return Response(body, content_type="application/atom+xml; charset=utf-8")
-
-
 @hookimpl
 def register_routes(datasette):
     return [
         (r"^/-/unsubscribe/(?P<token>[A-Za-z0-9_.\-]+)$", unsubscribe),
         (r"^/-/unsubscribe/?$", unsubscribe_help),
-        (r"^/-/digests/(?P<date>\d{4}-\d{2}-\d{2})$", archive_page),
-        (r"^/-/digests/?$", archive_index),
-        (r"^/-/digests\.atom$", archive_feed),
     ]
 
 

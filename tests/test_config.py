@@ -62,3 +62,27 @@ def test_configured_secret_is_the_one_kb_uses(tmp_path, monkeypatch) -> None:
 
     assert URLSafeSerializer("s3cret-from-config", "t").loads(ds.sign("x", "t")) == "x"
     assert not (tmp_path / "k.db.secret").exists()
+
+
+def test_digest_links_follow_serve_unless_base_url_is_set() -> None:
+    from insightkb.settings_bridge import loopback_warning, public_base_url
+
+    settings = Settings()
+    settings.serve.port = 8101
+    assert public_base_url(settings) == "http://127.0.0.1:8101"
+    settings.serve.host = "0.0.0.0"
+    assert public_base_url(settings) == "http://127.0.0.1:8101"
+    assert loopback_warning(settings) is None  # outbox only: nobody else reads the links
+    settings.smtp.host = "mail.example.org"
+    warning = loopback_warning(settings)
+    assert warning and "mail.example.org" in warning and "[digest] base_url" in warning
+    settings.digest.base_url = "https://kb.example.org/"
+    assert public_base_url(settings) == "https://kb.example.org"
+    assert loopback_warning(settings) is None
+
+
+def test_send_over_real_smtp_with_loopback_links_warns(tmp_path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[smtp]\nhost = "127.0.0.1"\nport = 9\nmax_attempts = 1\n')
+    result = CliRunner().invoke(cli, ["-c", str(path), "--kb", str(tmp_path / "k.db"), "digest", "--send"])
+    assert "which only this machine can open" in result.output

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from digest.insight import clean, split_speaker
 from tests.conftest import running_server
 
 SEEDS = Path(__file__).resolve().parent.parent.parent / "shared" / "seeds"
@@ -44,7 +45,7 @@ def demo_kb(tmp_path_factory) -> tuple[Path, Path]:
     work = tmp_path_factory.mktemp("demo")
     kb = work / "insightkb.db"
     result = insightkb(kb, "demo", "--no-serve", cwd=work)
-    assert "digest written" in result.stdout, result.stdout + result.stderr
+    assert "built (#" in result.stdout, result.stdout + result.stderr
     return kb, work
 
 
@@ -108,8 +109,9 @@ def test_digest_has_five_traceable_items_and_is_valid_multipart(demo_kb) -> None
     assert msg.get_content_type() == "multipart/alternative"
     parts = {p.get_content_type(): p.get_content() for p in msg.iter_parts()}
     assert set(parts) >= {"text/plain", "text/html"}
-    for claim_text, _, _ in items:
-        assert claim_text[:40] in parts["text/plain"]
+    plain = " ".join(parts["text/plain"].split())
+    for claim_text, _, _ in items:  # as shown: cleaned of bullets and markup, maybe after a lead
+        assert split_speaker(clean(claim_text), None)[1][:40] in plain
 
 
 def test_running_again_adds_nothing(demo_kb) -> None:

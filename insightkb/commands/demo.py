@@ -30,13 +30,19 @@ def demo(app: AppContext, host: str | None, port: int | None, no_serve: bool) ->
     from kb.sources import add_source
 
     db = app.db
+    # the digest links to where this demo serves, unless [digest] base_url says otherwise
+    app.settings.serve.host = host or app.settings.serve.host
+    app.settings.serve.port = port or app.settings.serve.port
     sources = [add_source(db, s) for s in sample_sources()]
     for report in ingest_sources(db, sources, ingest_options(app.settings)):
         click.echo(report.summary())
     click.echo(extract_pending(db, progress=True).summary())
+    from insightkb.commands.digest import _say_written
+    from kb.digests import digest_id_for
+
+    existed = digest_id_for(db, dt.date.today().isoformat())
     digest_id = build_digest(db, dt.date.today(), digest_options(app.settings))
-    for path in write_outbox(db, digest_id, digest_options(app.settings)):
-        click.echo(f"digest written: {path}")
+    _say_written(dt.date.today(), digest_id, existed, write_outbox(db, digest_id, digest_options(app.settings)))
     if no_serve:
         return
     from insightkb.settings_bridge import login_policy

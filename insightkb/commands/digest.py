@@ -40,19 +40,25 @@ def digest(ctx: click.Context, date_: str | None, send: bool) -> None:
     app: AppContext = ctx.find_object(AppContext)
     from digest import DeliveryAborted, DeliveryBusy, build_digest, deliver_digest, write_outbox
     from insightkb.settings_bridge import digest_options, smtp_options
+    from kb.digests import digest_id_for
 
     day = _date(date_)
     options = digest_options(app.settings)
     try:
         options.sender_address  # noqa: B018  (a bad sender is a config error, said before any work)
+        existed = digest_id_for(app.db, day.isoformat())
         digest_id = build_digest(app.db, day, options)
         paths = write_outbox(app.db, digest_id, options)
     except (ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
-    for path in paths:
-        click.echo(f"digest written: {path}")
+    _say_written(day, digest_id, existed, paths)
     if not send:
         return
+    from insightkb.settings_bridge import loopback_warning
+
+    warning = loopback_warning(app.settings)
+    if warning:
+        click.echo(warning, err=True)
     from tqdm import tqdm
 
     from kb.subscribers import list_subscribers
@@ -171,3 +177,13 @@ def subscribers_list(app: AppContext, show_all: bool, as_json: bool) -> None:
 
 
 COMMANDS = [digest, subscribers]
+
+
+def _say_written(day: dt.date, digest_id: int, existed: int | None, paths: list) -> None:
+    """One honest line: built now, or already built (and which outbox files changed, if any)."""
+    if existed is None:
+        click.echo(f"digest for {day} built (#{digest_id}); written: {', '.join(map(str, paths)) or 'nothing'}")
+    elif paths:
+        click.echo(f"digest for {day} already built (#{digest_id}); outbox refreshed: {', '.join(map(str, paths))}")
+    else:
+        click.echo(f"digest for {day} already built (#{digest_id}); nothing changed")

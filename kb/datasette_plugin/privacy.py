@@ -11,7 +11,7 @@ import sqlite3
 import sys
 from typing import Any
 
-PRIVATE_TABLES = frozenset({"subscribers", "deliveries", "editors", "login_attempts"})
+PRIVATE_TABLES = frozenset({"subscribers", "deliveries", "editors", "login_attempts", "reader_feedback", "reader_weights"})
 # Tables that describe other tables' sizes or raw pages: `select sum(ncell) from dbstat where
 # name='subscribers'`, `sqlite_stat1`'s row estimates, `sqlite_sequence`'s last ids and
 # `sqlite_dbpage`'s raw pages would each tell what the private tables hold.

@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from kb.claims import save_claims
+from kb.clusters import assign_clusters
 from kb.documents import save_document
 from kb.records import Claim, Document, Quantity, Source, TopicTag
 from kb.sources import add_source
@@ -50,6 +51,7 @@ def add_claims(db, specs: list[Spec]) -> list[int]:
             quantities=[Quantity(text=t, value=v, unit=u) for t, v, u in spec.quantities],
         )
         save_claims(db, saved.document_id, [claim], "test-1")
+        assign_clusters(db, [claim.id])  # as the extract step does after storing
         ids.append(claim.id)
     db.conn.commit()
     return ids

@@ -148,7 +148,8 @@ def test_unsubscribed_get_nothing_and_topics_personalise(seeded, options, smtp_s
     deliver_digest(seeded, build_digest(seeded, TODAY, options), options, smtp_options(smtp_server.port))
     [received] = smtp_server.handler.accepted
     text = received.message.get_body(("plain",)).get_content()
-    assert text.split("\n1. ", 1)[1].startswith("Smaller fine-tuned models")
+    first = text.split("\n1. ", 1)[1].split("\n", 2)
+    assert first[0].startswith("For: low latency") and first[1].strip().startswith("Smaller fine-tuned models")
     assert "Picked for your topics: Latency (1 of 5); the rest are the day's top insights." in " ".join(text.split())
 
 

@@ -40,8 +40,10 @@ def test_write_outbox_files(seeded, options, tmp_path):
     assert len(entries) == 1
     assert entries[0].find("a:title", ns).text.startswith("Top 5 insights")
     assert f"{TODAY}.html" in paths[2].read_text()
-    # writing again is harmless and gives the same files
-    assert write_outbox(seeded, digest_id, options) == paths
+    # writing again is harmless: the same bytes, so nothing is rewritten
+    before = [p.read_bytes() for p in paths]
+    assert write_outbox(seeded, digest_id, options) == []
+    assert [p.read_bytes() for p in paths] == before
 
 
 def test_feed_text_is_escaped_and_links_are_safe(db, options, tmp_path):

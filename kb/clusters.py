@@ -1,0 +1,227 @@
+"""One point, many sources: group claims that make the same point, incrementally.
+
+Each claim's content words get a small MinHash signature (32 hashes, 16 bands of 2); the band
+keys go to `claim_cluster_keys`. A new claim looks up its 16 keys (newest `PER_KEY` claims each),
+checks the exact Jaccard of content words against those candidates from the claims table and joins
+the cluster (`points`) of the most similar one at or above `SAME_POINT`, else starts its own.
+Two claims make the same point only when they share a topic (or neither has one).
+The cost is per new claim (16 indexed look-ups; only claims sharing 2+ bands are compared), never per KB.
+Triggers keep `points.claims` and `points.sources` right when claims come and go.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import zlib
+from collections import Counter
+from collections.abc import Iterable
+from functools import lru_cache
+
+import numpy as np
+import sqlite_utils
+
+log = logging.getLogger(__name__)
+
+#: Jaccard of content words at or above which two claims make the same point.
+SAME_POINT = 0.4
+#: The lower bar for two claims that also take the same stance on the same topic and quote the
+#: same number or name the same entity (keys on topic + stance + quantity / entity).
+SAME_POINT_KEYED = 0.12
+#: Claims with fewer content words than this ("Happy 2026!") make no point to share.
+MIN_TERMS = 3
+BANDS, ROWS = 16, 2
+PER_KEY = 24
+#: Band keys a lexical candidate must share before its text is compared.
+MIN_BANDS = 2
+_MASK = (1 << 32) - 1
+_SEEDS = [zlib.crc32(f"insightkb-point-{i}".encode()) for i in range(BANDS * ROWS)]
+_SEED_ARRAY = np.array(_SEEDS, dtype=np.uint64)
+_WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)?")
+_STOP = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had
+    has have having he her here hers him his how i if in into is it its itself just me more most my
+    no nor not now of off on once only or other our ours out over own same she should so some such
+    than that the their theirs them then there these they this those through to too under until up
+    very was we were what when where which while who whom why will with would you your yours also
+    may might must much many one new like get got make makes made even still way well""".split()
+)
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+#: A leading "Newsletter Name:" or "Speaker:" label: the same on every item of a source, not the point.
+_LABEL = re.compile(r"^\s*(?:(?:[A-Z0-9][\w'’&.-]*|and|of|the|for|on|in|with|&|-|–|—|\|)\s+){0,7}[A-Z0-9][\w'’&.-]*:\s+")
+
+
+def point_terms(text: str) -> frozenset[str]:
+    """A claim's content words, lower-cased and crudely stemmed (what "the same point" compares);
+    a leading "Newsletter Name:" label is left out."""
+    text = _LABEL.sub("", text, count=1)
+    return frozenset(_stem(w) for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1)
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    inter = len(a & b)
+    return inter / (len(a) + len(b) - inter)
+
+
+def band_keys(terms: Iterable[str]) -> list[int]:
+    """The LSH band keys of a term set (signed 63-bit, so SQLite stores them as integers)."""
+    hashes = np.fromiter((zlib.crc32(t.encode()) for t in terms), dtype=np.uint64)
+    if not hashes.size:
+        return []
+    sig = (((hashes[:, None] ^ _SEED_ARRAY[None, :]) * np.uint64(2654435761)) & np.uint64(_MASK)).min(axis=0).tolist()
+    keys = []
+    for band in range(BANDS):
+        row = sig[band * ROWS:(band + 1) * ROWS]
+        keys.append(((band << 56) ^ (row[0] << 24) ^ row[1]) & ((1 << 62) - 1))
+    return keys
+
+
+def _key(*parts: object) -> int:
+    return zlib.crc32("\x1f".join(map(str, parts)).encode()) | (1 << 40)
+
+
+def fact_keys(db: sqlite_utils.Database, claim_id: int) -> list[int]:
+    """Keys for "the same stance on the same topic, with the same number or the same named entity"."""
+    sides = [(t, s) for t, s in db.execute(
+        "SELECT topic, stance FROM claim_topics WHERE claim_id = ? AND stance IN ('supports', 'opposes')", [claim_id]
+    )]
+    if not sides:
+        return []
+    facts = [("q", value, unit or "") for value, unit in db.execute(
+        "SELECT value, unit FROM quantities WHERE claim_id = ? AND value IS NOT NULL", [claim_id])]
+    facts += [("e", text.lower()) for (text,) in db.execute(
+        "SELECT DISTINCT text FROM entities WHERE claim_id = ? AND label IN ('ORG', 'PRODUCT', 'PERSON', 'GPE', 'WORK_OF_ART', 'LAW', 'EVENT')",
+        [claim_id])]
+    return sorted({_key(topic, stance, *fact) for topic, stance in sides for fact in facts})
+
+
+def _topics_of(db: sqlite_utils.Database, claim_ids: list[int]) -> dict[int, set[str]]:
+    out: dict[int, set[str]] = {}
+    for claim_id, topic in db.execute(
+        "SELECT claim_id, topic FROM claim_topics WHERE claim_id IN (SELECT value FROM json_each(?))",
+        ["[" + ",".join(map(str, claim_ids)) + "]"],
+    ):
+        out.setdefault(claim_id, set()).add(topic)
+    return out
+
+
+def assign_clusters(db: sqlite_utils.Database, claim_ids: Iterable[int]) -> int:
+    """Put each claim in the cluster of its most similar earlier claim (or a new one); returns
+    how many joined an existing cluster. Runs inside the caller's transaction; call it after the
+    claims are stored. A claim that is already clustered is clustered again (its text may have changed).
+    """
+    joined = 0
+    for claim_id in claim_ids:
+        row = db.execute(
+            "SELECT c.text, d.source_id FROM claims c JOIN documents d ON d.id = c.document_id WHERE c.id = ?",
+            [claim_id],
+        ).fetchone()
+        if row is None:
+            continue
+        text, source_id = row
+        db.execute("DELETE FROM claim_clusters WHERE claim_id = ?", [claim_id])
+        db.execute("DELETE FROM claim_cluster_keys WHERE claim_id = ?", [claim_id])
+        mine = point_terms(text)
+        lexical = band_keys(mine)
+        keyed = fact_keys(db, claim_id)
+        keys = lexical + keyed
+        best_id, best_sim = None, 0.0
+        hits: Counter[int] = Counter()
+        via_fact: set[int] = set()
+        for key in keys:
+            found = [r[0] for r in db.execute(
+                "SELECT claim_id FROM claim_cluster_keys WHERE key = ? ORDER BY claim_id DESC LIMIT ?", [key, PER_KEY]
+            )]
+            if key in keyed:
+                via_fact.update(found)
+            else:
+                hits.update(found)
+        # a real match shares several bands (J=0.4 shares 2.6 of 16 on average); one is chance
+        candidates = {c for c, n in hits.items() if n >= MIN_BANDS} | via_fact
+        candidates.discard(claim_id)
+        if candidates:
+            my_topics = _topics_of(db, [claim_id]).get(claim_id, set())
+            their_topics = _topics_of(db, list(candidates))
+            for other_id, other_text, cluster_id in db.execute(
+                "SELECT c.id, c.text, k.cluster_id FROM claims c JOIN claim_clusters k ON k.claim_id = c.id"
+                " WHERE c.id IN (SELECT value FROM json_each(?))",
+                ["[" + ",".join(map(str, candidates)) + "]"],
+            ):
+                if my_topics != their_topics.get(other_id, set()) and not my_topics & their_topics.get(other_id, set()):
+                    continue
+                theirs = point_terms(other_text)
+                if min(len(mine), len(theirs)) < MIN_TERMS:
+                    continue
+                sim = _jaccard(mine, theirs)
+                bar = SAME_POINT_KEYED if other_id in via_fact else SAME_POINT
+                if sim >= bar and (sim, -other_id) > (best_sim, -(best_id or 0)):
+                    best_id, best_sim, best_cluster = other_id, sim, cluster_id
+        if best_id is None:
+            similarity = 1.0
+            cluster_id = db.execute("INSERT INTO points (first_claim_id, text) VALUES (?, ?)", [claim_id, text[:300]]).lastrowid
+        else:
+            cluster_id, similarity = best_cluster, round(best_sim, 4)
+            joined += 1
+        db.execute(
+            "INSERT INTO claim_clusters (claim_id, cluster_id, source_id, similarity) VALUES (?,?,?,?)",
+            [claim_id, cluster_id, source_id, similarity],
+        )
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO claim_cluster_keys (key, claim_id) VALUES (?, ?)", [(k, claim_id) for k in keys]
+        )
+    return joined
+
+
+def cluster_backlog(db: sqlite_utils.Database, *, batch: int = 2000) -> int:
+    """Cluster claims stored before clustering existed (a one-off for an older KB); returns how many.
+
+    Cheap when there is nothing to do: it only looks when `claim_clusters` is empty.
+    """
+    if db.execute("SELECT EXISTS (SELECT 1 FROM claim_clusters)").fetchone()[0]:
+        return 0
+    ids = [r[0] for r in db.execute("SELECT id FROM claims ORDER BY id")]
+    for start in range(0, len(ids), batch):
+        with db.conn:
+            assign_clusters(db, ids[start:start + batch])
+    if ids:
+        log.info("clustered %d existing claims into points", len(ids))
+    return len(ids)
+
+
+def cluster_members(db: sqlite_utils.Database, claim_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """claim id -> (cluster id, number of sources making that point)."""
+    if not claim_ids:
+        return {}
+    return {
+        claim_id: (cluster_id, sources) for claim_id, cluster_id, sources in db.execute(
+            "SELECT k.claim_id, k.cluster_id, p.sources FROM claim_clusters k JOIN points p ON p.id = k.cluster_id"
+            " WHERE k.claim_id IN (SELECT value FROM json_each(?))",
+            ["[" + ",".join(map(str, claim_ids)) + "]"],
+        )
+    }
+
+
+def point_claims(db: sqlite_utils.Database, cluster_ids: list[int]) -> dict[int, list[tuple[int, int, str | None, str]]]:
+    """cluster id -> [(claim id, source id, source title, source url)] for every claim in it, oldest first."""
+    out: dict[int, list[tuple[int, int, str | None, str]]] = {}
+    if not cluster_ids:
+        return out
+    for cluster_id, claim_id, source_id, title, url in db.execute(
+        "SELECT k.cluster_id, k.claim_id, k.source_id, s.title, s.url FROM claim_clusters k"
+        " JOIN sources s ON s.id = k.source_id WHERE k.cluster_id IN (SELECT value FROM json_each(?))"
+        " ORDER BY k.cluster_id, k.claim_id",
+        ["[" + ",".join(map(str, cluster_ids)) + "]"],
+    ):
+        out.setdefault(cluster_id, []).append((claim_id, source_id, title, url))
+    return out
