@@ -178,7 +178,10 @@ def rank_claims(
     half_life = max(1.0, options.window_hours / 2)
     scored = [_base_scored(c, end, half_life, seen_numbers, options.window_hours) for c in candidates]
     scored.sort(key=lambda s: (-s.score, s.claim_id))
-    shortlist = scored[: max(SHORTLIST, options.pool_size)]
+    limit = max(SHORTLIST, options.pool_size)
+    # Topical claims below the cut stay eligible: a claim without a topic is only picked when no
+    # topical one is left, so a page of well-scored untagged claims must not crowd them all out.
+    shortlist = scored[:limit] + [s for s in scored[limit:] if s.has_topic][:limit]
 
     term_of = {s.claim_id: s.terms for s in scored}
     for c in context:

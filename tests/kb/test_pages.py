@@ -37,7 +37,7 @@ async def test_table_page_folds_descriptions_and_schema_and_says_when_nothing_ma
     page = (await ds.client.get("/kb/claims?text=no+such+claim")).text
     assert '<details class="ikb-about">' in page
     one_row = (await ds.client.get("/kb/claims?_size=1")).text
-    assert 'title="The extractor&#39;s confidence that this is a claim' in one_row  # the column header's tooltip
+    assert 'title="Calibrated probability that the extractor&#39;s whole reading of the claim' in one_row  # the column header's tooltip
     assert "No rows match" in page
     schema = page[page.index('<details class="ikb-schema">'):]
     assert "CREATE TABLE" in schema
