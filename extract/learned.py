@@ -193,6 +193,13 @@ class LearnedModel:
     def stance_policy(self) -> str:
         return self.meta.get("stance_policy", "abstain")
 
+    def shown_probability(self, key: str, p: float) -> float:
+        """A tagged topic's (`key` "topic_tag") or its stance's ("stance_tag") probability, recalibrated
+        on the tags the model emits: the head's own calibration is fitted on every (claim, topic)
+        pair, most of them far below the threshold, and runs high on the ones it keeps."""
+        a, b = self.meta.get("calibration", {}).get(key, [1.0, 0.0])
+        return float(_sigmoid(a * _logit(p) + b))
+
     def rule_stance_probability(self, stance: str) -> float:
         """How often the rules' non-neutral stance was right on held-out folds."""
         return float(self.meta.get("rule_stance_precision", {}).get(stance, 0.7))
@@ -334,8 +341,8 @@ def decide(model: LearnedModel, view: ClaimView, claim: dict[str, Any]) -> None:
             cues.append(f"learned: {STANCES[k]} {sp:.2f}" + ("" if rule else f", topic {p:.2f}"))
             tag = {"stance": STANCES[k], "score": round(sp, 3), "cues": cues}
         raw *= sp
-        tag["probability"] = round(p, 3)
-        tag["stance_probability"] = round(sp, 3)
+        tag["probability"] = round(model.shown_probability("topic_tag", p), 3)
+        tag["stance_probability"] = round(model.shown_probability("stance_tag", sp), 3)
         out[slug] = tag
     for slug, rule in rules.items():  # topics the model was not trained on (an editor's new topic)
         if slug not in model.topic_set:

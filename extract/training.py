@@ -435,10 +435,12 @@ def fit(examples: list[Example], topics: list[str], *, settings: Settings | None
     reading_y: list[int] = []
     if fold_models:
         best_stance = -1.0
+        best_shown: dict[str, tuple[list[float], list[int]]] = {"topic_tag": ([], []), "stance_tag": ([], [])}
         for candidate in settings.policies:
             decided: list[dict[str, Any]] = [{}] * len(examples)
             raws: list[float] = []
             ys: list[int] = []
+            shown: dict[str, tuple[list[float], list[int]]] = {"topic_tag": ([], []), "stance_tag": ([], [])}
             for held, model in fold_models:
                 model.meta.update({"calibration": calibration, "threshold": best_t, "stance_policy": candidate,
                                    "rule_stance_precision": rule_precision})
@@ -450,16 +452,22 @@ def fit(examples: list[Example], topics: list[str], *, settings: Settings | None
                     decided[i] = claim
                     raws.append(claim["confidence"])
                     ys.append(_reading_right(examples[i], claim))
+                    _collect_shown(shown, examples[i], claim)
             scores = _oof_scores([ex for ex, keep in zip(examples, primary) if keep],
                                  [c for c, keep in zip(decided, primary) if keep])
             report["policies"][candidate] = {k: round(v, 4) for k, v in scores.items()}
             if scores["stance"] > best_stance + 1e-9:
                 best_stance, policy, reading_raw, reading_y = scores["stance"], candidate, raws, ys
+                best_shown = shown
         calibration["reading"] = _platt(np.asarray([math.log(max(r, 1e-6) / max(1 - r, 1e-6)) for r in reading_raw]),
                                         np.asarray(reading_y))
         ra, rb = calibration["reading"]
         calibrated = [1 / (1 + math.exp(-(ra * math.log(max(r, 1e-6) / max(1 - r, 1e-6)) + rb))) for r in reading_raw]
         report["oof_ece_reading"] = round(ece(calibrated, reading_y), 4)
+        for key, (probs, right) in best_shown.items():  # the probabilities shown on emitted tags
+            calibration[key] = _platt(np.asarray([_logit(p) for p in probs]), np.asarray(right))
+            a, b = calibration[key]
+            report[f"oof_ece_{key}"] = round(ece([1 / (1 + math.exp(-(a * _logit(p) + b))) for p in probs], right), 4)
         ca, cb = calibration["claim"]
         report["oof_ece_claim"] = round(ece(1 / (1 + np.exp(-(ca * z_claim + cb))), y_claim), 4)
     report["stance_policy"] = policy
@@ -477,6 +485,25 @@ def fit(examples: list[Example], topics: list[str], *, settings: Settings | None
         "oof": report,
     })
     return model, report
+
+
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
+
+
+def _collect_shown(shown: dict[str, tuple[list[float], list[int]]], example: Example, claim: dict[str, Any]) -> None:
+    """(probability, right) of each topic tag the model emitted on a held-out claim, and of its
+    stance where the topic is labelled: what the shown probabilities are recalibrated on."""
+    gold = example.gold_topics if example.is_claim else {}
+    for slug, tag in claim["topics"].items():
+        if tag.get("probability") is None:
+            continue
+        shown["topic_tag"][0].append(tag["probability"])
+        shown["topic_tag"][1].append(int(slug in gold))
+        if slug in gold:
+            shown["stance_tag"][0].append(tag["stance_probability"])
+            shown["stance_tag"][1].append(int(gold[slug] == tag["stance"]))
 
 
 def topic_words(nlp: Language, taxonomy: list[dict[str, Any]]) -> dict[str, set[str]]:

@@ -96,6 +96,18 @@ def test_model_file_is_plain_arrays_with_a_checked_hash(tmp_path):
         LearnedModel.load(tmp_path / "changed.npz")
 
 
+def test_shown_probabilities_are_recalibrated_on_emitted_tags_only_when_trained_so():
+    plain = LearnedModel(vocab=["bias"], topics=["gpu-supply"], topic_W=np.zeros((1, 1)), topic_b=np.zeros(1),
+                         stance_W=np.zeros((1, 3)), stance_b=np.zeros(3), claim_W=np.zeros(1), claim_b=np.zeros(1),
+                         meta={})
+    assert plain.shown_probability("topic_tag", 0.7) == pytest.approx(0.7)  # an older model: unchanged
+    humble = LearnedModel(vocab=["bias"], topics=["gpu-supply"], topic_W=np.zeros((1, 1)), topic_b=np.zeros(1),
+                          stance_W=np.zeros((1, 3)), stance_b=np.zeros(3), claim_W=np.zeros(1), claim_b=np.zeros(1),
+                          meta={"calibration": {"topic_tag": [1.0, -1.0], "stance_tag": [0.5, 0.0]}})
+    assert humble.shown_probability("topic_tag", 0.7) < 0.7  # kept tags were right less often than claimed
+    assert humble.shown_probability("stance_tag", 0.9) == pytest.approx(0.75, abs=0.01)
+
+
 def test_ece_is_zero_when_calibrated_and_large_when_not():
     assert ece([0.8] * 10, [1] * 8 + [0] * 2) == pytest.approx(0.0)
     assert ece([0.9] * 10, [0] * 10) == pytest.approx(0.9)
@@ -115,6 +127,8 @@ def test_train_promotes_a_better_model_then_refuses_a_worse_one(kb_path, fixture
     cal = rows["new"]["calibration"]
     assert cal["n_confidence"] > 20 and 0 <= cal["ece_confidence"] <= 0.15
     model = LearnedModel.load(model_path)
+    # the probabilities shown on emitted tags get their own held-out calibration
+    assert len(model.meta["calibration"]["topic_tag"]) == 2 and "oof_ece_topic_tag" in model.meta["oof"]
     assert model.meta["trained_on"]["labels"]["train.jsonl"] and "dev" in model.meta["scores"]
     assert model.meta["scores"]["dev"]["topics"] == rows["new"]["topics"]
     # labels that say nothing is ever on topic: the new model is worse on dev and is not promoted
