@@ -78,14 +78,24 @@ class ResourcePlugin(WorkerPlugin):
     idempotent = True
 
     def __init__(self, key: str, load: Callable[[], Any], version: Callable[[], str] | None = None,
-                 expected: str | None = None) -> None:
+                 expected: str | None = None, resources: dict[str, float] | None = None) -> None:
         self.key = key
         self.load = load
         self.version = version
         self.expected = expected
+        self.resources = dict(resources or {})
         self.name = f"insightkb-model-{key}"
 
     async def setup(self, worker: Any) -> None:
         check_version(self.version, self.expected)
         register(self.key, self.load, self.version, self.expected)
+        if not has_resources(worker, self.resources):
+            return  # never sent this step's batches (no GPU): loads nothing, keeps its memory for others
         await asyncio.get_running_loop().run_in_executor(None, resource, self.key)
+
+
+def has_resources(worker: Any, wanted: dict[str, float]) -> bool:
+    """Whether `worker` was started with at least `wanted` (`dask worker --resources GPU=1`)."""
+    state = getattr(worker, "state", None)
+    total = getattr(state, "total_resources", None) or getattr(worker, "total_resources", None) or {}
+    return all(total.get(name, 0) >= amount for name, amount in wanted.items())
