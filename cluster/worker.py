@@ -2,7 +2,8 @@
 
 `ResourcePlugin` is a Dask worker plugin: registering it makes every worker, and every worker
 that joins later, load the model as it starts (in a thread, so the worker keeps answering its
-scheduler). `run_with_resource` is the task: it finds the loaded model by key (loading it if the
+scheduler); when the step asks for resources ({"GPU": 1}), only the workers started with them
+load it. `run_with_resource` is the task: it finds the loaded model by key (loading it if the
 plugin has not yet) and runs one batch, one batch at a time per model (spaCy pipelines are not
 made for threads; a worker with several threads still computes correctly).
 """

@@ -53,6 +53,12 @@ def transcribe_command(app: AppContext, max_minutes: float | None, reprocess: bo
         options = replace(options, keep_audio=True)
     if cluster_address is not None:
         app.settings.cluster.address = cluster_address
+    from insightkb.config import ConfigError
+
+    try:
+        resources = transcribe_resources(app.settings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
     executor = None
     try:
         if check_only:
@@ -71,7 +77,7 @@ def transcribe_command(app: AppContext, max_minutes: float | None, reprocess: bo
             report = transcribe_pending(app.db, options, audio_fetcher(app.settings), audio_dir=Path(options.audio_dir),
                                         reprocess=reprocess, retry_failed=retry_failed,
                                         document_ids=document_ids or None, max_minutes=max_minutes, progress=True,
-                                        executor=executor, resources=transcribe_resources(app.settings))
+                                        executor=executor, resources=resources)
     except (ModelError, TranscribeBusy) as exc:
         raise click.ClickException(str(exc)) from None
     except ClusterError as exc:

@@ -128,6 +128,48 @@ def test_cluster_transcribes_what_the_local_path_transcribes(tmp_path, local_clu
     assert job_text == next(t for g, t, _m, _v in got["documents"] if g == "Short")
 
 
+def test_a_checkpoint_left_by_a_killed_local_run_is_used_by_the_worker(tmp_path, local_cluster, server, audio):  # noqa: F811
+    """A local run killed after its first chunk left a checkpoint; the cluster run goes on from it."""
+    from kb import open_db
+    from kb.transcriptions import episodes_to_transcribe, save_progress, start_attempt
+    from tests.transcribe.speechgen import spoken_mp3
+    from transcribe import TranscribeOptions, resolve_model
+    from transcribe.model import load_whisper
+    from transcribe.speech import decode, transcribe_samples
+    from tests.transcribe.conftest import ENGLISH
+
+    longer = spoken_mp3(ENGLISH + " " + ENGLISH, tmp_path / "longer.mp3")
+    config = tmp_path / "insightkb.toml"
+    config.write_text(CONFIG + "chunk_seconds = 12.0\n")
+    feed = server.add("/feed.xml", feed_xml([{"title": "Long", "guid": "long", "url": server.add("/long.mp3", longer.read_bytes())}]),
+                      "application/rss+xml")
+    local = podcast_kb(tmp_path / "local.db", feed, config)
+    assert transcribe(local, config).exit_code == 0
+    remote = podcast_kb(tmp_path / "cluster.db", feed, config)
+
+    # What a local run killed after its first chunk leaves behind: the episode claimed, a checkpoint.
+    options = TranscribeOptions(chunk_seconds=12.0)
+    spec = resolve_model(options.model)
+    points = []
+    transcribe_samples(load_whisper(spec), spec, decode(longer), options, on_chunk=points.append)
+    assert points, "the audio is one chunk: nothing to resume"
+    db = open_db(remote)
+    episode = episodes_to_transcribe(db, model_version=spec.version)[0]
+    start_attempt(db, episode, model=spec.name, model_version=spec.version)
+    first = points[0]
+    save_progress(db, episode.document_id, segments=[x.as_dict() for x in first.sentences], resume_at=first.resume_at,
+                  progress=first.progress())
+    db.conn.close()
+
+    there = transcribe(remote, config, "--cluster", local_cluster.address)
+    assert there.exit_code == 0, there.output
+    assert f"resumed at 0:{int(first.resume_at):02d}" in there.output
+    expected, got = stored(local), stored(remote)
+    assert got["documents"] == expected["documents"] and got["passages"] == expected["passages"]
+    row, ref = got["transcriptions"][0], expected["transcriptions"][0]
+    assert row[1] == "done" and row[12] == 2 and row[4:6] == ref[4:6]  # taken up again once, same transcript
+
+
 def test_worker_killed_mid_run_transcribes_every_episode_once(tmp_path, local_cluster, server, audio):  # noqa: F811
     """Runs last: it leaves the cluster one worker short."""
     body = audio["short"].read_bytes()
