@@ -103,7 +103,7 @@ class DaskExecutor:
         sends the batches only to workers started with them (`dask worker ... --resources GPU=1`).
         """
         self._ready()
-        plugin = ResourcePlugin(key, load, version, expected)
+        plugin = ResourcePlugin(key, load, version, expected, resources)
         try:
             self.client.register_plugin(plugin)
         except WorkerMismatch:

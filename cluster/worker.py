@@ -2,7 +2,8 @@
 
 `ResourcePlugin` is a Dask worker plugin: registering it makes every worker, and every worker
 that joins later, load the model as it starts (in a thread, so the worker keeps answering its
-scheduler). `run_with_resource` is the task: it finds the loaded model by key (loading it if the
+scheduler); when the step asks for resources ({"GPU": 1}), only the workers started with them
+load it. `run_with_resource` is the task: it finds the loaded model by key (loading it if the
 plugin has not yet) and runs one batch, one batch at a time per model (spaCy pipelines are not
 made for threads; a worker with several threads still computes correctly).
 """
@@ -78,14 +79,24 @@ class ResourcePlugin(WorkerPlugin):
     idempotent = True
 
     def __init__(self, key: str, load: Callable[[], Any], version: Callable[[], str] | None = None,
-                 expected: str | None = None) -> None:
+                 expected: str | None = None, resources: dict[str, float] | None = None) -> None:
         self.key = key
         self.load = load
         self.version = version
         self.expected = expected
+        self.resources = dict(resources or {})
         self.name = f"insightkb-model-{key}"
 
     async def setup(self, worker: Any) -> None:
         check_version(self.version, self.expected)
         register(self.key, self.load, self.version, self.expected)
+        if not has_resources(worker, self.resources):
+            return  # never sent this step's batches (no GPU): loads nothing, keeps its memory for others
         await asyncio.get_running_loop().run_in_executor(None, resource, self.key)
+
+
+def has_resources(worker: Any, wanted: dict[str, float]) -> bool:
+    """Whether `worker` was started with at least `wanted` (`dask worker --resources GPU=1`)."""
+    state = getattr(worker, "state", None)
+    total = getattr(state, "total_resources", None) or getattr(worker, "total_resources", None) or {}
+    return all(total.get(name, 0) >= amount for name, amount in wanted.items())

@@ -99,6 +99,7 @@ class ClusterSettings:
     max_in_flight: int = 8  # batches on the cluster at once (backpressure)
     connect_timeout: float = 30.0  # seconds to reach the scheduler
     wait_for_workers: float = 60.0  # seconds to wait for a first worker before giving up
+    transcribe_resources: str = ""  # e.g. "GPU=1": transcription only on workers started with --resources GPU=1
 
 
 @dataclass

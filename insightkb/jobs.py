@@ -60,24 +60,36 @@ def ingest_source(kb_path: str, config_path: str | None, source_id: int) -> str:
 
 
 def transcribe_pending(kb_path: str, config_path: str | None) -> str:
-    """Transcribe waiting episodes, up to [transcribe] job_max_minutes of audio per run."""
+    """Transcribe waiting episodes, up to [transcribe] job_max_minutes of audio per run (on [cluster] address if set)."""
     from pathlib import Path
 
+    from cluster import ClusterError
     from insightkb.audio import audio_fetcher
-    from insightkb.settings_bridge import transcribe_options
+    from insightkb.settings_bridge import open_executor, transcribe_options, transcribe_resources
     from kb import open_db
     from transcribe import TranscribeBusy
     from transcribe import transcribe_pending as run_transcribe
 
     settings = _settings(kb_path, config_path)
     options = transcribe_options(settings)
+    try:
+        executor = open_executor(settings)  # [cluster] address / INSIGHTKB_CLUSTER
+    except ClusterError as exc:
+        log.warning("transcribe: %s; trying again at the next run", exc)
+        return f"transcribe: {exc}"
     db = open_db(kb_path)
     try:
+        if executor is not None:
+            log.info("%s", executor.describe())
         try:
             report = run_transcribe(db, options, audio_fetcher(settings), audio_dir=Path(options.audio_dir),
-                                    max_minutes=settings.transcribe.job_max_minutes or None)
+                                    max_minutes=settings.transcribe.job_max_minutes or None, executor=executor,
+                                    resources=transcribe_resources(settings))
         except TranscribeBusy as exc:
             log.info("transcribe: %s", exc)
+            return f"transcribe: {exc}"
+        except ClusterError as exc:
+            log.warning("transcribe: %s; episodes stored so far are kept, the rest wait for the next run", exc)
             return f"transcribe: {exc}"
         for line in report.lines:
             log.info("%s", line)
@@ -85,6 +97,8 @@ def transcribe_pending(kb_path: str, config_path: str | None) -> str:
         return report.summary()
     finally:
         db.conn.close()
+        if executor is not None:
+            executor.close()
 
 
 def extract_pending(kb_path: str, config_path: str | None) -> str:

@@ -94,3 +94,17 @@ def open_executor(settings: Settings):
     c = settings.cluster
     return connect(c.address, max_in_flight=c.max_in_flight, connect_timeout=c.connect_timeout,
                    wait_for_workers=c.wait_for_workers)
+
+
+def transcribe_resources(settings: Settings) -> dict[str, float] | None:
+    """`[cluster] transcribe_resources` ("GPU=1, MEMORY=8e9") as Dask worker resources; None: any worker."""
+    from insightkb.config import ConfigError
+
+    wanted: dict[str, float] = {}
+    for part in settings.cluster.transcribe_resources.replace(",", " ").split():
+        name, _, amount = part.partition("=")
+        try:
+            wanted[name.strip()] = float(amount or 1)
+        except ValueError:
+            raise ConfigError(f"[cluster] transcribe_resources: {part!r} is not NAME=AMOUNT") from None
+    return wanted or None

@@ -11,7 +11,7 @@ from insightkb.cli import AppContext, pass_app
 @click.option("--no-digest", is_flag=True, help="Do not schedule the daily digest.")
 @click.option("--no-transcribe", is_flag=True, help="Do not schedule transcription of episodes without transcripts.")
 @click.option("--cluster", "cluster_address", metavar="ADDRESS",
-              help="Extract on the Dask cluster at ADDRESS (default: [cluster] address).")
+              help="Transcribe and extract on the Dask cluster at ADDRESS (default: [cluster] address).")
 @pass_app
 def run(app: AppContext, no_extract: bool, no_digest: bool, no_transcribe: bool, cluster_address: str | None) -> None:
     """Keep ingesting every source on its interval, transcribe, extract claims and send the daily digest.
@@ -29,7 +29,7 @@ def run(app: AppContext, no_extract: bool, no_digest: bool, no_transcribe: bool,
     from insightkb.scheduler import job_store_path, run_forever
 
     if cluster_address is not None:
-        os.environ["INSIGHTKB_CLUSTER"] = cluster_address  # the extract job reads its settings afresh
+        os.environ["INSIGHTKB_CLUSTER"] = cluster_address  # the transcribe and extract jobs read their settings afresh
 
     app.db  # create / migrate the KB before the jobs open it
     config_path = click.get_current_context().find_root().params.get("config_path")

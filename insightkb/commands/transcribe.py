@@ -16,9 +16,12 @@ from insightkb.cli import AppContext, pass_app
 @click.option("--document", "document_ids", type=int, multiple=True, help="Only this episode (document id; repeatable).")
 @click.option("--keep-audio", is_flag=True, help="Keep the downloaded audio in the audio folder (default: deleted after use).")
 @click.option("--check", "check_only", is_flag=True, help="Only verify the configured model and say what it is.")
+@click.option("--cluster", "cluster_address", metavar="ADDRESS",
+              help="Transcribe on the Dask cluster at ADDRESS (tcp://host:8786; default: [cluster] address).")
 @pass_app
 def transcribe_command(app: AppContext, max_minutes: float | None, reprocess: bool, retry_failed: bool,
-                       document_ids: tuple[int, ...], keep_audio: bool, check_only: bool) -> None:
+                       document_ids: tuple[int, ...], keep_audio: bool, check_only: bool,
+                       cluster_address: str | None) -> None:
     """Transcribe episodes that have audio and no usable published transcript.
 
     Each episode's enclosure is fetched through the same safe fetcher as feeds (size cap
@@ -26,22 +29,37 @@ def transcribe_command(app: AppContext, max_minutes: float | None, reprocess: bo
     sentence passages, and waits for `insightkb extract`. Each episode is transcribed once; a
     killed run resumes where it stopped. Prints one line per episode; exit status 1 when any failed.
 
+    With --cluster (or [cluster] address) each episode is a task on a Dask worker, which loads
+    Whisper once, fetches the audio itself (same URL policy and size cap) and sends back the
+    timed sentences; this process stays the KB's only writer. --keep-audio applies locally only.
+
     \b
     Example:
         insightkb transcribe --max-minutes 120
+        insightkb transcribe --cluster tcp://127.0.0.1:8786
         insightkb transcribe --check
         insightkb -c insightkb.toml transcribe --reprocess    # after pointing [transcribe] model elsewhere
     """
     from dataclasses import replace
 
+    from cluster import ClusterError
     from insightkb.audio import audio_fetcher
-    from insightkb.settings_bridge import transcribe_options
+    from insightkb.settings_bridge import open_executor, transcribe_options, transcribe_resources
     from transcribe import ModelError, TranscribeBusy, resolve_model, transcribe_pending
     from transcribe.model import pick_device
 
     options = transcribe_options(app.settings)
     if keep_audio:
         options = replace(options, keep_audio=True)
+    if cluster_address is not None:
+        app.settings.cluster.address = cluster_address
+    from insightkb.config import ConfigError
+
+    try:
+        resources = transcribe_resources(app.settings)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+    executor = None
     try:
         if check_only:
             spec = resolve_model(options.model, options.model_sha256)
@@ -50,11 +68,23 @@ def transcribe_command(app: AppContext, max_minutes: float | None, reprocess: bo
             click.echo(f"{spec.label}: {'English only' if spec.english_only else 'multilingual'}, version "
                        f"{spec.version}, {trust}; {spec.path}; runs {compute_type} on {device}")
             return
-        report = transcribe_pending(app.db, options, audio_fetcher(app.settings), audio_dir=Path(options.audio_dir),
-                                    reprocess=reprocess, retry_failed=retry_failed,
-                                    document_ids=document_ids or None, max_minutes=max_minutes, progress=True)
+        executor = open_executor(app.settings)
+        if executor is not None:
+            click.echo(executor.describe())
+        from tqdm.contrib.logging import logging_redirect_tqdm
+
+        with logging_redirect_tqdm():  # warnings (a worker lost) on their own lines, above the bar
+            report = transcribe_pending(app.db, options, audio_fetcher(app.settings), audio_dir=Path(options.audio_dir),
+                                        reprocess=reprocess, retry_failed=retry_failed,
+                                        document_ids=document_ids or None, max_minutes=max_minutes, progress=True,
+                                        executor=executor, resources=resources)
     except (ModelError, TranscribeBusy) as exc:
         raise click.ClickException(str(exc)) from None
+    except ClusterError as exc:
+        raise click.ClickException(f"{exc} (episodes stored so far are kept; the rest wait for the next run)") from None
+    finally:
+        if executor is not None:
+            executor.close()
     click.echo(report.summary())
     if report.failed:
         raise SystemExit(1)

@@ -112,6 +112,11 @@ def test_gpu_work_lands_only_on_gpu_workers(local_cluster):
             outcomes = list(executor.map(tasks.echo, [[i] for i in range(6)], name="insightkb-test", key="test-gpu",
                                          load=tasks.load_marker, resources={"GPU": 1}))
             assert {o.result["pid"] for o in outcomes} == {gpu.pid}
+            # Only the GPU worker loaded that model: CPU workers keep their memory for other steps.
+            loads = executor.client.run(lambda: __import__("cluster.worker").worker.loaded())
+            by_name = {info["name"]: a for a, info in executor.client.scheduler_info()["workers"].items()}
+            assert "test-gpu" in loads[by_name["gpu"]]
+            assert all("test-gpu" not in loads[by_name[w]] for w in ("w1", "w2")), loads
             spread = list(executor.map(tasks.echo, [[i] for i in range(12)], name="insightkb-test", key="test-cpu",
                                        load=tasks.load_marker))
             assert len({o.result["pid"] for o in spread}) >= 2  # without the resource, any worker

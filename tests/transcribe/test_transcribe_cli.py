@@ -136,7 +136,7 @@ def test_hostile_enclosure_urls_are_never_fetched(db, run_cli, server, podcast):
     assert refusals["1"] == "file: URL 'file:///etc/passwd' (local files are only read when typed on the command line)"
     assert refusals["5"].startswith("credentials in URL")
     assert "[1] Other port: failed: refused 127.0.0.1: resolves to loopback address 127.0.0.1 (allow_private is off)" in r.output
-    assert set(server.hits) == {"/feed.xml"}  # the feed (checked by `sources add`, then ingested), no audio
+    assert set(server.hits) == {"/feed.xml"}  # no enclosure fetched (the feed: once by `sources add`, once by ingest)
 
 
 def test_budget_in_minutes_leaves_the_rest_for_the_next_run(db, run_cli, server, podcast, audio):
