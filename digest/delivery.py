@@ -11,19 +11,13 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-import os
 import smtplib
 import socket
 import ssl
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not on Windows
-    fcntl = None  # type: ignore[assignment]
+from typing import Callable
 
 import sqlite_utils
 
@@ -31,6 +25,7 @@ from digest.build import Personaliser
 from digest.options import DigestOptions, SmtpOptions
 from digest.outbox import atomic_write
 from digest.render import message_id, reader_url, recipient, unsubscribe_url
+from kb.locks import exclusive_job
 from kb.digests import begin_delivery, delivery_states, mark_error, mark_sent, record_attempt
 from kb.subscribers import Subscriber, ensure_nonce, list_subscribers, record_permanent_failure
 from kb.tokens import make_unsubscribe_token
@@ -63,35 +58,10 @@ class DeliveryBusy(Exception):
     "Another process is delivering a digest from this KB right now"
 
 
-@contextlib.contextmanager
-def exclusive_run(db: sqlite_utils.Database) -> Iterator[None]:
-    """Hold `<kb>.delivery.lock` (flock) while delivering: one run per KB at a time.
-
-    The operating system releases the lock when the process ends, however it ends (SIGKILL
-    included), so a crashed run never blocks the next one.
-    """
-    path = next((p for _, name, p in db.execute("PRAGMA database_list").fetchall() if name == "main"), "")
-    if not path or fcntl is None:
-        yield
-        return
-    lock = Path(path + ".delivery.lock")
-    with open(lock, "a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            raise DeliveryBusy(f"a digest delivery is already running on this KB ({holder}); try again later") from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"pid {os.getpid()} on {socket.gethostname()}")
-        fh.flush()
-        try:
-            yield
-        finally:
-            fh.seek(0)
-            fh.truncate()
-            fcntl.flock(fh, fcntl.LOCK_UN)
+def exclusive_run(db: sqlite_utils.Database) -> contextlib.AbstractContextManager[None]:
+    """Hold `<kb>.delivery.lock` while delivering: one run per KB at a time."""
+    return exclusive_job(db, "delivery", DeliveryBusy,
+                         "a digest delivery is already running on this KB ({holder}); try again later")
 
 
 @dataclass

@@ -19,7 +19,6 @@ from email import policy
 from email.utils import format_datetime
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -30,6 +29,7 @@ import sqlite_utils
 from digest.insight import Insight, headline, make_insight, source_name
 from digest.options import DigestOptions
 from kb.clusters import cluster_members, point_claims
+from kb.db import database_file
 from kb.urls import safe_link
 
 #: Stands in for a subscriber's unsubscribe URL in a body rendered once for many subscribers.
@@ -125,10 +125,8 @@ def kb_name(db: sqlite_utils.Database, options: DigestOptions) -> str:
     """The Datasette database name of the KB: configured, else the file's stem."""
     if options.kb_name:
         return options.kb_name
-    for _, name, path in db.execute("PRAGMA database_list").fetchall():
-        if name == "main" and path:
-            return Path(path).stem
-    return "insightkb"
+    path = database_file(db)
+    return path.stem if path else "insightkb"
 
 
 def claim_url(options: DigestOptions, name: str, claim_id: int) -> str:

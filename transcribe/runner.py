@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import fcntl
 import logging
-import os
-import time
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -27,6 +24,7 @@ from urllib.parse import urlsplit
 import sqlite_utils
 from tqdm import tqdm
 
+from kb.locks import exclusive_job
 from kb.transcriptions import (Episode, checkpoint, episodes_to_transcribe, record_failure, record_unused,
                                save_progress, save_transcript, start_attempt)
 from kb.urls import fetch_refusal
@@ -58,33 +56,10 @@ class TranscribeBusy(Exception):
     "Another process is transcribing episodes of this KB right now"
 
 
-@contextlib.contextmanager
-def exclusive_run(db: sqlite_utils.Database) -> Iterator[None]:
-    """Hold `<kb>.transcribe.lock` (flock) while transcribing, so two runs never take the same episode.
-
-    The operating system drops the lock when the process ends, however it ends (SIGKILL included).
-    """
-    path = next((p for _, name, p in db.execute("PRAGMA database_list").fetchall() if name == "main"), "")
-    if not path:
-        yield
-        return
-    with open(path + ".transcribe.lock", "a+") as fh:
-        try:
-            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            fh.seek(0)
-            holder = fh.read().strip() or "another process"
-            raise TranscribeBusy(f"a transcribe run is already going on this KB ({holder}); nothing done") from None
-        fh.seek(0)
-        fh.truncate()
-        fh.write(f"pid {os.getpid()}")
-        fh.flush()
-        try:
-            yield
-        finally:
-            fh.seek(0)
-            fh.truncate()
-            fcntl.flock(fh, fcntl.LOCK_UN)
+def exclusive_run(db: sqlite_utils.Database) -> contextlib.AbstractContextManager[None]:
+    """Hold `<kb>.transcribe.lock` while transcribing, so two runs never take the same episode."""
+    return exclusive_job(db, "transcribe", TranscribeBusy,
+                         "a transcribe run is already going on this KB ({holder}); nothing done")
 
 
 @dataclass
