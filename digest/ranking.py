@@ -32,7 +32,7 @@ import sqlite_utils
 from digest.candidates import Candidate, iso, load_fallback, load_window, quantities_of, texts_of
 from digest.insight import is_cut, source_name
 from digest.options import DigestOptions
-from digest.similarity import CORROBORATES, NEAR_DUPLICATE, TermIndex, jaccard, terms
+from digest.similarity import CORROBORATES, NEAR_DUPLICATE, OverlapIndex, TermIndex, jaccard, terms
 from kb.digests import claims_in_recent_digests
 
 log = logging.getLogger(__name__)
@@ -246,6 +246,7 @@ class _Debate:
         self.by_side: dict[tuple[str, str], list[Candidate]] = defaultdict(list)
         self.sources: dict[tuple[str, str], set[int]] = defaultdict(set)
         self.by_cluster: dict[int, list[Candidate]] = defaultdict(list)
+        self._sides: dict[tuple[str, str], tuple[list[Candidate], OverlapIndex, dict[str, list[int]]]] = {}
         for c in context + fallback:
             if c.cluster_id is not None:
                 self.by_cluster[c.cluster_id].append(c)
@@ -278,11 +279,31 @@ class _Debate:
         if not topic or stance not in ("supports", "opposes"):
             return None
         other = "opposes" if stance == "supports" else "supports"
-        related = [
-            r for r in self.by_side[(topic, other)][:2000]
-            if r.source_id != c.source_id and (c.entities & r.entities or closeness(r)[0] >= RELATED)
-        ]
-        return max(related, key=closeness) if related else None
+        side, words, names = self._side((topic, other))
+        overlap = words.jaccards(s.terms)
+        near = {p for p, j in overlap.items() if j >= RELATED}
+        for entity in c.entities:
+            near.update(names.get(entity, ()))
+        best: tuple[tuple[float, float, int], Candidate] | None = None
+        for p in near:
+            r = side[p]
+            if r.source_id != c.source_id:
+                key = (overlap.get(p, 0.0), r.confidence, -r.id)
+                if best is None or key > best[0]:
+                    best = (key, r)
+        return best[1] if best else None
+
+    def _side(self, side: tuple[str, str]) -> tuple[list[Candidate], OverlapIndex, dict[str, list[int]]]:
+        """The first 2,000 claims taking `side`, indexed by their words and by the entities they name."""
+        if side not in self._sides:
+            claims = self.by_side[side][:2000]
+            names: dict[str, list[int]] = defaultdict(list)
+            for p, r in enumerate(claims):
+                for entity in r.entities:
+                    names[entity].append(p)
+            words = OverlapIndex(self.term_of.get(r.id) or terms(r.text) for r in claims)
+            self._sides[side] = (claims, words, dict(names))
+        return self._sides[side]
 
     def score(self, s: Scored, end: dt.datetime) -> None:
         """Set corroboration and disagreement, the counterpoint, the final score and the reasons."""

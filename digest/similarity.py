@@ -74,3 +74,30 @@ class TermIndex:
                 out.append((key, sim))
         out.sort(key=lambda kv: (-kv[1], kv[0]))
         return out
+
+
+class OverlapIndex:
+    """Exact Jaccard of a query against a fixed list of term sets, computed only where they share a term.
+
+    Unlike `TermIndex` nothing is capped: every set sharing a word with the query is found, and
+    its Jaccard is the same number `jaccard` gives.
+    """
+
+    def __init__(self, sets: Iterable[frozenset[str]]) -> None:
+        self.sizes: list[int] = []
+        postings: dict[str, list[int]] = defaultdict(list)
+        for position, ts in enumerate(sets):
+            self.sizes.append(len(ts))
+            for t in ts:
+                postings[t].append(position)
+        self.postings = dict(postings)
+
+    def jaccards(self, query: frozenset[str]) -> dict[int, float]:
+        """Position -> Jaccard for every indexed set sharing at least one term with `query`."""
+        counts: Counter[int] = Counter()
+        for t in query:
+            positions = self.postings.get(t)
+            if positions:
+                counts.update(positions)
+        n, sizes = len(query), self.sizes
+        return {p: shared / (n + sizes[p] - shared) for p, shared in counts.items()}
