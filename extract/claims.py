@@ -204,7 +204,7 @@ class ClaimDetector:
         lowers = [t.lower_ for t in sent[:3] if not t.is_punct]
         opens = any(tuple(lowers[: len(o)]) == o for o in self.openers)
         if not any(t.i in topic_tokens for t in sent):
-            return opens or any(t.lower in self.anaphora for t in sent)
+            return opens or any(t.lower in self.anaphora for t in sent[:3])
         return opens and not any(t.i in topic_tokens for t in previous)
 
 

@@ -70,3 +70,17 @@ def test_short_sign_offs_only(nlp):
     assert claims_and_reasons(nlp, "Later, everyone!")[0] == []
     long = "Later, the team moved every workload off closed APIs and onto open models."
     assert claims_and_reasons(nlp, long)[0] == [long]
+
+
+def test_a_sentence_that_leans_on_the_one_before_joins_it(nlp):
+    text = ("Our support team moved every ticket to the new triage flow last spring. "
+            "It cut the queue in half within a month.")
+    claims, _reasons = claims_and_reasons(nlp, text)
+    assert claims == [text]
+
+
+def test_a_pronoun_deep_in_a_sentence_does_not_make_it_an_elaboration(nlp):
+    first = "Our support team moved every ticket to the new triage flow last spring."
+    second = "Nobody on the night shift expected that the backlog would vanish so quickly."
+    claims, _reasons = claims_and_reasons(nlp, f"{first} {second}")
+    assert claims == [first, second]
