@@ -132,6 +132,8 @@ def test_shipped_topic_patterns_follow_the_shipped_file(db) -> None:
 def test_a_topic_is_one_record_seeded_from_the_shipped_file(db) -> None:
     """Each shipped topic comes into the KB whole: direction flags and examples on its row, its
     patterns in topic_patterns; an older KB's topics get the flags they lack, never an editor's edit."""
+    import json
+
     from kb.topics import seed_topics, shipped_topics, topic_records
 
     shipped = {t["slug"]: t for t in shipped_topics()}
@@ -140,7 +142,8 @@ def test_a_topic_is_one_record_seeded_from_the_shipped_file(db) -> None:
     for slug, record in shipped.items():
         for field in ("label", "proposition", "pro", "evaluative", "valence", "rising", "examples"):
             assert stored[slug][field] == record[field], (slug, field)
-        assert sorted(map(repr, stored[slug]["patterns"])) == sorted(map(repr, record["patterns"]))
+        assert sorted(json.dumps(p, sort_keys=True) for p in stored[slug]["patterns"]) == \
+            sorted(json.dumps(p, sort_keys=True) for p in record["patterns"])
     assert stored["finetuning-obsolescence"]["pro"] == "opposes"
     db.execute("UPDATE topics SET pro = NULL, evaluative = NULL WHERE slug = 'latency'")  # as before migration 062
     db.execute("UPDATE topics SET pro = 'opposes' WHERE slug = 'gpu-supply'")  # an editor's choice
