@@ -57,7 +57,8 @@ class Sentence:
 
     def consequence(self, cue: Cue) -> bool:
         """Whether a good or bad word follows the turn of a sentence that named the topic before it."""
-        return self.after_turn and cue.start > self.turns[0].start and not in_relative(self.scope, cue, self.turns[0].end)
+        return self.after_turn and cue.start > self.turns[0].start \
+            and not in_relative(self.scope, cue, self.turns[0].end)
 
     def reach(self, cue: Cue, kind: str) -> int:
         """+1 when the cue's scope holds the topic itself, -1 when it holds only its contrary pole, else 0."""

@@ -66,7 +66,8 @@ def test_a_topic_without_direction_reads_as_before(db) -> None:
     save_topic(db, "evals", "Evals", "Evals matter most.", "alice")
     db.execute("UPDATE topics SET pro = NULL, evaluative = NULL, valence = NULL WHERE slug = 'evals'")
     record = next(t for t in topic_records(db) if t["slug"] == "evals")
-    assert (record["pro"], record["evaluative"], record["valence"], record["rising"]) == ("supports", False, False, None)
+    flags = (record["pro"], record["evaluative"], record["valence"], record["rising"])
+    assert flags == ("supports", False, False, None)
     edited = save_topic(db, "evals", "Evals", "Evals matter more than prompts.", "alice")
     assert edited["pro"] is None and edited["evaluative"] is None  # an edit of the wording leaves them unset
     fresh = save_topic(db, "guardrails", "Guardrails", "Guardrails pay off.", "alice")
