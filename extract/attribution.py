@@ -16,20 +16,26 @@ from spacy.tokens import Doc, Span, Token
 from extract.claims import claims_of
 from extract.focus import PARSES, SPEAKER_PARSES, speaker_parse_of
 from extract.cues import CUES, cues_of
+from extract.lexicon import read_jsonl
 
 NUMERIC_LABELS = {"CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY", "DATE", "TIME"}
-_QUANTIFIERS = {"many", "some", "several", "few", "most", "all", "other", "one"}
-_NOT_SPEAKERS = {"i", "we", "you", "he", "she", "they", "it", "this", "that", "some", "many", "most",
-                 "others", "people", "everyone", "nobody", "who", "which", "what"}
 
 
-@Language.factory("insightkb_attribution")
-def make_attribution(nlp: Language, name: str) -> "Attribution":
-    return Attribution()
+@Language.factory("insightkb_attribution", default_config={"lexicon": "attribution.jsonl"})
+def make_attribution(nlp: Language, name: str, lexicon: str) -> "Attribution":
+    return Attribution(lexicon)
 
 
 class Attribution:
     """Fill `entities` and `speaker` of every claim, then drop the per-sentence parses."""
+
+    def __init__(self, lexicon: str) -> None:
+        # `word_set` rows of the lexicon: subjects that name nobody ("we", "people"), and the
+        # quantifiers cut off the front of a speaker ("several analysts" -> "analysts")
+        sets = {row["name"]: frozenset(w.lower() for w in row["words"])
+                for row in read_jsonl(lexicon) if row.get("kind") == "word_set"}
+        self.not_speakers = sets["not_speakers"]
+        self.quantifiers = sets["speaker_quantifiers"]
 
     def __call__(self, doc: Doc) -> Doc:
         claims = claims_of(doc)
@@ -73,11 +79,10 @@ class Attribution:
                 else:
                     head = _subject_of(tok)
                 if head is not None and self._names_someone(head, sent_start - parsed.start):
-                    name = _clean(head)
+                    name = _clean(head, self.not_speakers, self.quantifiers)
                     if name:
                         return name
         return None
-
 
     def _names_someone(self, head: Token, offset: int) -> bool:
         """A named subject (capitalised words, an entity) or a role ("employee", "CEO", "guest")."""
@@ -86,7 +91,7 @@ class Attribution:
             return True
         return head.is_title and not head.is_sent_start or any(
             t.is_title and not t.is_sent_start for t in words if t.head is head and t.dep_ == "compound"
-        ) or (head.is_title and head.text.lower() not in _NOT_SPEAKERS and head.is_sent_start
+        ) or (head.is_title and head.text.lower() not in self.not_speakers and head.is_sent_start
               and len(words) > 1 and words[1].is_title)
 
 
@@ -106,15 +111,15 @@ def _subject_of(verb: Token) -> Token | None:
     return None
 
 
-def _clean(head: Token) -> str | None:
+def _clean(head: Token, not_speakers: frozenset[str], quantifiers: frozenset[str]) -> str | None:
     """The name part of a subject: "An OpenAI employee" -> "OpenAI employee"; appositions dropped."""
-    if head.lower_ in _NOT_SPEAKERS or head.pos_ == "PRON":
+    if head.lower_ in not_speakers or head.pos_ == "PRON":
         return None
     cut = {t.i for child in head.children if child.dep_ in ("appos", "relcl", "acl", "punct")
            for t in child.subtree}
     words = [t for t in head.subtree if t.i not in cut]
     while words and words[0].i != head.i and (words[0].dep_ in ("det", "poss", "nummod", "predet")
-                                               or words[0].dep_ == "amod" and words[0].lower_ in _QUANTIFIERS):
+                                               or words[0].dep_ == "amod" and words[0].lower_ in quantifiers):
         words = words[1:]
     comma = next((t.i for t in head.subtree if t.i > head.i and t.text == ","), None)
     if comma is not None and (head.is_title or head.pos_ == "PROPN"):

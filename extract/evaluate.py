@@ -358,7 +358,7 @@ def _score_unit(result: EvalResult, doc: dict[str, Any], unit: dict[str, Any], c
 
 def evaluate_files(paths: list[str], *, db: Any = None, corpus: str | Path | None = None,
                    model: Any = None) -> tuple[EvalResult, list[str]]:
-    """Load the labelled files and score the pipeline built with the KB's topic patterns and learned
+    """Load the labelled files and score the pipeline built with the KB's topics and learned
     model (the shipped ones without a KB; `model` a file or `RULES_ONLY` overrides the model).
 
     Returns the scores and one line per file skipped because its corpus text is absent."""
@@ -373,7 +373,7 @@ def evaluate_files(paths: list[str], *, db: Any = None, corpus: str | Path | Non
         except CorpusMissing as exc:
             skipped.append(f"skipped {path}: its paragraphs' text is read from the corpus, and {exc}"
                            " (set --corpus or INSIGHTKB_CORPUS)")
-    patterns = extractor_setup(db)[0] if db is not None else None
+    topics = extractor_setup(db)[0] if db is not None else None
     if model is None and db is not None:
         model = kb_model(db)
-    return evaluate(build_nlp(topic_patterns=patterns, model=model), gold), skipped
+    return evaluate(build_nlp(topics=topics, model=model), gold), skipped

@@ -22,11 +22,11 @@ from spacy.tokens import Doc
 
 from extract.cues import cues_of
 from extract.lexicon import read_jsonl
+from extract.rulers import EDITOR_TOPIC_LABEL as EDITOR_LABEL  # spans of an editor's own topic pattern
 from extract.valence import _read as read_valence_file
 
 Features = list[tuple[str, float]]
 TOPICS = "insightkb_topics"
-EDITOR_LABEL = "TOPIC_EDITOR"  # spans of an editor's own topic pattern (kb.claims.topic_patterns)
 _CUE_WORD = re.compile(r"[a-z][a-z'-]*")
 _NEGATORS = {"not", "n't", "no", "never", "nobody", "nothing", "neither", "nor", "hardly", "rarely", "without"}
 _PRONOUNS = {"i", "we", "you", "our", "my", "your", "us"}

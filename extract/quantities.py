@@ -241,10 +241,12 @@ class QuantityParser:
             return self._make(text, ps, first, ref_end, value, None, "x", "ratio"), j
         if flags.get("weak") and not flags.get("scaled"):
             return None
-        # orders of magnitude: "two orders of magnitude" -> 100 x
-        if j + 2 < end and ps[j].lower_ in ("order", "orders") and ps[j + 1].lower_ == "of" \
-                and ps[j + 2].lower_ == "magnitude" and value <= 30:
-            return self._make(text, ps, first, j + 3, 10.0 ** value, None, "x", "ratio"), j + 3
+        # orders of magnitude: "two orders of magnitude" -> 100 x (a `magnitude` row of the lexicon)
+        magnitude = self._is("magnitude", ps[j]) if j < end else None
+        if magnitude and j + len(magnitude["then"]) < end and value <= magnitude["max_count"] \
+                and all(ps[j + 1 + k].lower_ == word for k, word in enumerate(magnitude["then"])):
+            stop = j + 1 + len(magnitude["then"])
+            return self._make(text, ps, first, stop, float(magnitude["base"]) ** value, None, "x", "ratio"), stop
         # ranges: "2-3 months", "2–10 seconds", "2 to 3 months", "10 to 100 million dollars"
         if j + 1 < end and self._is("range", ps[j]) and not (ps[j].text == "%" or self._is("ratio", ps[j])):
             nxt = self._number(ps, j + 1) if not self._identifier(doc, ps, j + 1) else None
@@ -347,7 +349,7 @@ class QuantityParser:
         k = j
         if k < len(ps) and ps[k].lower_ in ("of",):
             k += 1
-        if not (k < len(ps) and ps[k].lower_ in ("the", "their", "its", "a", "our", "your")):
+        if not (k < len(ps) and self._is("reference_determiner", ps[k])):
             return j  # "3x year over year": a bare ratio, not a ratio of something
         k += 1
         words = 0

@@ -1,10 +1,11 @@
-"""`insightkb_span_ruler`: SpanRuler-style patterns from a JSONL file into a span group.
+"""`insightkb_span_ruler`: SpanRuler-style patterns from a JSONL file into a span group;
+`insightkb_topic_ruler`: the same, fed with the patterns of the topic records.
 
 Entries have the SpanRuler format ({"label", "id", "pattern"}); overlapping spans are kept.
 Matching goes through `FastMatcher` (spaCy's Matcher plus a hash index for one-word
 patterns), which is what keeps the topic and model rulers cheap on long texts. Topic
-patterns carry the topic slug as `id`; editors add more through the KB's `topic_patterns`
-table, which `build_nlp(topic_patterns=...)` loads instead of the shipped file.
+patterns come from the topic records (kb/data/topics.jsonl as shipped; the KB's topics, editors'
+patterns included, through `build_nlp(topics=...)`) and carry the topic slug as `id`.
 """
 from __future__ import annotations
 
@@ -15,17 +16,37 @@ from spacy.attrs import ORTH
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from kb.topics import shipped_topics
+
 from extract.lexicon import FastMatcher, expand_first_token, read_jsonl
+
+TOPIC_LABEL = "TOPIC"
+EDITOR_TOPIC_LABEL = "TOPIC_EDITOR"  # an editor's own pattern: the learned heads never drop its tag
 
 
 @Language.factory(
     "insightkb_span_ruler",
-    default_config={"spans_key": "insightkb_topics", "patterns": "topic_patterns.jsonl"},
+    default_config={"spans_key": "insightkb_models", "patterns": "model_patterns.jsonl"},
 )
 def make_span_ruler(nlp: Language, name: str, spans_key: str, patterns: str) -> "PatternRuler":
     ruler = PatternRuler(nlp, spans_key)
     ruler.add_patterns(read_jsonl(patterns))
     return ruler
+
+
+@Language.factory("insightkb_topic_ruler", default_config={"spans_key": "insightkb_topics"})
+def make_topic_ruler(nlp: Language, name: str, spans_key: str) -> "PatternRuler":
+    ruler = PatternRuler(nlp, spans_key)
+    ruler.add_patterns(topic_entries(shipped_topics()))
+    return ruler
+
+
+def topic_entries(topics: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The patterns of topic records as SpanRuler entries (id = topic slug), shipped ones first."""
+    return [{"label": label, "id": topic["slug"], "pattern": pattern}
+            for topic in topics
+            for label, key in ((TOPIC_LABEL, "patterns"), (EDITOR_TOPIC_LABEL, "editor_patterns"))
+            for pattern in topic.get(key) or []]
 
 
 class PatternRuler:

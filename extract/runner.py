@@ -16,16 +16,17 @@ import sqlite_utils
 from spacy.language import Language
 from spacy.tokens import Doc
 
-from kb.claims import save_claims, save_non_claims, seed_topic_patterns, topic_patterns
+from kb.claims import save_claims, save_non_claims
 from kb.clusters import assign_clusters, cluster_backlog
 from kb.db import database_file
 from kb.documents import documents_to_extract, mark_extracted
 from kb.records import Claim, Document, Entity, NonClaim, Quantity, TopicTag
+from kb.topics import shipped_topics, topic_records
 from kb.transactions import atomic, write_batch
 
 from extract.claims import CLAIMS, REJECTED
 from extract.learned import LearnedModel, read_model
-from extract.nlp import build_nlp, fingerprint, shipped_topic_patterns
+from extract.nlp import build_nlp, fingerprint
 from extract.screen import MAX_CHARS, Screened, screen
 
 log = logging.getLogger(__name__)
@@ -74,18 +75,29 @@ def kb_model(db: sqlite_utils.Database) -> LearnedModel | None:
 
 
 def extractor_setup(db: sqlite_utils.Database) -> tuple[list[dict[str, Any]], str]:
-    """Seed the shipped topic patterns into the KB, read the active ones, and the version they and
-    the KB's own learned model (its hash, `.m` + 6 hex digits) make."""
-    shipped = shipped_topic_patterns()
-    seed_topic_patterns(db, shipped)
-    active = topic_patterns(db)
-    shipped_keys = sorted((p["id"], json.dumps(p["pattern"], sort_keys=True)) for p in shipped)
-    active_keys = sorted((p["id"], json.dumps(p["pattern"], sort_keys=True)) for p in active)
-    version = EXTRACTOR_VERSION if active_keys == shipped_keys else f"{EXTRACTOR_VERSION}.{fingerprint(active)[:6]}"
+    """The KB's topic records (seeded from the shipped ones when the KB was opened, with editors'
+    topics, patterns and direction flags) and the version they and the KB's own learned model (its
+    hash, `.m` + 6 hex digits) make: the shipped version while the topics tag and judge as shipped."""
+    active = topic_records(db)
+    version = EXTRACTOR_VERSION
+    if _what_extracts(active) != _what_extracts(shipped_topics()):
+        version = f"{EXTRACTOR_VERSION}.{fingerprint(_what_extracts(active))[:6]}"
     model = kb_model(db)
     if model is not None:
         version += f".m{model.hash[:6]}"
     return active, version
+
+
+def _what_extracts(topics: list[dict[str, Any]]) -> list[list[Any]]:
+    """The parts of topic records that change what extraction gives: patterns and direction flags
+    of the topics that have patterns (labels, propositions and examples do not)."""
+    out = []
+    for t in topics:
+        patterns = sorted(json.dumps(p, sort_keys=True) for p in t["patterns"])
+        editors = sorted(json.dumps(p, sort_keys=True) for p in t["editor_patterns"])
+        if patterns or editors:
+            out.append([t["slug"], t["pro"], t["evaluative"], t["valence"], t["rising"], patterns, editors])
+    return sorted(out)
 
 
 def extract_pending(
@@ -108,7 +120,7 @@ def extract_pending(
     every result, in whatever order batches finish.
     """
     started = time.perf_counter()
-    patterns, version = extractor_setup(db)
+    topics, version = extractor_setup(db)
     report = ExtractReport(version=version)
     cluster_backlog(db)
     total = _pending_count(db, version, reextract)
@@ -117,7 +129,7 @@ def extract_pending(
         return report
     todo = documents_to_extract(db, version, reextract=reextract)  # loaded one at a time
     if nlp is None and executor is None:
-        nlp = build_nlp(topic_patterns=patterns, model=kb_model(db))
+        nlp = build_nlp(topics=topics, model=kb_model(db))
     if nlp is not None:
         nlp.set_error_handler(_record_error)
     bar = None
@@ -177,7 +189,7 @@ def extract_pending(
             report.reasons[doc_id] = reason
 
     if executor is not None:
-        analysed = _analysed_on(executor, pieces(), batch_size, {"topic_patterns": patterns, "model": kb_model(db)}, version)
+        analysed = _analysed_on(executor, pieces(), batch_size, {"topics": topics, "model": kb_model(db)}, version)
     else:
         assert nlp is not None
         analysed = _analysed(nlp, pieces(), n_process, batch_size)
@@ -247,7 +259,7 @@ def _analysed_on(executor: Any, pieces: Iterable[tuple[str, tuple[int, int]]], b
     """Results per piece from the executor's workers, as their batches finish.
 
     Each worker builds the pipeline once for `version` from `pipeline` (`build_nlp` options: the
-    KB's topic patterns and its own learned model), which travels with the model's registration, not with each batch; a
+    KB's topic records and its own learned model), which travels with the model's registration, not with each batch; a
     batch the cluster gave up on comes back with its error for each of its documents.
     """
     outcomes = executor.map(_analyse, _batches(pieces, batch_size, TASK_CHARS), name="insightkb-extract",

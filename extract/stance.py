@@ -2,8 +2,8 @@
 
 Cues come from data/stance_lexicon.jsonl: topic-specific cues (this word supports or
 opposes that topic's proposition), trends ("growing", "stalled") read through the direction
-the topic's proposition claims (`rising` on its anchor), evaluative words (good/bad, applied through the topic's
-anchor: for `finetuning-obsolescence` praising fine-tuning opposes the proposition),
+the topic's proposition claims (`rising` on its record), evaluative words (good/bad, applied through the topic's
+`pro` direction: for `finetuning-obsolescence` praising fine-tuning opposes the proposition),
 endorsing and rejecting verbs ("adopt", "favor" / "avoid", "resist") that act on the topic
 words in their scope, negators that flip what they scope over, concessions ("Despite ...",
 "Contrary to ...") whose clause counts little, turns ("but", "however") after which the
@@ -11,50 +11,34 @@ sentence counts more, hedges ("may", "often") that lower the score, and recommen
 ("should") that raise it. Scopes come from the dependency parse where the sentence was
 parsed (see `insightkb_focus`), else from the words up to the next clause break.
 Every stance keeps the cue words that decided it.
+
+Each cue kind has its rule in extract/stance_rules.py (`RULES`, each returning a vote) and every
+vote passes the same modifiers (`MODIFIERS`); this module gathers the cues of a claim's sentences
+and sums the votes. A topic's direction flags (`pro`, `evaluative`, `valence`, `rising`) come from
+its topic record (kb/data/topics.jsonl, or the KB's topics through `use_topics`).
 """
 from __future__ import annotations
 
 from bisect import bisect_left
-from dataclasses import dataclass
 from typing import Any
 
 from spacy.language import Language
-from spacy.tokens import Doc, Span, Token
+from spacy.tokens import Doc
+
+from kb.topics import shipped_topics
 
 from extract.claims import claims_of
-from extract.focus import parse_of
 from extract.cues import cues_of
+from extract.focus import parse_of
 from extract.lexicon import read_jsonl
+from extract.scopes import Cue, Scopes, superlative
+from extract.stance_rules import MODIFIERS, RULES, Ballot, Sentence, TopicView
 
 TOPICS = "insightkb_topics"
-_SUBJECTS = {"nsubj", "nsubjpass", "csubj", "csubjpass", "expl"}
-_BREAKS = {",", ";", ":", "—", "–", "(", ")", "but", "which", "while", "whereas", "because", "although", "though", "unlike"}
-_STRONG_BREAKS = {";", "but", "while", "whereas", "although", "though", "unlike", "except"}
 SIGN = {"supports": 1, "opposes": -1}
+# the order cues vote in within a sentence: a cue's words count once, for the first that uses them
 _PRIORITY = {"cue": 0, "reject": 1, "alternative": 1, "divert": 1, "move": 2, "endorse": 2, "recommend": 3,
              "evaluative": 4, "trend": 5}
-_TOWARD = {"to", "onto", "into", "toward", "towards"}
-_AWAY = {"off", "from", "away"}
-_PRONOUNS = {"we", "they", "you", "i", "he", "she"}
-_DESTINATION_ENDS = {"because", "which", "so", "since", "after", "before", "when", "once", "until", "as", "if", ".", ";"}
-_FRONTED = {"prep", "advmod", "npadvmod", "advcl"}
-_COPULAS = {"be", "become", "seem", "remain", "prove", "look", "sound", "feel", "stay"}
-_FUNCTION = {"for", "to", "at", "in", "on", "of", "with", "by", "from", "and", "or", "but", "than", "as", "if",
-             "when", "because", "so", "enough", "the", "a", "an", "that", "this", "it", "they", "we", "you",
-             "is", "are", "was", "were", "be", "not", "too", "very", "only", "also", "now", "yet", "still"}
-_DETERMINERS = {"the", "a", "an", "our", "their", "its", "your", "his", "her", "my", "this", "these", "those"}
-_ANAPHORS = {"it", "this", "that", "them", "these", "those"}
-_LEAVE_ENDS = _BREAKS | {"and", "to", "into", "for", "toward", "towards"}
-_PASSIVE_BEFORE = {"be", "get", "is", "was", "were", "are", "been", "being"}
-
-
-@dataclass
-class Cue:
-    kind: str
-    start: int
-    end: int
-    topic: str | None = None
-    polarity: int = 0
 
 
 @Language.factory("insightkb_stance", default_config={"lexicon": "stance_lexicon.jsonl", "threshold": 0.5})
@@ -66,25 +50,21 @@ class StanceDetector:
     """Score supports/opposes/neutral per (claim, topic) from scoped cues."""
 
     def __init__(self, nlp: Language, lexicon: str, threshold: float) -> None:
-        self.anchor: dict[str, int] = {}
-        self.evaluative: set[str] = set()
-        self.valence: set[str] = set()  # topics the general valence lexicon may judge
-        self.rising: dict[str, int] = {}
         self.threshold = threshold
         # word sets the scope rules read: concessive words ("despite", "although") and the quantifiers
         # that negate as an object ("few", "nothing"); `word_set` rows of the lexicon
-        self.word_sets: dict[str, frozenset[str]] = {}
-        for row in read_jsonl(lexicon):
-            if row["kind"] == "word_set":
-                self.word_sets[row["name"]] = frozenset(w.lower() for w in row["words"])
-            if row["kind"] == "anchor":
-                self.anchor[row["topic"]] = SIGN[row["pro"]]
-                if row.get("evaluative"):
-                    self.evaluative.add(row["topic"])
-                if row.get("valence"):
-                    self.valence.add(row["topic"])
-                if row.get("rising"):
-                    self.rising[row["topic"]] = SIGN[row["rising"]]
+        self.word_sets: dict[str, frozenset[str]] = {
+            row["name"]: frozenset(w.lower() for w in row["words"])
+            for row in read_jsonl(lexicon) if row["kind"] == "word_set"}
+        self.use_topics(shipped_topics())
+
+    def use_topics(self, topics: list[dict[str, Any]]) -> None:
+        """Judge by the direction flags of these topic records (`kb.topics`); a topic without a
+        record reads as pro "supports", not evaluative, no valence, no trend."""
+        self.anchor = {t["slug"]: SIGN[t["pro"]] for t in topics if t.get("pro")}
+        self.evaluative = {t["slug"] for t in topics if t.get("evaluative")}
+        self.valence = {t["slug"] for t in topics if t.get("valence")}  # the general valence lexicon may judge them
+        self.rising = {t["slug"]: SIGN[t["rising"]] for t in topics if t.get("rising")}
 
     def __call__(self, doc: Doc) -> Doc:
         claims = claims_of(doc)
@@ -106,191 +86,80 @@ class StanceDetector:
                 claim["topics"][topic] = self.stance(doc, claim, topic, topic_hits, in_claim)
         return doc
 
-    @staticmethod
-    def _consequence(scope: "Scopes", cue: Cue, after_turn: bool, turns: list[Cue]) -> bool:
-        """Whether a good or bad word follows the turn of a sentence that named the topic before it."""
-        return after_turn and cue.start > turns[0].start and not _in_relative(scope, cue, turns[0].end)
+    def topic_view(self, topic: str, topic_hits: list[tuple[int, int]], cues: list[Cue]) -> TopicView:
+        """The topic's flags and mentions in one claim.
 
-    def stance(self, doc: Doc, claim: dict[str, Any], topic: str, topic_hits: list[tuple[int, int]],
-               cues: list[Cue]) -> dict[str, Any]:
-        anchor = self.anchor.get(topic, 1)
-        total = 0.0
-        hedges = 0
-        reasons: list[str] = []
-        topic_tokens = {i for s, e in topic_hits for i in range(s, e)}
-        # A topic mention that holds a `pole` pattern of the topic ("closed APIs" for open-weights)
-        # names the contrary pole: judging it counts reversed; its mention alone says nothing unless
-        # the pole row has a stance ("switch" asserts that switching happens).
+        A mention that holds a `pole` pattern of the topic ("closed APIs" for open-weights) names the
+        contrary pole: judging it counts reversed; its mention alone says nothing unless the pole row
+        has a stance ("switch" asserts that switching happens)."""
+        tokens = {i for s, e in topic_hits for i in range(s, e)}
         poles = [c for c in cues if c.kind == "pole" and c.topic == topic]
         contrary = {i for s, e in topic_hits if any(s <= c.start < e for c in poles) for i in range(s, e)}
         pole_starts = {c.start for c in cues if c.kind == "cue" and c.topic == topic and c.start in contrary
                        and any(c.start >= p.start and c.end <= p.end and p.polarity == 0 for p in poles)}
-        for sent_start, sent_end in claim["sents"]:
-            scope = Scopes(doc, sent_start, sent_end, parse_of(doc, sent_start), self.word_sets)
-            in_sent = [c for c in cues if sent_start <= c.start < sent_end]
-            negators = [c for c in in_sent if c.kind in ("negator", "quantifier", "reject", "ends")
-                        or (c.kind == "alternative" and c.polarity < 0)]  # "rather than X" turns X down
-            distancing = [c for c in in_sent if c.kind == "distance"]
-            concessions = [c for c in in_sent if c.kind == "contrast"]
-            negator_starts = {c.start for c in negators}
-            turns = [c for c in in_sent if c.kind == "turn" and c.start > sent_start + 1
-                     and c.start not in negator_starts]  # "has yet to" negates, it does not turn
-            leaves = [c for c in in_sent if c.kind == "leave"]
-            scope.cuts = sorted(c.start for c in in_sent if c.kind == "alternative")
-            inside_alternative = {i for c in in_sent if c.kind == "alternative" for i in range(c.start + 1, c.end)}
-            in_sent = [c for c in in_sent if c.start not in inside_alternative]  # "favor" of "in favor of"
-            in_sent = [c for c in in_sent if not _superlative(doc, c)]
-            idioms = {i for c in in_sent if c.kind == "idiom" for i in range(c.start, c.end)}
-            if idioms:  # "for what it is worth", "worth noting": set phrases, not judgements
-                in_sent = [c for c in in_sent if c.start not in idioms]
-            recommend = any(c.kind == "recommend" for c in in_sent)
-            hedges += sum(1 for c in in_sent if c.kind == "hedge")
-            sent_topic = {i for i in topic_tokens if sent_start <= i < sent_end}
-            sent_pro = sent_topic - contrary
-            sent_con = sent_topic & contrary
+        return TopicView(topic, self.anchor.get(topic, 1), topic in self.evaluative, topic in self.valence,
+                         self.rising.get(topic, 0), tokens, contrary, pole_starts)
+
+    def sentence(self, doc: Doc, topic: TopicView, sent_start: int, sent_end: int, cues: list[Cue]) -> Sentence:
+        """One sentence of the claim read for the topic: which cues vote, which negate, turn, concede."""
+        scope = Scopes(doc, sent_start, sent_end, parse_of(doc, sent_start), self.word_sets)
+        in_sent = [c for c in cues if sent_start <= c.start < sent_end]
+        negators = [c for c in in_sent if c.kind in ("negator", "quantifier", "reject", "ends")
+                    or (c.kind == "alternative" and c.polarity < 0)]  # "rather than X" turns X down
+        negator_starts = {c.start for c in negators}
+        turns = [c for c in in_sent if c.kind == "turn" and c.start > sent_start + 1
+                 and c.start not in negator_starts]  # "has yet to" negates, it does not turn
+        scope.cuts = sorted(c.start for c in in_sent if c.kind == "alternative")
+        inside_alternative = {i for c in in_sent if c.kind == "alternative" for i in range(c.start + 1, c.end)}
+        voting = [c for c in in_sent if c.start not in inside_alternative]  # "favor" of "in favor of"
+        voting = [c for c in voting if not superlative(doc, c)]
+        idioms = {i for c in voting if c.kind == "idiom" for i in range(c.start, c.end)}
+        if idioms:  # "for what it is worth", "worth noting": set phrases, not judgements
+            voting = [c for c in voting if c.start not in idioms]
+        sent_topic = {i for i in topic.tokens if sent_start <= i < sent_end}
+        sent_pro, sent_con = sent_topic - topic.contrary, sent_topic & topic.contrary
+        # "fine-tuning rarely beats good prompting": the comparison decides; the loser's own cue does not
+        compared = {i for c in voting if c.kind == "defeat" and topic.evaluative
+                    and (scope.defeat_side(c, sent_pro) or scope.defeat_side(c, sent_con))
+                    for i in scope._window(c.end, stop_at_comma=True)}
+        voting.sort(key=lambda c: _PRIORITY.get(c.kind, 9))
+        return Sentence(
+            doc=doc, scope=scope, topic=topic, cues=voting, negators=negators,
+            distancing=[c for c in in_sent if c.kind == "distance"],
+            concessions=[c for c in in_sent if c.kind == "contrast"],
+            turns=turns, leaves=[c for c in in_sent if c.kind == "leave"],
+            recommend=any(c.kind == "recommend" for c in voting),
+            sent_topic=sent_topic, sent_pro=sent_pro, sent_con=sent_con,
             # "X saved memory, but our summaries started dropping negations": when the topic is named only
             # before the turn, the good or bad said after it (outside a relative clause) is said of the topic
-            after_turn = bool(turns) and bool(sent_topic) and max(sent_topic) < turns[0].start
-            pole = 1 if sent_pro else -1  # when only the contrary pole is named, judging it counts reversed
-            earlier_topic = any(i < sent_start for i in topic_tokens)
-            if (not sent_topic and earlier_topic and recommend and negators
-                    and not any(c.kind == "cue" and c.topic == topic for c in in_sent)):
-                # "Most of them shouldn't be.": a negated recommendation about the topic before
-                total -= anchor * 1.2
-                reasons.append(("+" if -anchor > 0 else "-") + doc[negators[0].start:negators[0].end].text + " (elided)")
-            counted: set[int] = set()
-            # "fine-tuning rarely beats good prompting": the comparison decides; the loser's own cue does not
-            compared = {i for c in in_sent if c.kind == "defeat" and topic in self.evaluative
-                        and (scope.defeat_side(c, sent_pro) or scope.defeat_side(c, sent_con))
-                        for i in scope._window(c.end, stop_at_comma=True)}
-            in_sent.sort(key=lambda c: _PRIORITY.get(c.kind, 9))
-            for cue in in_sent:
-                if cue.kind == "cue" and cue.topic == topic:
-                    if cue.start in counted or cue.start in pole_starts or cue.start in compared:
-                        continue
-                    polarity, weight = cue.polarity, 1.0
-                elif cue.kind == "evaluative" and sent_topic and topic in self.evaluative:
-                    judged = sent_pro or sent_con
-                    if cue.start in counted or not (scope.evaluates(cue, judged) or scope.predicates(cue, judged)
-                                                    or self._consequence(scope, cue, after_turn, turns)):
-                        continue
-                    side = pole
-                    if sent_pro and sent_con:  # both poles named: the word judges the one it is said of,
-                        if scope.predicates(cue, sent_con) and not scope.predicates(cue, sent_pro):
-                            side = -1  # "..., but the closed APIs are still more reliable"
-                        elif scope.predicates(cue, sent_pro) and not scope.predicates(cue, sent_con):
-                            side = 1
-                    polarity, weight = cue.polarity * anchor * side, 0.5
-                    if self._consequence(scope, cue, after_turn, turns):
-                        weight = 1.0  # the cost after the turn is the point of the sentence
-                elif cue.kind == "valence" and sent_topic and topic in self.valence:
-                    # a general good/bad word counts only where it is said of the topic itself
-                    if cue.start in counted or cue.start in topic_tokens:
-                        continue
-                    if scope.predicates(cue, sent_pro):
-                        side = 1
-                    elif scope.predicates(cue, sent_con):
-                        side = -1
-                    elif self._consequence(scope, cue, after_turn, turns):
-                        side = pole
-                    else:
-                        continue
-                    polarity, weight = cue.polarity * anchor * side, 0.5
-                    if self._consequence(scope, cue, after_turn, turns):
-                        weight = 1.0
-                elif cue.kind == "trend" and sent_topic and topic in self.rising:
-                    if cue.start in counted or cue.start in topic_tokens:
-                        continue  # "adoption is growing": growth of what the proposition claims grows
-                    # "closed models are losing ground": the trend of the pole named before it
-                    before = [i for i in sent_topic if i < cue.start]
-                    side = (-1 if max(before) in contrary else 1) if before else pole
-                    polarity, weight = cue.polarity * self.rising[topic] * side, 0.75
-                elif cue.kind == "leave":
-                    # "moving away from open models": leaving the topic rejects it, unless a cue of the
-                    # topic in what is left carries the direction ("never leave the pilot stage")
-                    reach = scope.of(cue, "leave")
-                    if cue.start in counted or any(c.kind == "cue" and c.topic == topic and c.start in reach
-                                                   and c.start not in pole_starts for c in in_sent):
-                        continue
-                    side = 1 if reach & sent_pro else -1 if reach & sent_con else 0
-                    if not side:
-                        continue
-                    polarity, weight = -anchor * side, 1.0
-                elif cue.kind in ("endorse", "reject", "recommend", "alternative"):
-                    if cue.start in topic_tokens or cue.start in counted:
-                        continue
-                    if cue.topic == "use" and (topic not in self.evaluative or scope.in_relative_clause(cue)):
-                        continue  # running or building on something judges approaches, not GPU supply;
-                        # "the model we built" only says which model
-                    if cue.kind == "recommend" and any(
-                        c.kind in ("endorse", "reject") and c.start > cue.start for c in in_sent
-                    ):
-                        continue  # "should avoid", "should adopt": the verb decides
-                    reach = scope.of(cue, cue.kind)
-                    side = 1 if reach & sent_pro else -1 if reach & sent_con else 0
-                    if not side and cue.kind == "reject" and earlier_topic and any(
-                            doc[i].lower_ in _ANAPHORS for i in reach if sent_start <= i < sent_end):
-                        side = 1
-                    if not side:
-                        continue
-                    direction = cue.polarity if cue.kind == "alternative" else -1 if cue.kind == "reject" else 1
-                    polarity, weight = direction * anchor * side, 1.0
-                elif cue.kind in ("move", "divert") and sent_topic and topic in self.evaluative:
-                    # "moved every workload off closed APIs and onto open models": where things go is
-                    # endorsed, where they come from is left; "put the fine-tuning budget into evaluation":
-                    # the budget's owner is left
-                    if cue.start in counted or cue.start in topic_tokens:
-                        continue
-                    toward, away = scope.destinations(cue.end)
-                    if cue.kind == "divert":  # what is diverted is all up to where it goes
-                        away |= set(range(cue.start + 1, min(toward, default=cue.end)))
-                    side = (1 if toward & sent_pro else -1 if toward & sent_con else 0) \
-                        + (1 if away & sent_con else -1 if away & sent_pro else 0)
-                    if not side:
-                        continue
-                    polarity, weight = (1 if side > 0 else -1) * anchor, 1.0
-                elif cue.kind == "defeat" and sent_topic and topic in self.evaluative:
-                    if cue.start in counted:
-                        continue
-                    # "X beats Y" praises X, faults Y
-                    side = scope.defeat_side(cue, sent_pro) or -scope.defeat_side(cue, sent_con)
-                    if not side:
-                        continue
-                    polarity, weight = side * anchor * (cue.polarity or 1), 0.75  # "slower than" faults
-                else:
+            after_turn=bool(turns) and bool(sent_topic) and max(sent_topic) < turns[0].start,
+            pole=1 if sent_pro else -1,  # when only the contrary pole is named, judging it counts reversed
+            earlier_topic=any(i < sent_start for i in topic.tokens),
+            compared=compared,
+        )
+
+    def stance(self, doc: Doc, claim: dict[str, Any], topic: str, topic_hits: list[tuple[int, int]],
+               cues: list[Cue]) -> dict[str, Any]:
+        """The claim's stance toward the topic's proposition: every cue's vote through `RULES`,
+        reweighed by `MODIFIERS`, summed over the claim's sentences."""
+        view = self.topic_view(topic, topic_hits, cues)
+        total = 0.0
+        hedges = 0
+        reasons: list[str] = []
+        for sent_start, sent_end in claim["sents"]:
+            s = self.sentence(doc, view, sent_start, sent_end, cues)
+            hedges += sum(1 for c in s.cues if c.kind == "hedge")
+            elided = _elided(s, sent_start)
+            if elided is not None:
+                total += elided.polarity * elided.weight
+                reasons.append(("+" if elided.polarity > 0 else "-") + elided.text)
+            for cue in s.cues:
+                ballot = _ballot(s, cue)
+                if ballot is None:
                     continue
-                text = doc[cue.start:cue.end].text
-                negated_by = [n for n in negators if n is not cue and cue.start in scope.of(n, n.kind)]
-                left_by = next((c for c in leaves if cue.start in scope.of(c, "leave")
-                                and not scope.clausal_subject(c)), None)  # "leaving is expensive" leaves nothing
-                if left_by is not None or scope.left_behind(cue):
-                    # "moving money from pilots to production", "never leave the pilot stage"
-                    polarity = -polarity
-                    text = f"{doc[left_by.start:left_by.end].text if left_by else 'from'} … {text}"
-                if _negations(negated_by) % 2:  # "Nobody doubts that ...": two negations cancel
-                    polarity = -polarity
-                    text = f"{doc[negated_by[0].start:negated_by[0].end].text} … {text}"
-                if scope.describes_subject(cue):  # "Teams that switched ... came back": who, not what
-                    weight *= 0.5
-                if cue.kind == "cue" and cue.start in contrary and scope.clausal_subject(cue):
-                    continue  # "Changing the model means rewriting every prompt": the act is judged, not done
-                if cue.kind == "cue" and not negated_by and scope.subject_of_negated(cue, [n for n in negators if n.kind in ("negator", "quantifier")]):
-                    weight *= 0.5  # "Shrinking the model did not lower costs": the negated predicate is the claim
-                if any(cue.start in scope.of(d, "endorse") for d in distancing):
-                    # "Many claim that X, but ...": a claim the writer then contradicts counts for nothing
-                    weight *= 0.0 if any(t.start > cue.start for t in turns) else 0.5
-                if any(cue.start in scope.clause(c) for c in concessions):
-                    weight *= 0.3
-                    text = f"({text})"
-                if turns and cue.start < turns[0].start:
-                    weight *= 0.5
-                elif turns:
-                    weight *= 1.25
-                if recommend:
-                    weight *= 1.2
-                total += polarity * weight
-                counted.update(range(cue.start, cue.end))
-                reasons.append(("+" if polarity > 0 else "-") + text)
+                total += ballot.polarity * ballot.weight
+                s.counted.update(range(cue.start, cue.end))
+                reasons.append(("+" if ballot.polarity > 0 else "-") + ballot.text)
         if total >= self.threshold:
             stance = "supports"
         elif total <= -self.threshold:
@@ -304,365 +173,25 @@ class StanceDetector:
         return {"stance": stance, "score": round(score, 3), "cues": reasons}
 
 
-def _negations(negators: list[Cue]) -> int:
-    """How many distinct negations: overlapping matches ("is ending" and "ending") count once."""
-    count, last_end = 0, -1
-    for neg in sorted(negators, key=lambda n: n.start):
-        if neg.start >= last_end:
-            count += 1
-        last_end = max(last_end, neg.end)
-    return count
+def _ballot(s: Sentence, cue: Cue) -> Ballot | None:
+    """The cue's vote from the rule of its kind, through every modifier; None when it does not count."""
+    rule = RULES.get(cue.kind)
+    vote = rule(s, cue) if rule is not None else None
+    if vote is None:
+        return None
+    negated_by = [n for n in s.negators if n is not cue and cue.start in s.scope.of(n, n.kind)]
+    ballot: Ballot | None = Ballot(vote[0], vote[1], s.doc[cue.start:cue.end].text, negated_by)
+    for modifier in MODIFIERS:
+        ballot = modifier(s, cue, ballot)
+        if ballot is None:
+            return None
+    return ballot
 
 
-def _in_relative(scope: "Scopes", cue: Cue, after: int) -> bool:
-    """Whether the cue sits in a relative clause ("..., which is the one thing it cannot get wrong")."""
-    if scope.parsed is not None:
-        return any(node.dep_ == "relcl" for node in scope._tok(cue.start).ancestors) or \
-            scope._tok(cue.start).dep_ == "relcl"
-    return any(scope.doc[i].lower_ in ("which", "who", "whom", "whose") for i in range(after, cue.start))
-
-
-def _superlative(doc: Doc, cue: Cue) -> bool:
-    """ "the best closed models" ranks, it does not recommend ("is best kept for" does)."""
-    return cue.kind == "recommend" and doc[cue.start].lower_ == "best" and cue.start > 0 \
-        and doc[cue.start - 1].lower_ in _DETERMINERS
-
-
-class Scopes:
-    """Scopes of cue words in one sentence: from its parse when there is one, else a window."""
-
-    def __init__(self, doc: Doc, start: int, end: int, parsed: Span | None,
-                 word_sets: dict[str, frozenset[str]]) -> None:
-        self.doc = doc
-        self.concessive = word_sets["concessive"]
-        self.quantifiers = word_sets["negating_quantifiers"]
-        self.start = start
-        self.end = end
-        self.parsed = parsed
-        self.cuts: list[int] = []  # starts of "in favour of", "instead of", "rather than"
-        self._semicolons: list[int] | None = None
-
-    def _tok(self, i: int) -> Token:
-        assert self.parsed is not None
-        return self.parsed[i - self.start]
-
-    def _back(self, ids: set[int]) -> set[int]:
-        """Token indices of the parsed sentence -> indices in the document."""
-        assert self.parsed is not None
-        shift = self.start - self.parsed.start
-        return {shift + i for i in ids}
-
-    def of(self, cue: Cue, kind: str) -> set[int]:
-        """Doc token indices that a negator, rejecting, endorsing or leaving cue acts on.
-
-        A scope stops at an alternative that follows the cue: in "abandoning closed APIs in
-        favour of open models" the open models are not abandoned.
-        """
-        covered = self._of(cue, kind)
-        lo, hi = self._segment(cue.start)
-        if lo > self.start or hi < self.end:  # "; users happily wait": a semicolon ends every scope
-            covered = {i for i in covered if lo <= i < hi}
-        if cue.kind != "alternative":
-            cut = next((c for c in self.cuts if c > cue.start), None)
-            if cut is not None:
-                covered = {i for i in covered if i < cut}
-        return covered
-
-    def _of(self, cue: Cue, kind: str) -> set[int]:
-        if kind == "leave":
-            return self._left(cue)
-        if cue.kind == "alternative":  # "in favour of X", "rather than X": X, up to the clause break
-            return self._window(cue.end, stop_at_comma=True)
-        if kind in ("endorse", "reject") and cue.topic == "subject":
-            return self._predicate(cue)
-        if kind == "quantifier":  # "Few of them run X", "lost little accuracy": the whole clause
-            if self.parsed is None:
-                return self._clause(cue)
-            kind = "negator"
-        if kind == "ends":  # "The GPU crunch is over": what ends is what comes before
-            out: set[int] = set()
-            for i in range(cue.start - 1, self.start - 1, -1):
-                if self.doc[i].lower_ in _BREAKS:
-                    break
-                out.add(i)
-            return out
-        if self.parsed is None:
-            return self._window(cue.end, stop_at_comma=kind not in ("endorse", "recommend"))
-        tok = self._tok(cue.start)
-        if tok.dep_ in ("neg", "advmod", "det", "preconj", "aux", "nsubj", "nsubjpass") and kind != "reject" \
-                or tok.lower_ in ("increasingly",):
-            head = tok.head
-        else:
-            head = tok
-        if kind == "negator" and tok.lower_ == "no" and tok.head.lower_ in ("longer", "more"):
-            head = tok.head.head  # "Fine-tuning is no longer a science project": the clause is negated
-        if kind == "negator":  # "Nobody ...", "not one of them switched", "no team ...": the verb is negated
-            node = tok
-            while node.dep_ not in _SUBJECTS and node.head is not node and node.dep_ in ("det", "neg", "advmod", "nsubj", "amod", "nummod", "pobj", "prep"):
-                node = node.head
-            if node.dep_ in _SUBJECTS:
-                head = node.head
-            elif tok.lower_ in self.quantifiers and node.dep_ in ("dobj", "attr", "npadvmod"):
-                head = node.head  # "lost little accuracy": what was lost is negated
-        covered = {t.i for t in head.subtree}
-        if kind == "negator":  # "Below five billion tokens, we have never seen ...": the condition is not denied
-            subject = next((c for c in head.children if c.dep_ in _SUBJECTS), None)
-            first = subject.left_edge.i if subject is not None else tok.i
-            for child in head.children:
-                edge = child.right_edge.i
-                if child.dep_ in _FRONTED | {"ccomp", "parataxis", "conj"} and edge < min(first, tok.i) and edge + 1 < len(self.parsed.doc) \
-                        and self.parsed.doc[edge + 1].text == ",":
-                    covered -= {t.i for t in child.subtree}
-            opener = self.parsed[0]
-            if opener.dep_ in _FRONTED | {"mark"} and opener.i != tok.i:  # the parse may not nest the opener
-                comma = next((t.i for t in self.parsed if t.i < tok.i and t.text == ","), None)
-                if comma is not None:
-                    covered -= set(range(opener.i, comma))
-        if kind == "reject" and head is tok and any(c.dep_ == "dobj" for c in tok.children):
-            # "abandoned the effort after months of regressions": the object is rejected, not the adjuncts
-            for child in tok.children:
-                if child.dep_ in ("prep", "advcl", "npadvmod") and child.i > tok.i and child.lower_ not in ("on", "to"):
-                    covered -= {t.i for t in child.subtree}
-        for child in head.children:
-            if child.dep_ in _SUBJECTS and kind in ("negator", "reject") and child.i != tok.i \
-                    and not any(t.i == tok.i for t in child.subtree):
-                covered -= {t.i for t in child.subtree}
-            if child.dep_ in ("relcl", "advcl") and kind in ("negator", "reject"):
-                covered -= {t.i for t in child.subtree}
-            if child.dep_ in ("prep", "mark") and child.lower_ in self.concessive and kind in ("negator", "reject"):
-                covered -= {t.i for t in child.subtree}  # "Despite the hype, few care": the hype is not denied
-            if child.dep_ == "conj" and kind in ("negator", "reject") and child.i > tok.i \
-                    and any(g.dep_ in _SUBJECTS for g in child.children):
-                covered -= {t.i for t in child.subtree}  # "could not tell, and the bill dropped"
-        for child in head.children:  # "not X but Y": Y is not negated
-            if child.dep_ == "conj" and any(c.lower_ in ("but", "rather") for c in head.children if c.dep_ == "cc"):
-                covered -= {t.i for t in child.subtree}
-            if child.dep_ == "attr":
-                for grand in child.children:
-                    if grand.dep_ == "conj" and any(c.lower_ in ("but", "rather") for c in child.children):
-                        covered -= {t.i for t in grand.subtree}
-        covered.discard(tok.i)
-        return self._back(covered)
-
-    def _segment(self, i: int) -> tuple[int, int]:
-        """The doc token range between the semicolons around token i, within the sentence."""
-        if self._semicolons is None:
-            self._semicolons = [j for j in range(self.start, self.end) if self.doc[j].text == ";"]
-        lo, hi = self.start, self.end
-        for j in self._semicolons:
-            if j < i:
-                lo = j + 1
-            else:
-                hi = j
-                break
-        return lo, hi
-
-    def destinations(self, after: int) -> tuple[set[int], set[int]]:
-        """Words after a moving verb: where things go ("to", "onto", "into") and where they come from
-        ("off", "from"), up to the clause's end."""
-        toward: set[int] = set()
-        away: set[int] = set()
-        mode: set[int] | None = None
-        for i in range(after, min(self.end, after + 16)):
-            word = self.doc[i].lower_
-            if word in _STRONG_BREAKS or word in _DESTINATION_ENDS:
-                break
-            if word in _TOWARD:
-                mode = toward
-            elif word in _AWAY:
-                mode = away
-            elif mode is not None:
-                mode.add(i)
-        return toward, away
-
-    def in_relative_clause(self, cue: Cue) -> bool:
-        """Whether the cue is the verb of a relative clause ("the model we built last spring")."""
-        if self.parsed is not None:
-            return self._tok(cue.start).dep_ == "relcl"
-        # unparsed: a contact clause, "the model we built", "the GPUs they rent"
-        return cue.start - 2 >= self.start and self.doc[cue.start - 1].lower_ in _PRONOUNS \
-            and self.doc[cue.start - 2].is_alpha and self.doc[cue.start - 2].lower_ not in _FUNCTION
-
-    def clausal_subject(self, cue: Cue) -> bool:
-        """Whether the cue is a gerund that opens the subject of its clause ("Switching providers is ...")."""
-        if self.parsed is not None:
-            tok = self._tok(cue.start)
-            return tok.dep_ in ("csubj", "csubjpass") or (tok.dep_ in _SUBJECTS and tok.lower_.endswith("ing"))
-        return self.doc[cue.start].lower_.endswith("ing") and self._opens_clause(cue.start)
-
-    def _left(self, cue: Cue) -> set[int]:
-        """What a leaving verb leaves: "leave the pilot stage", "move beyond pilots"."""
-        if self.parsed is None:
-            out: set[int] = set()
-            for i in range(cue.end, self.end):
-                if self.doc[i].lower_ in _LEAVE_ENDS:
-                    break
-                out.add(i)
-            return out
-        tok = self._tok(cue.start)
-        covered: set[int] = set()
-        for child in tok.children:
-            if child.dep_ in ("dobj", "pobj") or (child.dep_ == "prep" and child.lower_ in ("beyond", "past", "from")):
-                covered |= {t.i for t in child.subtree}
-        if cue.end - cue.start > 1:  # "move beyond", "move on from": the preposition is in the cue
-            last = self._tok(cue.end - 1)
-            covered |= {t.i for t in last.subtree} - {last.i}
-        return self._back(covered)
-
-    def _predicate(self, cue: Cue) -> set[int]:
-        """What a judging predicate judges: its subject too ("X pays off", "Latency is rarely key")."""
-        if self.parsed is None:
-            back: set[int] = set()
-            for i in range(cue.start - 1, self.start - 1, -1):
-                if self.doc[i].lower_ in _BREAKS:
-                    break
-                back.add(i)
-            return back | self._window(cue.end, stop_at_comma=True)
-        node = self._tok(cue.start)
-        while node.dep_ in ("amod", "compound", "attr", "acomp", "advmod", "dobj", "prt", "npadvmod", "acl", "relcl") \
-                and node.head is not node:
-            node = node.head
-        covered = {t.i for t in node.subtree}
-        covered.discard(self._tok(cue.start).i)
-        return self._back(covered)
-
-    def _opens_clause(self, i: int) -> bool:
-        """Whether token i is within the first two words of its clause (likely its subject)."""
-        for j in range(i - 1, max(self.start, i - 3) - 1, -1):
-            if self.doc[j].lower_ in _BREAKS:
-                return True
-        return i - self.start <= 2
-
-    def _clause(self, cue: Cue) -> set[int]:
-        """The words from the previous clause break to the next one, without the cue."""
-        out = self._window(cue.end, stop_at_comma=True)
-        for i in range(cue.start - 1, self.start - 1, -1):
-            if self.doc[i].lower_ in _BREAKS:
-                break
-            out.add(i)
-        return out
-
-    def defeat_side(self, cue: Cue, topic: set[int]) -> int:
-        """+1 when the topic is the winner of "X beats Y", -1 when it is the loser, else 0.
-
-        Passives swap the sides: "X was outclassed by Y" faults X.
-        """
-        passive = self.doc[cue.end - 1].lower_ != "than" and (  # "is faster than" is no passive
-            (cue.end < self.end and self.doc[cue.end].lower_ == "by") or (
-                cue.start > self.start and self.doc[cue.start - 1].lower_ in _PASSIVE_BEFORE))
-        before = after = False
-        for i in range(cue.start - 1, self.start - 1, -1):
-            if self.doc[i].lower_ in _STRONG_BREAKS:
-                break
-            before = before or i in topic
-        after = any(i in topic for i in self._window(cue.end, stop_at_comma=True))
-        if before == after:
-            return 0
-        side = 1 if before else -1
-        return -side if passive else side
-
-    def subject_of_negated(self, cue: Cue, negators: list[Cue]) -> bool:
-        """Whether the cue sits in the subject of a clause whose predicate a negator denies."""
-        for neg in negators:
-            if neg.start <= cue.start:
-                continue
-            if self.parsed is None:
-                if not any(self.doc[i].lower_ in _BREAKS for i in range(cue.end, neg.start)):
-                    return True
-                continue
-            verb = self._tok(neg.start).head
-            for child in verb.children:
-                if child.dep_ in _SUBJECTS and any(t.i == self._tok(cue.start).i for t in child.subtree):
-                    return True
-        return False
-
-    def predicates(self, cue: Cue, topic: set[int]) -> bool:
-        """Whether a word is said of the topic: it modifies the topic noun ("a brittle distilled
-        model"), is predicated of it ("open models are dependable", "fine-tuning backfired"), or
-        is a verb whose subject or object holds it ("teams love open models")."""
-        if self.parsed is not None:
-            tok = self._tok(cue.start)
-            if tok.dep_ in ("amod", "compound", "nmod"):
-                return bool(self._back({tok.head.i}) & topic)
-            node = tok
-            while node.dep_ in ("acomp", "attr", "advmod", "xcomp", "oprd") and node.head is not node:
-                node = node.head
-            args = {t.i for c in node.children if c.dep_ in _SUBJECTS | {"dobj", "nsubjpass"} for t in c.subtree}
-            return bool(self._back(args) & topic)
-        j = cue.end
-        while j < self.end and j < cue.end + 2 and (self.doc[j].text == "-" or self.doc[j].lower_ in ("and", ",")):
-            j += 1
-        if j < self.end and j in topic:
-            return True  # premodifier of the topic words
-        linked = False
-        for i in range(cue.start - 1, max(self.start, cue.start - 8) - 1, -1):
-            word = self.doc[i]
-            if word.lower_ in _BREAKS:
-                return False
-            if i in topic:  # "fine-tuning backfired", "open models (really) are a disaster"
-                first = i
-                while first - 1 in topic:
-                    first -= 1
-                return linked or cue.start - i <= 3 or self._opens_clause(first)
-            linked = linked or word.lemma_ in _COPULAS
-        return False
-
-    def evaluates(self, cue: Cue, topic: set[int]) -> bool:
-        """Whether an evaluative word judges the topic, not a noun beside it.
-
-        "the best closed models" praises the closed models, not open weights: an adjective
-        counts only when the noun it modifies holds the topic words.
-        """
-        if self.parsed is None:
-            after = self.doc[cue.end] if cue.end < self.end else None
-            if after is None or not after.is_alpha or after.lower_ in _FUNCTION or after.i in topic:
-                return True  # not a premodifier, or it modifies the topic itself
-            before = {self.doc[i].lemma_ for i in range(max(self.start, cue.start - 3), cue.start)}
-            return bool(before & _COPULAS) or any(i in topic for i in range(cue.end, min(self.end, cue.end + 3)))
-        tok = self._tok(cue.start)
-        if tok.dep_ in ("amod", "compound") and tok.head.pos_ in ("NOUN", "PROPN"):
-            return bool(self._back({t.i for t in tok.head.subtree}) & topic)
-        return True
-
-    def describes_subject(self, cue: Cue) -> bool:
-        """Whether the cue sits in a relative clause that only says which subject is meant."""
-        if self.parsed is None:
-            return False
-        for node in self._tok(cue.start).ancestors:
-            if node.dep_ == "relcl":
-                return node.head.dep_ in _SUBJECTS
-        return False
-
-    def left_behind(self, cue: Cue) -> bool:
-        """Whether the cue sits in the "from X" of a move "from X to Y": X is what is left."""
-        if self.parsed is None:
-            back = [self.doc[i].lower_ for i in range(max(self.start, cue.start - 3), cue.start)]
-            ahead = [self.doc[i].lower_ for i in range(cue.end, min(self.end, cue.end + 4))]
-            return "from" in back and not set(back[back.index("from"):]) & _BREAKS \
-                and bool({"to", "into"} & set(ahead))
-        tok = self._tok(cue.start)
-        for node in [tok, *tok.ancestors]:
-            if node.dep_ == "pobj" and node.head.lower_ == "from":
-                verb = node.head.head
-                return any(c.dep_ in ("prep", "dative") and c.lower_ in ("to", "into", "toward", "towards")
-                           for c in verb.children)
-            if node.dep_ in ("ROOT", "ccomp", "advcl", "relcl", "xcomp"):
-                return False
-        return False
-
-    def clause(self, cue: Cue) -> set[int]:
-        """The concessive clause a contrast cue opens ("Despite ...", "Although ...")."""
-        if self.parsed is None:
-            return self._window(cue.end, stop_at_comma=True) | set(range(cue.start, cue.end))
-        tok = self._tok(cue.start)
-        root = tok.head if tok.dep_ == "mark" else tok
-        return self._back({t.i for t in root.subtree})
-
-    def _window(self, after: int, stop_at_comma: bool = True) -> set[int]:
-        out: set[int] = set()
-        breaks = _BREAKS if stop_at_comma else _STRONG_BREAKS
-        for i in range(after, self.end):
-            if self.doc[i].lower_ in breaks and i > after:
-                break
-            out.add(i)
-        return out
+def _elided(s: Sentence, sent_start: int) -> Ballot | None:
+    """ "Most of them shouldn't be.": a negated recommendation about the topic of the sentence before."""
+    if s.sent_topic or not s.earlier_topic or not s.recommend or not s.negators \
+            or any(c.kind == "cue" and c.topic == s.topic.slug for c in s.cues):
+        return None
+    first = s.negators[0]
+    return Ballot(-s.topic.anchor, 1.2, s.doc[first.start:first.end].text + " (elided)", [])

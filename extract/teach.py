@@ -124,9 +124,9 @@ def calibration_report(nlp: Any, docs: list[dict[str, Any]]) -> dict[str, float]
     return out
 
 
-def _score(patterns: list[dict[str, Any]], model: LearnedModel | str, docs: list[dict[str, Any]],
+def _score(records: list[dict[str, Any]], model: LearnedModel | str, docs: list[dict[str, Any]],
            split: str, name: str) -> Row:
-    nlp = build_nlp(topic_patterns=patterns, model=model)
+    nlp = build_nlp(topics=records, model=model)
     row = Row(split, name, evaluate(nlp, docs))
     if model != RULES_ONLY:
         row.calibration = calibration_report(nlp, docs)
@@ -147,8 +147,8 @@ def train(db: sqlite_utils.Database, *, labels: Path = LABELS_DIR, splits: tuple
     files at `also_weight`), score it and the current one on `splits`, and promote it (write
     `output`, default beside the KB) when it is not worse on claims, topics and stance on every
     split (or `force`)."""
-    patterns, _version = extractor_setup(db)
-    rules = build_nlp(topic_patterns=patterns, model=RULES_ONLY)
+    records, _version = extractor_setup(db)
+    rules = build_nlp(topics=records, model=RULES_ONLY)
     files = train_files or [split_file(labels, "train")]
     train_docs = []
     for path in files:
@@ -179,10 +179,10 @@ def train(db: sqlite_utils.Database, *, labels: Path = LABELS_DIR, splits: tuple
             log.warning("no %s labels at %s: not scored", split, path)
             continue
         docs = load_labels(path, corpus)
-        rows = [_score(patterns, RULES_ONLY, docs, split, "rules only")]
+        rows = [_score(records, RULES_ONLY, docs, split, "rules only")]
         if old is not None:
-            rows.append(_score(patterns, old, docs, split, f"current {old.hash[:8]}"))
-        rows.append(_score(patterns, new, docs, split, "new"))
+            rows.append(_score(records, old, docs, split, f"current {old.hash[:8]}"))
+        rows.append(_score(records, new, docs, split, "new"))
         report.rows += rows
         baseline = rows[-2]
         worse += [f"{split}: {w}" for w in not_worse(rows[-1], baseline)]
@@ -215,8 +215,8 @@ def learning_curve(db: sqlite_utils.Database, *, labels: Path = LABELS_DIR, spli
     """Scores on `splits` of models fitted on nested random fractions of the train paragraphs
     (plus all of `also` at `also_weight`; no editor decisions, nothing promoted), with rules alone
     for reference."""
-    patterns, _version = extractor_setup(db)
-    rules = build_nlp(topic_patterns=patterns, model=RULES_ONLY)
+    records, _version = extractor_setup(db)
+    rules = build_nlp(topics=records, model=RULES_ONLY)
     train_path = split_file(labels, "train")
     if not train_path.exists():
         raise TrainError(f"no labelled training file {train_path}")
@@ -232,13 +232,13 @@ def learning_curve(db: sqlite_utils.Database, *, labels: Path = LABELS_DIR, spli
     report = TrainReport()
     eval_docs = {s: load_labels(split_file(labels, s), corpus) for s in splits if split_file(labels, s).exists()}
     for split, docs in eval_docs.items():
-        report.rows.append(_score(patterns, RULES_ONLY, docs, split, "rules only"))
+        report.rows.append(_score(records, RULES_ONLY, docs, split, "rules only"))
     for fraction in fractions:
         chosen = set(order[: max(1, round(fraction * len(order)))])
         subset: list[Example] = [ex for ex in examples if ex.unit_doc in chosen] + extra
         model, _oof = fit(subset, topics, settings=settings, topic_words=words)
         for split, docs in eval_docs.items():
-            report.rows.append(_score(patterns, model, docs, split,
+            report.rows.append(_score(records, model, docs, split,
                                       f"{fraction:.0%} ({len(chosen)} par.)"))
     report.decision = "learning curve: nothing promoted"
     return report

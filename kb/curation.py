@@ -11,6 +11,8 @@ from typing import Any
 
 import sqlite_utils
 
+from kb.topics import NEW_TOPIC_DIRECTION, BadTopic, check_examples, parse_examples
+
 STANCES = ("supports", "opposes", "neutral")
 STATUSES = ("pending", "approved", "rejected")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -155,27 +157,68 @@ def boost(db: sqlite_utils.Database, claim_id: int, value: float, actor: str) ->
 
 
 def save_topic(db: sqlite_utils.Database, slug: str, label: str, proposition: str, actor: str,
-               description: str | None = None) -> dict[str, Any]:
-    """Create or edit a taxonomy topic (stance is always toward its proposition)."""
+               description: str | None = None, *, pro: str | None = None, evaluative: bool | None = None,
+               valence: bool | None = None, rising: str | None = None, examples: Any = None,
+               patterns: list[str] | None = None) -> dict[str, Any]:
+    """Create or edit a taxonomy topic, its whole record: label, proposition (stance is always
+    toward it), direction flags (see kb.topics), example sentences and new phrase patterns.
+
+    A flag or the examples left None keep what the topic has (a new topic gets
+    `kb.topics.NEW_TOPIC_DIRECTION`); `patterns` are added as the editor's own. The next
+    `insightkb extract` tags and judges by the new record.
+    """
     _check_actor(actor)
     if not _SLUG.match(slug or ""):
         raise BadCuration(f"bad topic slug {slug!r}: lower-case letters, digits and '-'")
     label, proposition = (label or "").strip(), (proposition or "").strip()
     if not label or not proposition:
         raise BadCuration("a topic needs a label and a proposition")
+    for name, value in (("pro", pro), ("rising", rising)):
+        if value not in (None, "", "supports", "opposes"):
+            raise BadCuration(f"bad {name} {value!r}: expected supports or opposes")
+    try:
+        examples = None if examples is None else check_examples(
+            parse_examples(examples) if isinstance(examples, str) else examples)
+    except BadTopic as exc:
+        raise BadCuration(str(exc)) from None
+    phrases = [p.strip() for p in patterns or [] if p and p.strip()]
     with db.conn:
-        rows = list(db.query("SELECT slug, label, description, proposition FROM topics WHERE slug = ?", [slug]))
-        before = rows[0] if rows else None
+        rows = list(db.query(f"SELECT {', '.join(_TOPIC_FIELDS)} FROM topics WHERE slug = ?", [slug]))
+        before = _topic_state(rows[0]) if rows else None
+        base = before or {**NEW_TOPIC_DIRECTION, "examples": []}
         after = {"slug": slug, "label": label, "description": (description or "").strip() or None,
-                 "proposition": proposition}
+                 "proposition": proposition,
+                 "pro": pro or base["pro"],
+                 "evaluative": base["evaluative"] if evaluative is None else bool(evaluative),
+                 "valence": base["valence"] if valence is None else bool(valence),
+                 "rising": base["rising"] if rising is None else (rising or None),
+                 "examples": base["examples"] if examples is None else examples}
         db.execute(
-            "INSERT INTO topics (slug, label, description, proposition) VALUES (:slug, :label, :description, :proposition)"
+            "INSERT INTO topics (slug, label, description, proposition, pro, evaluative, valence, rising, examples)"
+            " VALUES (:slug, :label, :description, :proposition, :pro, :evaluative, :valence, :rising, :examples)"
             " ON CONFLICT (slug) DO UPDATE SET label = excluded.label, description = excluded.description,"
-            " proposition = excluded.proposition",
-            after,
+            " proposition = excluded.proposition, pro = excluded.pro, evaluative = excluded.evaluative,"
+            " valence = excluded.valence, rising = excluded.rising, examples = excluded.examples",
+            {**after, "evaluative": None if after["evaluative"] is None else int(after["evaluative"]),
+             "valence": None if after["valence"] is None else int(after["valence"]),
+             "examples": json.dumps(after["examples"], ensure_ascii=False)},
         )
         _log(db, None, actor, "edit_topic" if before else "add_topic_to_taxonomy", before, after)
+        for phrase in phrases:
+            _insert_pattern(db, slug, json.dumps(phrase), actor)
     return after
+
+
+_TOPIC_FIELDS = ("slug", "label", "description", "proposition", "pro", "evaluative", "valence", "rising", "examples")
+
+
+def _topic_state(row: dict[str, Any]) -> dict[str, Any]:
+    """A topics row as logged and edited: flags as stored (None: never set), examples decoded."""
+    out = dict(row)
+    for flag in ("evaluative", "valence"):
+        out[flag] = None if out[flag] is None else bool(out[flag])
+    out["examples"] = json.loads(out["examples"]) if out["examples"] else []
+    return out
 
 
 def add_pattern(db: sqlite_utils.Database, topic: str, pattern: str, actor: str, kind: str = "phrase") -> int:
@@ -202,13 +245,18 @@ def add_pattern(db: sqlite_utils.Database, topic: str, pattern: str, actor: str,
     else:
         raise BadCuration(f"bad pattern kind {kind!r}: expected phrase or token")
     with db.conn:
-        if db.execute("SELECT 1 FROM topic_patterns WHERE topic = ? AND pattern = ?", [topic, stored]).fetchone():
-            raise BadCuration(f"topic {topic!r} already has that pattern")
-        pid = db.execute(
-            "INSERT INTO topic_patterns (topic, pattern, origin, active, note) VALUES (?, ?, 'editor', 1, ?)",
-            [topic, stored, f"added by {actor}"],
-        ).lastrowid
-        _log(db, None, actor, "add_pattern", None, {"id": pid, "topic": topic, "pattern": json.loads(stored)})
+        return _insert_pattern(db, topic, stored, actor)
+
+
+def _insert_pattern(db: sqlite_utils.Database, topic: str, stored: str, actor: str) -> int:
+    """Insert one editor pattern (JSON) of a topic and log it, inside the caller's transaction."""
+    if db.execute("SELECT 1 FROM topic_patterns WHERE topic = ? AND pattern = ?", [topic, stored]).fetchone():
+        raise BadCuration(f"topic {topic!r} already has that pattern")
+    pid = db.execute(
+        "INSERT INTO topic_patterns (topic, pattern, origin, active, note) VALUES (?, ?, 'editor', 1, ?)",
+        [topic, stored, f"added by {actor}"],
+    ).lastrowid
+    _log(db, None, actor, "add_pattern", None, {"id": pid, "topic": topic, "pattern": json.loads(stored)})
     return pid
 
 

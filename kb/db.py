@@ -1,7 +1,6 @@
 """Open the knowledge base (WAL mode) and apply numbered, idempotent migrations."""
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sqlite3
@@ -9,6 +8,8 @@ from importlib import resources
 from pathlib import Path
 
 import sqlite_utils
+
+from kb.topics import seed_topics
 
 log = logging.getLogger(__name__)
 
@@ -85,12 +86,3 @@ def migrate(db: sqlite_utils.Database) -> list[str]:
         applied.append(name)
     seed_topics(db)
     return applied
-
-
-def seed_topics(db: sqlite_utils.Database) -> int:
-    """Insert the shipped taxonomy's topics that are missing; never overwrite an editor's edits."""
-    text = resources.files("kb.data").joinpath("topics.jsonl").read_text(encoding="utf-8")
-    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
-    before = db["topics"].count
-    db["topics"].insert_all(rows, pk="slug", ignore=True)
-    return db["topics"].count - before

@@ -110,18 +110,44 @@ def test_shipped_topic_patterns_follow_the_shipped_file(db) -> None:
     """Seeding adds new shipped patterns, retires the ones no longer shipped (never used again,
     kept for the record), brings a retired one back as the editor left it, and never touches
     an editor's own patterns."""
-    from kb.claims import seed_topic_patterns, topic_patterns
+    from kb.topics import seed_topic_patterns, topic_records
 
-    def entry(phrase: str) -> dict:
-        return {"label": "TOPIC", "id": "latency", "pattern": phrase}
+    def latency() -> list:
+        record = next(t for t in topic_records(db) if t["slug"] == "latency")
+        return sorted(record["patterns"] + record["editor_patterns"])
 
-    assert seed_topic_patterns(db, [entry("slow answers"), entry("snappy"), entry("pause")]) == 3
+    db.execute("DELETE FROM topic_patterns")  # as if nothing were shipped yet
+    assert seed_topic_patterns(db, [("latency", "slow answers"), ("latency", "snappy"), ("latency", "pause")]) == 3
     db.execute("INSERT INTO topic_patterns (topic, pattern, origin) VALUES ('latency', '\"lag\"', 'editor')")
     db.execute("UPDATE topic_patterns SET active = 0 WHERE pattern = '\"pause\"'")  # an editor switched it off
-    assert seed_topic_patterns(db, [entry("slow answers")]) == 0  # "snappy" and "pause" no longer shipped
+    assert seed_topic_patterns(db, [("latency", "slow answers")]) == 0  # "snappy" and "pause" no longer shipped
     origins = {r["pattern"]: (r["origin"], r["active"]) for r in db.query("SELECT * FROM topic_patterns")}
     assert origins == {'"slow answers"': ("shipped", 1), '"snappy"': ("retired", 1), '"pause"': ("retired", 0),
                        '"lag"': ("editor", 1)}
-    assert sorted(p["pattern"] for p in topic_patterns(db)) == ["lag", "slow answers"]
-    assert seed_topic_patterns(db, [entry("slow answers"), entry("pause"), entry("snappy")]) == 0
-    assert sorted(p["pattern"] for p in topic_patterns(db)) == ["lag", "slow answers", "snappy"]  # "pause" stays off
+    assert latency() == ["lag", "slow answers"]
+    assert seed_topic_patterns(db, [("latency", "slow answers"), ("latency", "pause"), ("latency", "snappy")]) == 0
+    assert latency() == ["lag", "slow answers", "snappy"]  # "pause" stays off
+
+
+def test_a_topic_is_one_record_seeded_from_the_shipped_file(db) -> None:
+    """Each shipped topic comes into the KB whole: direction flags and examples on its row, its
+    patterns in topic_patterns; an older KB's topics get the flags they lack, never an editor's edit."""
+    import json
+
+    from kb.topics import seed_topics, shipped_topics, topic_records
+
+    shipped = {t["slug"]: t for t in shipped_topics()}
+    stored = {t["slug"]: t for t in topic_records(db)}
+    assert set(stored) == set(shipped)
+    for slug, record in shipped.items():
+        for field in ("label", "proposition", "pro", "evaluative", "valence", "rising", "examples"):
+            assert stored[slug][field] == record[field], (slug, field)
+        assert sorted(json.dumps(p, sort_keys=True) for p in stored[slug]["patterns"]) == \
+            sorted(json.dumps(p, sort_keys=True) for p in record["patterns"])
+    assert stored["finetuning-obsolescence"]["pro"] == "opposes"
+    db.execute("UPDATE topics SET pro = NULL, evaluative = NULL WHERE slug = 'latency'")  # as before migration 062
+    db.execute("UPDATE topics SET pro = 'opposes' WHERE slug = 'gpu-supply'")  # an editor's choice
+    assert seed_topics(db) == 0
+    again = {t["slug"]: t for t in topic_records(db)}
+    assert again["latency"]["pro"] == shipped["latency"]["pro"] and again["latency"]["evaluative"] is True
+    assert again["gpu-supply"]["pro"] == "opposes"

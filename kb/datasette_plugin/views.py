@@ -185,7 +185,27 @@ async def queue_page(request, datasette) -> Response:
 
 
 def curation_topics(db: sqlite_utils.Database) -> list[dict[str, Any]]:
-    return list(db.query("SELECT slug, label, description, proposition FROM topics ORDER BY label"))
+    """The taxonomy by label, each topic's whole record (examples as editable lines)."""
+    out = []
+    for row in db.query("SELECT slug, label, description, proposition, pro, evaluative, valence, rising, examples"
+                        " FROM topics ORDER BY label"):
+        examples = json.loads(row["examples"]) if row["examples"] else []
+        row["examples_text"] = "\n".join((f"{e['stance']}: " if e.get("stance") else "") + e["text"] for e in examples)
+        out.append(row)
+    return out
+
+
+def topic_fields(form: dict[str, str]) -> dict[str, Any]:
+    """The record fields of a topic form beside label and proposition: direction flags ("1"/"0",
+    supports/opposes; absent: unchanged), examples (one a line, "opposes: ..." for a stance) and
+    new phrase patterns (one a line)."""
+    def flag(name: str) -> bool | None:
+        value = form.get(name)
+        return None if value is None or value == "" else value in ("1", "true", "on", "yes")
+
+    return {"pro": form.get("pro") or None, "evaluative": flag("evaluative"), "valence": flag("valence"),
+            "rising": form.get("rising"), "examples": form.get("examples"),
+            "patterns": (form.get("patterns") or "").splitlines()}
 
 
 async def taxonomy_page(request, datasette) -> Response:
@@ -213,7 +233,7 @@ async def taxonomy_action(request, datasette) -> Response:
         if action == "save_topic":
             result: Any = await _write(datasette, lambda db: curation.save_topic(
                 db, form.get("slug", "").strip(), form.get("label", ""), form.get("proposition", ""), actor,
-                form.get("description")))
+                form.get("description"), **topic_fields(form)))
         elif action == "add_pattern":
             result = await _write(datasette, lambda db: curation.add_pattern(
                 db, form.get("topic", ""), form.get("pattern", ""), actor, form.get("kind") or "phrase"))

@@ -223,9 +223,9 @@ def test_near_miss_stays_off_topic(nlp, topic, text):
 
 
 def test_every_topic_has_coverage_cases():
-    from extract.lexicon import read_jsonl
+    from kb.topics import shipped_topics
 
-    slugs = {row["id"] for row in read_jsonl("topic_patterns.jsonl")}
+    slugs = {t["slug"] for t in shipped_topics() if t["patterns"]}
     assert slugs == {t for t, _s in REACHES}
 
 
@@ -243,12 +243,13 @@ def test_ruler_finds_what_a_plain_matcher_finds(nlp):
     no match: same (pattern, start, end) as spaCy's Matcher over every pattern, on every gold text."""
     from spacy.matcher import Matcher
 
-    from extract.lexicon import read_jsonl
+    from extract.rulers import topic_entries
     from extract_helpers import GOLD
+    from kb.topics import shipped_topics
 
     ruler = nlp.get_pipe("insightkb_topic_ruler")
     plain = Matcher(nlp.vocab)
-    for entry in read_jsonl("topic_patterns.jsonl"):
+    for entry in topic_entries(shipped_topics()):
         plain.add(repr((entry["label"], entry.get("id", ""))), [entry["pattern"]])
     texts = [json.loads(line)["text"] for path in sorted(GOLD.glob("*.jsonl"))
              for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]

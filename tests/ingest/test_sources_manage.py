@@ -280,6 +280,8 @@ def test_migration_moves_opml_folders_to_tags(tmp_path):
     raw.execute("DROP TABLE skipped_items")
     for col in ("site_url", "description", "tags", "full_text", "paused", "removed_at", "last_run"):
         raw.execute(f"ALTER TABLE sources DROP COLUMN {col}")
+    for col in ("pro", "evaluative", "valence", "rising", "examples"):  # and what 062 added to topics
+        raw.execute(f"ALTER TABLE topics DROP COLUMN {col}")
     raw.execute("INSERT INTO sources (url, kind, config) VALUES ('https://x.example/f', 'rss', ?)",
                 [json.dumps({"folders": ["AI", "Labs"], "html_url": "https://x.example/"})])
     raw.commit()
