@@ -249,7 +249,11 @@ class QuantityParser:
             return self._make(text, ps, first, stop, float(magnitude["base"]) ** value, None, "x", "ratio"), stop
         # ranges: "2-3 months", "2–10 seconds", "2 to 3 months", "10 to 100 million dollars"
         if j + 1 < end and self._is("range", ps[j]) and not (ps[j].text == "%" or self._is("ratio", ps[j])):
-            nxt = self._number(ps, j + 1) if not self._identifier(doc, ps, j + 1) else None
+            at = j + 1
+            again = self._is("currency", ps[at]) if currency and at + 1 < end else None
+            if again and again.get("symbol") and again["unit"] == currency:
+                at += 1  # the symbol said again: "$8,000-$9,000"
+            nxt = self._number(ps, at) if not self._identifier(doc, ps, at) else None
             if nxt is not None:
                 upper, j2, more = nxt
                 if more.get("scaled") and not flags.get("scaled") and value * more["scale"] <= upper:
@@ -298,6 +302,10 @@ class QuantityParser:
             if not (cand.is_alpha or cand.text == "-") or cand.is_stop:
                 break
             look += 1
+        # a model size said in words: "a 405 billion model" (a million and up, before a model noun)
+        model_noun = self._is("model_noun", ps[j]) if j < end and flags.get("scaled") else None
+        if model_noun and flags.get("scale", 1.0) >= model_noun["min_scale"] and not currency:
+            return self._make(text, ps, first, j, value, value_max, model_noun["unit"], model_noun["quantity_kind"]), j
         # a model size: "7B", "a 1.5B model"
         glued = flags.get("glued_scale")
         if glued and self._is("bare_scale", ps[j - 1]):

@@ -30,6 +30,8 @@ def quantities(nlp, text: str) -> list[tuple]:
     ("Retrieval adds 100-300ms to every request we serve.", ("100-300ms", 0.1, 0.3, "s")),
     ("Each nightly job runs 5-10 minutes on a single node.", ("5-10 minutes", 300.0, 600.0, "s")),
     ("The round brought in 20 to 40 million dollars for the lab.", ("20 to 40 million dollars", 2e7, 4e7, "USD")),
+    ("Hosting the demo runs $4,000-$6,000 a year in fees.", ("$4,000-$6,000", 4000.0, 6000.0, "USD")),
+    ("A spot run costs $5–$12 on most clouds.", ("$5–$12", 5.0, 12.0, "USD")),
     ("Context windows grew to 1-2k tokens per turn in our logs.", ("1-2k tokens", 1000.0, 2000.0, "tokens")),
     # comparison signs
     ("Callers expect a reply in <2s or they hang up.", ("<2s", 2.0, None, "s")),
@@ -39,6 +41,8 @@ def quantities(nlp, text: str) -> list[tuple]:
     ("A 7B model now matches last year's frontier on our evals.", ("7B", 7e9, None, "parameters")),
     ("We trained a 13B-parameter model on our own tickets.", ("13B-parameter", 1.3e10, None, "parameters")),
     ("The 1.5B variant fits on a phone.", ("1.5B", 1.5e9, None, "parameters")),
+    ("Serving a 405 billion model is beyond most small teams.", ("405 billion", 4.05e11, None, "parameters")),
+    ("The eight billion model runs on a laptop.", ("eight billion", 8e9, None, "parameters")),
     # rates
     ("The hosted endpoint streams 300 tokens/sec for a single user.", ("300 tokens/sec", 300.0, None, "tokens/s")),
     ("A rented accelerator costs $2/hour on the spot market.", ("$2/hour", 2.0, None, "USD/hour")),
