@@ -297,7 +297,7 @@ class QuantityParser:
                     value_max = comp["sign"] * value_max if value_max is not None else None
                     kind = comp["quantity_kind"]
                     stop += 1
-                unit, stop = self._per(ps, stop, unit)
+                unit, stop = self._per(ps, stop, unit, money=kind == "money")  # "a hundred bucks an hour"
                 return self._make(text, ps, first, stop, value, value_max, unit, kind), stop
             if not (cand.is_alpha or cand.text == "-") or cand.is_stop:
                 break

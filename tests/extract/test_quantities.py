@@ -47,6 +47,9 @@ def quantities(nlp, text: str) -> list[tuple]:
     ("The hosted endpoint streams 300 tokens/sec for a single user.", ("300 tokens/sec", 300.0, None, "tokens/s")),
     ("A rented accelerator costs $2/hour on the spot market.", ("$2/hour", 2.0, None, "USD/hour")),
     ("Spot capacity goes for $3 an hour at night.", ("$3 an hour", 3.0, None, "USD/hour")),
+    ("Eight rented cards cost more than a hundred bucks an hour.", ("hundred bucks an hour", 100.0, None, "USD/hour")),
+    ("Monthly traffic is closing in on 1 quadrillion tokens.", ("1 quadrillion tokens", 1e15, None, "tokens")),
+    ("The pod pairs 16 CPUs with 4 TPUs for the run.", ("4 TPUs", 4.0, None, "GPUs")),
     ("Decoding reaches 90 tokens per second on a laptop.", ("90 tokens per second", 90.0, None, "tokens/s")),
     # adjectives between number and noun; "as few as"; bits
     ("The team wrote 2,000 hand-labelled examples in a week.", ("2,000 hand-labelled examples", 2000.0, None, "examples")),
