@@ -350,6 +350,10 @@ class QuantityParser:
             row = self._is("per", ps[j + 1])
             if row and row.get("money" if money else "count"):
                 return f"{unit}/{row['unit']}", j + 2
+            thing = ps[j + 1]
+            if money and ps[j].lower_ in ("/", "per") and thing.is_alpha and thing.is_lower and not thing.is_stop \
+                    and not (self._is("unit", thing) or self._is("scale", thing) or self._is("number", thing)):
+                return f"{unit}/{thing.lower_}", j + 2  # "$3.5 per unit", "$600 per engineer"
         return unit, j
 
     def _reference(self, ps: list[Piece], j: int) -> int:

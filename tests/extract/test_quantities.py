@@ -46,6 +46,9 @@ def quantities(nlp, text: str) -> list[tuple]:
     # rates
     ("The hosted endpoint streams 300 tokens/sec for a single user.", ("300 tokens/sec", 300.0, None, "tokens/s")),
     ("A rented accelerator costs $2/hour on the spot market.", ("$2/hour", 2.0, None, "USD/hour")),
+    ("Hand review costs $3.5 per document at our vendor.", ("$3.5 per document", 3.5, None, "USD/document")),
+    ("The course is $600 per engineer this autumn.", ("$600 per engineer", 600.0, None, "USD/engineer")),
+    ("We got there with 6,000-10,000 clean labels.", ("6,000-10,000 clean labels", 6000.0, 10000.0, "examples")),
     ("Spot capacity goes for $3 an hour at night.", ("$3 an hour", 3.0, None, "USD/hour")),
     ("Eight rented cards cost more than a hundred bucks an hour.", ("hundred bucks an hour", 100.0, None, "USD/hour")),
     ("Monthly traffic is closing in on 1 quadrillion tokens.", ("1 quadrillion tokens", 1e15, None, "tokens")),
