@@ -91,19 +91,35 @@ def _key(*parts: object) -> int:
     return zlib.crc32("\x1f".join(map(str, parts)).encode()) | (1 << 40)
 
 
-def fact_keys(db: sqlite_utils.Database, claim_id: int) -> list[int]:
-    """Keys for "the same stance on the same topic, with the same number or the same named entity"."""
-    sides = [(t, s) for t, s in db.execute(
-        "SELECT topic, stance FROM claim_topics WHERE claim_id = ? AND stance IN ('supports', 'opposes')", [claim_id]
-    )]
-    if not sides:
-        return []
-    facts = [("q", value, unit or "") for value, unit in db.execute(
-        "SELECT value, unit FROM quantities WHERE claim_id = ? AND value IS NOT NULL", [claim_id])]
-    facts += [("e", text.lower()) for (text,) in db.execute(
-        "SELECT DISTINCT text FROM entities WHERE claim_id = ? AND label IN ('ORG', 'PRODUCT', 'PERSON', 'GPE', 'WORK_OF_ART', 'LAW', 'EVENT')",
-        [claim_id])]
-    return sorted({_key(topic, stance, *fact) for topic, stance in sides for fact in facts})
+_FACT_LABELS = "('ORG', 'PRODUCT', 'PERSON', 'GPE', 'WORK_OF_ART', 'LAW', 'EVENT')"
+
+
+class _Facts:
+    """What clustering needs of a batch of claims, read in a few statements up front: text and
+    source, topics with stances, quantities and named entities."""
+
+    def __init__(self, db: sqlite_utils.Database, claim_ids: list[int]) -> None:
+        ids = "[" + ",".join(map(str, claim_ids)) + "]"
+        among = "claim_id IN (SELECT value FROM json_each(?))"
+        self.rows = {cid: (text, source) for cid, text, source in db.execute(
+            "SELECT c.id, c.text, d.source_id FROM claims c JOIN documents d ON d.id = c.document_id"
+            " WHERE c.id IN (SELECT value FROM json_each(?))", [ids])}
+        self.topics: dict[int, list[tuple[str, str | None]]] = {}
+        for cid, topic, stance in db.execute(f"SELECT claim_id, topic, stance FROM claim_topics WHERE {among}", [ids]):
+            self.topics.setdefault(cid, []).append((topic, stance))
+        self.facts: dict[int, list[tuple[object, ...]]] = {}
+        for cid, value, unit in db.execute(
+                f"SELECT claim_id, value, unit FROM quantities WHERE {among} AND value IS NOT NULL", [ids]):
+            self.facts.setdefault(cid, []).append(("q", value, unit or ""))
+        for cid, text in db.execute(
+                f"SELECT DISTINCT claim_id, text FROM entities WHERE {among} AND label IN {_FACT_LABELS}", [ids]):
+            self.facts.setdefault(cid, []).append(("e", text.lower()))
+
+    def fact_keys(self, claim_id: int) -> list[int]:
+        """Keys for "the same stance on the same topic, with the same number or the same named entity"."""
+        sides = [(t, s) for t, s in self.topics.get(claim_id, []) if s in ("supports", "opposes")]
+        facts = self.facts.get(claim_id, [])
+        return sorted({_key(topic, stance, *fact) for topic, stance in sides for fact in facts})
 
 
 def _topics_of(db: sqlite_utils.Database, claim_ids: list[int]) -> dict[int, set[str]]:
@@ -116,17 +132,27 @@ def _topics_of(db: sqlite_utils.Database, claim_ids: list[int]) -> dict[int, set
     return out
 
 
+def _newest_under(db: sqlite_utils.Database, keys: list[int]) -> list[tuple[int, int]]:
+    """(key, claim id) of the newest `PER_KEY` claims under each key: one statement, an indexed
+    LIMIT look-up per key (a statement per key cost more in calls than in searching)."""
+    if not keys:
+        return []
+    one = "SELECT * FROM (SELECT key, claim_id FROM claim_cluster_keys WHERE key = ? ORDER BY claim_id DESC LIMIT ?)"
+    return db.conn.execute(" UNION ALL ".join([one] * len(keys)), [v for k in keys for v in (k, PER_KEY)]).fetchall()
+
+
 def assign_clusters(db: sqlite_utils.Database, claim_ids: Iterable[int]) -> int:
     """Put each claim in the cluster of its most similar earlier claim (or a new one); returns
     how many joined an existing cluster. Runs inside the caller's transaction; call it after the
     claims are stored. A claim that is already clustered is clustered again (its text may have changed).
     """
     joined = 0
+    claim_ids = list(claim_ids)
+    if not claim_ids:
+        return 0
+    known = _Facts(db, claim_ids)
     for claim_id in claim_ids:
-        row = db.execute(
-            "SELECT c.text, d.source_id FROM claims c JOIN documents d ON d.id = c.document_id WHERE c.id = ?",
-            [claim_id],
-        ).fetchone()
+        row = known.rows.get(claim_id)
         if row is None:
             continue
         text, source_id = row
@@ -134,24 +160,22 @@ def assign_clusters(db: sqlite_utils.Database, claim_ids: Iterable[int]) -> int:
         db.execute("DELETE FROM claim_cluster_keys WHERE claim_id = ?", [claim_id])
         mine = point_terms(text)
         lexical = band_keys(mine)
-        keyed = fact_keys(db, claim_id)
+        keyed = known.fact_keys(claim_id)
         keys = lexical + keyed
         best_id, best_sim = None, 0.0
         hits: Counter[int] = Counter()
         via_fact: set[int] = set()
-        for key in keys:
-            found = [r[0] for r in db.execute(
-                "SELECT claim_id FROM claim_cluster_keys WHERE key = ? ORDER BY claim_id DESC LIMIT ?", [key, PER_KEY]
-            )]
-            if key in keyed:
-                via_fact.update(found)
+        fact_set = set(keyed)
+        for key, found in _newest_under(db, keys):
+            if key in fact_set:
+                via_fact.add(found)
             else:
-                hits.update(found)
+                hits[found] += 1
         # a real match shares several bands (J=0.4 shares 2.6 of 16 on average); one is chance
         candidates = {c for c, n in hits.items() if n >= MIN_BANDS} | via_fact
         candidates.discard(claim_id)
         if candidates:
-            my_topics = _topics_of(db, [claim_id]).get(claim_id, set())
+            my_topics = {topic for topic, _stance in known.topics.get(claim_id, [])}
             their_topics = _topics_of(db, list(candidates))
             for other_id, other_text, cluster_id in db.execute(
                 "SELECT c.id, c.text, k.cluster_id FROM claims c JOIN claim_clusters k ON k.claim_id = c.id"
