@@ -24,7 +24,8 @@ from extract.evaluate import EvalResult, analyse, evaluate, load_labels
 from extract.learned import STANCES, LearnedModel
 from extract.nlp import RULES_ONLY, build_nlp, shipped_model
 from extract.runner import extractor_setup, kb_model, kb_model_path
-from extract.training import Example, Settings, ece, editor_examples, fit, labelled_examples, topic_words
+from extract.training import (Example, Settings, ece, editor_examples, fit, labelled_examples, topic_example_docs,
+                               topic_words)
 
 log = logging.getLogger(__name__)
 LABELS_DIR = Path(__file__).resolve().parent / "labels"
@@ -160,6 +161,7 @@ def train(db: sqlite_utils.Database, *, labels: Path = LABELS_DIR, splits: tuple
     examples += labelled_examples(rules, also_docs, weight=also_weight)
     decisions = editor_decisions(db)
     examples += editor_examples(rules, decisions, weight=editor_weight)
+    examples += labelled_examples(rules, topic_example_docs(records), weight=editor_weight, origin="topic")
     if not examples:
         raise TrainError("nothing to train on: no labelled claims and no editor decisions")
     taxonomy = kb_topics(db)

@@ -93,7 +93,7 @@ def _pieces(nlp: Language, text: str) -> Iterator[tuple[int, Any]]:
 
 
 def labelled_examples(nlp: Language, docs: Iterable[dict[str, Any]], *, weight: float = 1.0,
-                      progress: bool = False) -> list[Example]:
+                      progress: bool = False, origin: str = "labels") -> list[Example]:
     """Run the rules over labelled documents (text + units with offsets) and align each claim
     to the unit it overlaps most."""
     docs = list(docs)
@@ -119,12 +119,27 @@ def labelled_examples(nlp: Language, docs: Iterable[dict[str, Any]], *, weight: 
                     if unit.get("claim"):
                         topics.update(unit.get("topics") or {})
                 out.append(Example(view, copy.deepcopy(claim), bool(best.get("claim")), topics, group, weight,
-                                   unit_doc=str(doc.get("id", group))))
+                                   origin=origin, unit_doc=str(doc.get("id", group))))
         if bar:
             bar.update(1)
     if bar:
         bar.close()
     return out
+
+
+def topic_example_docs(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The example sentences of each topic record (shipped, or written by an editor with the topic)
+    as labelled documents: one claim unit each, tagged with its topic and stance."""
+    docs = []
+    for record in records:
+        for number, example in enumerate(record.get("examples") or []):
+            text = (example.get("text") or "").strip()
+            if text:
+                unit = {"start": 0, "end": len(text), "claim": True,
+                        "topics": {record["slug"]: example.get("stance") or "neutral"}}
+                docs.append({"id": f"topic:{record['slug']}:{number}", "group": f"topic:{record['slug']}",
+                             "text": text, "units": [unit]})
+    return docs
 
 
 def editor_examples(nlp: Language, decisions: list[dict[str, Any]], *, weight: float = 2.0) -> list[Example]:
@@ -355,6 +370,11 @@ def _oof_scores(examples: list[Example], decided: list[dict[str, Any]]) -> dict[
     return {"topics": f1(tp, fp, fn), "stance": sum(f1(*conf[s]) for s in STANCES) / 3}
 
 
+def _primary(ex: Example) -> bool:
+    """Labels and editor decisions: what calibration, threshold and policy are fitted on."""
+    return ex.weight >= 1 and ex.origin != "topic"
+
+
 def fit(examples: list[Example], topics: list[str], *, settings: Settings | None = None,
         provenance: dict[str, Any] | None = None,
         topic_words: dict[str, set[str]] | None = None) -> tuple[LearnedModel, dict[str, Any]]:
@@ -383,7 +403,7 @@ def fit(examples: list[Example], topics: list[str], *, settings: Settings | None
             z_topic[i] = model.topic_logits(ex.view, ex.claim)
             idx, val = model._encode(ex.claim_x())
             z_claim[i] = float(val @ model.claim_W[idx] + model.claim_b[0])
-            if ex.is_claim and ex.weight >= 1:
+            if ex.is_claim and _primary(ex):
                 for slug, stance in ex.gold_topics.items():
                     if slug not in topics:
                         continue
@@ -394,8 +414,8 @@ def fit(examples: list[Example], topics: list[str], *, settings: Settings | None
                     if rule and rule["stance"] != "neutral":
                         rule_right[rule["stance"]].append(int(rule["stance"] == stance))
     # calibration, threshold and policy are fitted on the primary examples only (labels and editors,
-    # not --also files at a lower weight, whose own distribution would shift them)
-    primary = np.asarray([ex.weight >= 1 for ex in examples])
+    # not --also files or the topics' example sentences, whose own distribution would shift them)
+    primary = np.asarray([_primary(ex) for ex in examples])
     z_claim, z_topic = z_claim[primary], z_topic[primary]
     y_claim = np.asarray([int(ex.is_claim) for ex in examples])[primary]
     y_topic = np.asarray([[int(ex.is_claim and s in ex.gold_topics) for s in topics] for ex in examples])[primary]
@@ -475,6 +495,7 @@ def fit(examples: list[Example], topics: list[str], *, settings: Settings | None
     model = _fit_raw(examples, topics, settings, words)
     counts = {"examples": len(examples), "claims": sum(ex.is_claim for ex in examples),
               "topic_tags": sum(len(ex.gold_topics) for ex in examples if ex.is_claim), "editor_examples": sum(ex.origin == "editor" for ex in examples),
+              "topic_examples": sum(ex.origin == "topic" for ex in examples),
               "documents": len({ex.group for ex in examples})}
     model.meta.update({
         "calibration": calibration, "threshold": best_t, "stance_policy": policy, "claim_threshold": best_cut,

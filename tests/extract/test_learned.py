@@ -196,6 +196,30 @@ def test_editor_decisions_teach_the_model(kb_path, db, fixture, tmp_path):
     assert after[0]["topics"]["gpu-supply"]["stance"] == "supports"
 
 
+def test_an_editors_topic_examples_are_trained_on(kb_path, db, fixture, tmp_path):
+    from kb.curation import save_topic
+
+    from extract.learned import LearnedModel
+
+    before = _train(kb_path, fixture, "--output", str(tmp_path / "before.npz"), "--force")
+    shipped_examples = json.loads(before.stdout)["trained_on"]["topic_examples"]
+    assert shipped_examples > 0  # the shipped topics carry example sentences too
+    assert "eval-harnesses" not in LearnedModel.load(tmp_path / "before.npz").topics
+    save_topic(db, "eval-harnesses", "Evaluation harnesses", "Teams should build their own evaluation harness.",
+               "alice", examples=[{"text": "Our home-grown eval harness caught every regression before launch.",
+                                   "stance": "supports"},
+                                  {"text": "Buying an off-the-shelf eval suite saved us months of work.",
+                                   "stance": "opposes"}],
+               patterns=["eval harness", "eval suite"])
+    after = _train(kb_path, fixture, "--output", str(tmp_path / "after.npz"), "--force")
+    assert json.loads(after.stdout)["trained_on"]["topic_examples"] == shipped_examples + 2
+    model = LearnedModel.load(tmp_path / "after.npz")
+    assert "eval-harnesses" in model.topics
+    # the topic head learned weights for the new topic from its two example sentences
+    learned = [model.topic_W[i].any() for name, i in model.index.items() if "eval-harnesses" in name]
+    assert learned and any(learned)
+
+
 def test_curation_queue_orders_by_calibrated_confidence(kb_path, db, fixture):
     from kb import curation
 
