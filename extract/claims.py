@@ -55,14 +55,16 @@ class _Attrs:
         "link_words": ["available", "paper", "slides", "code", "repo", "repository", "github", "website", "page",
                        "link", "notes", "recording", "video", "demo", "blog", "report", "docs"],
         "link_max_words": 30,
+        "fragment_max_words": 8,
     },
 )
 def make_claims(
     nlp: Language, name: str, boilerplate: str, min_words: int, max_tokens: int, max_sentences: int,
     anaphora: list[str], openers: list[str], link_words: list[str], link_max_words: int,
+    fragment_max_words: int,
 ) -> "ClaimDetector":
     return ClaimDetector(nlp, boilerplate, min_words, max_tokens, max_sentences, anaphora, openers,
-                         link_words, link_max_words)
+                         link_words, link_max_words, fragment_max_words)
 
 
 def boilerplate_key(i: int, row: dict[str, Any]) -> str:
@@ -80,7 +82,7 @@ class ClaimDetector:
 
     def __init__(self, nlp: Language, boilerplate: str, min_words: int, max_tokens: int,
                  max_sentences: int, anaphora: list[str], openers: list[str], link_words: list[str] = (),
-                 link_max_words: int = 30) -> None:
+                 link_max_words: int = 30, fragment_max_words: int = 8) -> None:
         self.matcher = FastMatcher(nlp.vocab, validate=True)
         self.rows: dict[str, dict[str, Any]] = {}  # matcher key -> boilerplate row
         for i, row in enumerate(read_jsonl(boilerplate)):
@@ -89,6 +91,7 @@ class ClaimDetector:
             self.matcher.add(key, expand_first_token(row["pattern"]))
         self.link_words = {nlp.vocab.strings.add(w) for w in link_words}
         self.link_max_words = link_max_words
+        self.fragment_max_words = fragment_max_words
         self.here = nlp.vocab.strings.add("here")
         self.link_preps = {nlp.vocab.strings.add(w) for w in ("at", "on", "via", "from", ":", "website", "page")}
         self.min_words = min_words
@@ -184,6 +187,8 @@ class ClaimDetector:
             return "header" if end != ":" else "lead-in"
         if n_words < self.min_words:
             return "too short"
+        if n_words <= self.fragment_max_words and end.endswith(("...", "…")):
+            return "fragment"  # a short line trailing off ("So there's that piece...")
         if len(body) > self.max_tokens:
             return "run-on"
         for label, max_words in boilerplate or ():

@@ -33,6 +33,12 @@ def claims_and_reasons(nlp, text: str) -> tuple[list[str], list[str]]:
     ("Posted on March 3 by the research team.", "byline"),
     ("Edit Jun 4: added numbers for the larger model.", "byline"),
     ("Oct 12: the team covers reward models and their failure cases.", "navigation"),
+    ("So there was that whole migration thing...", "fragment"),
+    ("Thank you so much for coming on the show.", "banter"),
+    ("Yeah, that's a really good question.", "banter"),
+    ("That sounds really fascinating.", "banter"),
+    ("So tell us a little bit about your background.", "banter"),
+    ("It was great to catch up with you about all this.", "banter"),
 ])
 def test_furniture_is_not_a_claim(nlp, text, reason):
     claims, reasons = claims_and_reasons(nlp, text)
@@ -84,3 +90,12 @@ def test_a_pronoun_deep_in_a_sentence_does_not_make_it_an_elaboration(nlp):
     second = "Nobody on the night shift expected that the backlog would vanish so quickly."
     claims, _reasons = claims_and_reasons(nlp, f"{first} {second}")
     assert claims == [first, second]
+
+
+@pytest.mark.parametrize("text", [
+    "Nobody on our team expected the backlog to shrink by half within a single quarter...",
+    "Thanks to distillation, the small model now answers in a tenth of the time.",
+    "A good question set is what makes an evaluation worth running at all.",
+])
+def test_long_trailing_lines_and_look_alikes_stay_claims(nlp, text):
+    assert claims_and_reasons(nlp, text)[0] == [text]
