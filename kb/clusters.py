@@ -104,9 +104,7 @@ class _Facts:
         self.rows = {cid: (text, source) for cid, text, source in db.execute(
             "SELECT c.id, c.text, d.source_id FROM claims c JOIN documents d ON d.id = c.document_id"
             " WHERE c.id IN (SELECT value FROM json_each(?))", [ids])}
-        self.topics: dict[int, list[tuple[str, str | None]]] = {}
-        for cid, topic, stance in db.execute(f"SELECT claim_id, topic, stance FROM claim_topics WHERE {among}", [ids]):
-            self.topics.setdefault(cid, []).append((topic, stance))
+        self.topics = _topics_of(db, claim_ids)
         self.facts: dict[int, list[tuple[object, ...]]] = {}
         for cid, value, unit in db.execute(
                 f"SELECT claim_id, value, unit FROM quantities WHERE {among} AND value IS NOT NULL", [ids]):
@@ -117,18 +115,19 @@ class _Facts:
 
     def fact_keys(self, claim_id: int) -> list[int]:
         """Keys for "the same stance on the same topic, with the same number or the same named entity"."""
-        sides = [(t, s) for t, s in self.topics.get(claim_id, []) if s in ("supports", "opposes")]
+        sides = [(t, s) for t, s in self.topics.get(claim_id, {}).items() if s in ("supports", "opposes")]
         facts = self.facts.get(claim_id, [])
         return sorted({_key(topic, stance, *fact) for topic, stance in sides for fact in facts})
 
 
-def _topics_of(db: sqlite_utils.Database, claim_ids: list[int]) -> dict[int, set[str]]:
-    out: dict[int, set[str]] = {}
-    for claim_id, topic in db.execute(
-        "SELECT claim_id, topic FROM claim_topics WHERE claim_id IN (SELECT value FROM json_each(?))",
+def _topics_of(db: sqlite_utils.Database, claim_ids: list[int]) -> dict[int, dict[str, str | None]]:
+    """claim id -> {topic: stance} for the claims that have topics."""
+    out: dict[int, dict[str, str | None]] = {}
+    for claim_id, topic, stance in db.execute(
+        "SELECT claim_id, topic, stance FROM claim_topics WHERE claim_id IN (SELECT value FROM json_each(?))",
         ["[" + ",".join(map(str, claim_ids)) + "]"],
     ):
-        out.setdefault(claim_id, set()).add(topic)
+        out.setdefault(claim_id, {})[topic] = stance
     return out
 
 
@@ -175,8 +174,8 @@ def assign_clusters(db: sqlite_utils.Database, claim_ids: Iterable[int]) -> int:
         candidates = {c for c, n in hits.items() if n >= MIN_BANDS} | via_fact
         candidates.discard(claim_id)
         if candidates:
-            my_topics = {topic for topic, _stance in known.topics.get(claim_id, [])}
-            their_topics = _topics_of(db, list(candidates))
+            my_topics = set(known.topics.get(claim_id, {}))
+            their_topics = {cid: set(topics) for cid, topics in _topics_of(db, list(candidates)).items()}
             for other_id, other_text, cluster_id in db.execute(
                 "SELECT c.id, c.text, k.cluster_id FROM claims c JOIN claim_clusters k ON k.claim_id = c.id"
                 " WHERE c.id IN (SELECT value FROM json_each(?))",

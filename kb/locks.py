@@ -16,14 +16,10 @@ except ImportError:  # pragma: no cover - not on POSIX
     fcntl = None  # type: ignore[assignment]
 
 
-class JobBusy(Exception):
-    "Another process holds this job's lock on the KB"
-
-
 @contextlib.contextmanager
-def exclusive_job(db: sqlite_utils.Database, job: str, busy: type[Exception] = JobBusy,
-                  message: str = "another {job} run is going on this KB ({holder})") -> Iterator[None]:
-    """Hold `<kb>.<job>.lock` while the block runs; raise `busy(message)` when another process holds it.
+def exclusive_job(db: sqlite_utils.Database, job: str, busy: type[Exception], message: str) -> Iterator[None]:
+    """Hold `<kb>.<job>.lock` while the block runs; raise `busy(message)` when another process
+    holds it (`{job}` and `{holder}` in the message are filled in).
 
     The operating system drops the lock when the process ends, however it ends (SIGKILL included),
     so a crashed run never blocks the next one. An in-memory KB needs no lock.
