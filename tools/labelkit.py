@@ -4,6 +4,7 @@
     python tools/labelkit.py show BATCH_IDS_FILE            # paragraphs with numbered sentences
     python tools/labelkit.py convert RAW.jsonl --check      # validate raw labels, write nothing
     python tools/labelkit.py convert RAW.jsonl --labeler A  # raw labels -> extract/labels/{split}.jsonl
+    python tools/labelkit.py convert RAW.jsonl --into extract/labels/blind-DATE.jsonl  # a blind file
 
 A labeller reads the shown paragraphs and writes one raw JSON line per paragraph:
     {"id": "b71c80527861", "units": [
@@ -163,6 +164,7 @@ def convert(args: argparse.Namespace) -> None:
                 row = json.loads(line)
                 stored[split][row["id"]] = row
     problems = 0
+    into: dict[str, dict] = {}
     for raw_path in args.raw:
         for number, line in enumerate(Path(raw_path).read_text().splitlines(), 1):
             if not line.strip():
@@ -179,9 +181,19 @@ def convert(args: argparse.Namespace) -> None:
                 problems += 1
                 print(f"{raw_path}:{number}: {error}", file=sys.stderr)
                 continue
-            stored[split_of(row)][raw["id"]] = {"id": raw["id"], "labeler": args.labeler, "units": units}
+            record = {"id": raw["id"], "labeler": args.labeler, "units": units}
+            if args.into:
+                into[raw["id"]] = record
+            else:
+                stored[split_of(row)][raw["id"]] = record
     if args.check:
         print(f"{problems} line(s) refused")
+        sys.exit(1 if problems else 0)
+    if args.into:
+        with Path(args.into).open("w", encoding="utf-8") as out:
+            for pid in sorted(into):
+                out.write(json.dumps(into[pid], ensure_ascii=False) + "\n")
+        print(f"units stored in {args.into}: {sum(len(r['units']) for r in into.values())}; {problems} line(s) refused")
         sys.exit(1 if problems else 0)
     LABELS.mkdir(parents=True, exist_ok=True)
     for split, rows in stored.items():
@@ -211,6 +223,7 @@ def main() -> None:
     converter.add_argument("raw", nargs="+")
     converter.add_argument("--labeler", default="?")
     converter.add_argument("--check", action="store_true", help="validate only; write nothing")
+    converter.add_argument("--into", help="write these labels to one file (a blind file) instead of the splits")
     converter.set_defaults(run=convert)
     args = parser.parse_args()
     args.run(args)
