@@ -74,18 +74,33 @@ def _unit_aliases() -> dict[str, tuple[str, float]]:
     return {row["alias"]: (row["unit"], float(row["factor"])) for row in read_jsonl("units.jsonl")}
 
 
+def _per_aliases() -> dict[str, str]:
+    """Unit names after a "/": a time keeps its own unit ("usd/hr" -> "usd/hour"), other aliases apply."""
+    rows = read_jsonl("units.jsonl")
+    return {row["alias"]: row.get("per_unit") or row["unit"] for row in rows
+            if row.get("per_unit") or float(row["factor"]) == 1}
+
+
+def _singular(word: str) -> str:
+    """"entries" -> "entry", "GPUs" -> "gpu", "class" stays."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
 def normalise_quantity(value: float, unit: str | None) -> tuple[float, str]:
     """(value, unit) with unit names and scales made comparable: lower case, singular, aliases
     and scales from data/units.jsonl ("150", "ms" -> 0.15, "s"; "GPUs" -> "gpu"; "$" -> "usd")."""
     name = " ".join((unit or "").lower().split())
-    parts = [p[:-1] if len(p) > 3 and p.endswith("s") and not p.endswith("ss") else p for p in name.split("/")]
+    parts = [_singular(p) for p in name.split("/")]
     name = "/".join(parts)
     aliases = _unit_aliases()
     factor = 1.0
     if name in aliases:
         name, factor = aliases[name]
     elif "/" in name:
-        parts = [aliases.get(p, (p, 1.0))[0] for p in parts]
+        per = _per_aliases()
+        parts = [per.get(p, p) for p in parts]
         name = "/".join(parts)
         name = aliases.get(name, (name, 1.0))[0]
     return float(value) * factor, name

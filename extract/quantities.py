@@ -3,9 +3,10 @@
 "10 billion tokens" -> 1e10 tokens; "150ms" -> 0.15 s; "2–10 seconds" -> 2..10 s; "one-fifth the
 cost" -> 0.2 x; "0.6 seconds faster" -> -0.6 s (latency); "~100x the Chinchilla optimum" -> 100 x;
 "eight figures" -> 1e7..1e8 USD; "$20K+" -> 20000 USD; "a 13B-parameter model", "7B" -> parameters;
-"300 tokens/sec" -> 300 tokens/s; "$2/hour" -> 2 USD/hour; "80GB" -> 80 GB; "4-bit" -> 4 bits.
+"300 tokens/sec" -> 300 tokens/s; "$2/hour" -> 2 USD/hour; "80GB" -> 80 GB; "4-bit", "int4" -> 4 bits.
+Bare numbers listed before one with a unit share it ("7, 13 and 70 billion parameters").
 Not quantities: list counts in prose ("three reasons", "the 5 stories"), years, dates, versions
-and model names ("GPT-4", "Llama 3.1", "int8", "8x7B").
+and model names ("GPT-4", "Llama 3.1", "8x7B").
 
 Tokens are first cut into pieces (digits, letters, one symbol each), so a unit glued to its
 number ("150ms", "80GB", "<2s", "20K+") reads like a spaced one. Every word list, scale, unit
@@ -141,11 +142,47 @@ class QuantityParser:
                 continue
             found = self._read(doc, text, ps, i, blocked)
             if found is None:
-                i += 1
+                shared = self._shared_unit(doc, text, ps, i, blocked)
+                if shared is None:
+                    i += 1
+                    continue
+                listed, i = shared
+                out += listed
                 continue
             q, i = found
             out.append(q)
         return out
+
+    def _shared_unit(self, doc: Doc, text: tuple[str, int], ps: list[Piece], i: int,
+                     blocked: set[int]) -> tuple[list[dict[str, Any]], int] | None:
+        """Bare numbers listed before one that has a scale or unit share it: "7, 13 and 70 billion
+        parameters", "7B, 13B, and 65B" aside, "the 8 or 70B models" -> each number in that unit."""
+        numbers = [i]
+        k = i
+        while True:
+            if not (_NUMBER.match(ps[k].text) and not _is_year(ps[k].text)) or self._identifier(doc, ps, k):
+                return None
+            nxt = k + 1
+            while nxt < len(ps) and self._is("list_joiner", ps[nxt]):
+                nxt += 1
+            if nxt == k + 1 or nxt >= len(ps) or not _NUMBER.match(ps[nxt].text):
+                return None  # not a list of numbers
+            found = self._read(doc, text, ps, nxt, blocked)
+            if found is not None:
+                break
+            numbers.append(nxt)
+            k = nxt
+        last, stop = found
+        plain = float(ps[nxt].text.replace(",", ""))
+        if last["value_max"] is not None or not plain or not last["unit"] or last["start_char"] != ps[nxt].start_char:
+            return None
+        values = [float(ps[n].text.replace(",", "")) for n in numbers] + [plain]
+        if all(b - a == 1 for a, b in zip(values, values[1:])):
+            return None  # counting out loud ("1, 2, 3, 4 lines"), not sizes
+        factor = last["value"] / plain
+        listed = [self._make(text, ps, n, n + 1, _scaled(float(ps[n].text.replace(",", "")), factor) or 0.0, None,
+                             last["unit"], last["kind"]) for n in numbers]
+        return listed + [last], stop
 
     def _number(self, ps: list[Piece], i: int) -> tuple[float, int, dict[str, Any]] | None:
         """A number starting at piece i: (value, next index, flags)."""
@@ -218,6 +255,9 @@ class QuantityParser:
             i += 1
         if first > 0 and self._is("vague", ps[first - 1]):
             return None  # "a few hundred dollars", "several million": no value to store
+        precision = self._is("precision", ps[i - 1]) if i > 0 and ps[i].glued and ps[i].text.isdigit() else None
+        if precision and int(ps[i].text) in precision["widths"]:
+            return self._make(text, ps, i - 1, i + 1, float(ps[i].text), None, precision["unit"], "count"), i + 1
         if ps[i].token in blocked or self._identifier(doc, ps, i):
             return None
         got = self._number(ps, i)

@@ -75,6 +75,11 @@ def test_quantity_units_are_normalised_on_both_sides():
     assert normalise_quantity(300, "tokens/sec")[1] == normalise_quantity(300, "tokens/s")[1] == "token/s"
     assert normalise_quantity(20000, "USD")[1] == normalise_quantity(20000, "$")[1]
     assert normalise_quantity(4, "bits")[1] != normalise_quantity(4, "months")[1]
+    assert normalise_quantity(48, "hours") == pytest.approx(normalise_quantity(172800, "s"))  # a labeller's hours, our seconds
+    assert normalise_quantity(9, "hour") == pytest.approx((32400.0, "s"))
+    assert normalise_quantity(2, "USD/hr") == normalise_quantity(2, "usd/hour") == (2.0, "usd/hour")  # a rate's hour stays
+    assert normalise_quantity(3, "entries")[1] == "entry"
+    assert normalise_quantity(500, "samples")[1] == normalise_quantity(500, "examples")[1]
 
 
 # -- the artifact ------------------------------------------------------------------------------

@@ -75,7 +75,7 @@ def test_real_forms(nlp, text, expected):
     "The March 5 release fixed the tokenizer bug.",
     "Version 2 of the library dropped the old API.",
     "GPT-4 and Llama 3.1 both failed the test.",
-    "It runs on int8 weights and H100 machines.",
+    "It runs on H100 machines with v2 drivers.",
     "Mixtral 8x7B was the first open mixture we tried.",
     "The 1990s had expert systems, not language models.",
 ])
@@ -124,3 +124,34 @@ def test_more_real_forms(nlp, text, expected):
 ])
 def test_names_plurals_and_bare_numbers_are_not_quantities(nlp, text):
     assert quantities(nlp, text) == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("The lab released checkpoints at 3, 8 and 22 billion parameters last spring.",
+     [("3", 3e9, None, "parameters"), ("8", 8e9, None, "parameters"), ("22 billion parameters", 2.2e10, None, "parameters")]),
+    ("Sizes of 2, 9, and 27B parameters cover most of our teams.",
+     [("2", 2e9, None, "parameters"), ("9", 9e9, None, "parameters"), ("27B parameters", 2.7e10, None, "parameters")]),
+    ("We tried timeouts of 4, 6 and 12 seconds on the agent.",
+     [("4", 4.0, None, "s"), ("6", 6.0, None, "s"), ("12 seconds", 12.0, None, "s")]),
+    ("Discounts reached 15, 25 and 40% by the end of the quarter.",
+     [("15", 15.0, None, "%"), ("25", 25.0, None, "%"), ("40%", 40.0, None, "%")]),
+])
+def test_listed_numbers_share_the_unit_of_the_last(nlp, text, expected):
+    assert quantities(nlp, text) == expected
+
+
+def test_counting_out_loud_is_not_a_list_of_sizes(nlp):
+    assert [q[0] for q in quantities(nlp, "Read it again: 1, 2, 3, 4 pages and you are done.")] == ["4 pages"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Moving the weights from int8 to int4 halved the memory we need.", [("int8", 8.0, None, "bits"), ("int4", 4.0, None, "bits")]),
+    ("We keep the adapters in bf16 and the base in NF4.", [("bf16", 16.0, None, "bits"), ("NF4", 4.0, None, "bits")]),
+])
+def test_number_formats_are_bit_widths(nlp, text, expected):
+    assert quantities(nlp, text) == expected
+
+
+@pytest.mark.parametrize("text", ["Revenue rose in Q4 as the H100 supply eased.", "The int7 type is not a real format."])
+def test_other_glued_names_are_not_bit_widths(nlp, text):
+    assert not any(q[3] == "bits" for q in quantities(nlp, text))
