@@ -358,8 +358,10 @@ def _score_unit(result: EvalResult, doc: dict[str, Any], unit: dict[str, Any], c
         result.quantities.fn += 1
         result.errors.append(f"quantity FN {value} {qunit} {where}")
     gold_speaker = " ".join((unit.get("speaker") or "").lower().split()) or None
-    pred_speakers = {" ".join((c.get("speaker") or "").lower().split()) for c, _o in touching
-                     if s <= c["start_char"] < e} - {""}
+    # the claims that speak for this unit: one starting in it, or one covering most of it (a sentence
+    # the extractor joined to the claim before it is attributed with that claim)
+    pred_speakers = {" ".join((c.get("speaker") or "").lower().split()) for c, o in touching
+                     if s <= c["start_char"] < e or o * 2 >= e - s} - {""}
     if gold_speaker and gold_speaker in pred_speakers:
         result.speakers.tp += 1
     else:

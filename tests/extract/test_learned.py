@@ -275,3 +275,18 @@ def test_pairwise_topic_scores_at_once_equal_feature_by_feature(shipped_nlp):
             np.testing.assert_allclose(model.topic_logits(view, claim), model.pair_logits_slow(view, claim), atol=1e-4)
             compared += 1
     assert compared == 3
+
+
+def test_a_joined_sentence_is_attributed_with_the_claim_that_covers_it():
+    from extract.evaluate import EvalResult, _score_unit
+
+    doc = {"id": "d", "text": "x" * 80}
+    first = {"start": 0, "end": 30, "claim": True, "speaker": "Ana Ruiz", "text": "first"}
+    second = {"start": 31, "end": 60, "claim": True, "speaker": "Ana Ruiz", "text": "second"}
+    third = {"start": 61, "end": 80, "claim": True, "speaker": "Ana Ruiz", "text": "third"}
+    joined = {"start_char": 0, "end_char": 62, "speaker": "Ana Ruiz", "topics": {}, "quantities": []}
+    result = EvalResult()
+    for unit in (first, second, third):
+        _score_unit(result, doc, unit, [joined], [])
+    # the first two units are covered by the joined claim; the third only touched by one character
+    assert (result.speakers.tp, result.speakers.fn, result.speakers.fp) == (2, 1, 0)
