@@ -2,7 +2,9 @@
 
 Newsletter text is made of lines (titles, list items, paragraphs), so a line break always
 ends a sentence; inside a line, sentences end at terminal punctuation as in spaCy's
-Sentencizer (closing quotes and brackets stay with the sentence they close).
+Sentencizer (closing quotes and brackets stay with the sentence they close). A trailing-off
+ellipsis ("...", "…") ends a sentence when the next word is capitalised ("GPUs... What do you
+think?"), not when the thought goes on ("we tried... and failed").
 """
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ class Segmenter:
         from spacy.strings import get_string_id
 
         self.terminal = {get_string_id(p) for p in TERMINAL}
+        self.ellipsis = {get_string_id(p) for p in ("...", "…", "....")}
 
     def __call__(self, doc: Doc) -> Doc:
         n = len(doc)
@@ -44,7 +47,8 @@ class Segmenter:
                 if "\n" in doc[i].text:
                     new_line = True
                 continue
-            is_terminal = terminal[i] in self.terminal
+            is_terminal = terminal[i] in self.terminal or (
+                terminal[i] in self.ellipsis and self._capital_follows(doc, i, n, spaces, puncts))
             begins = new_line or (seen_terminal and not puncts[i] and not is_terminal)
             starts[i, 0] = 1 if begins or i == 0 else _NOT_START
             if begins:
@@ -54,3 +58,11 @@ class Segmenter:
                 seen_terminal = True
         doc.from_array([SENT_START], starts)
         return doc
+
+    @staticmethod
+    def _capital_follows(doc: Doc, i: int, n: int, spaces: list[int], puncts: list[int]) -> bool:
+        """Whether the first word after token i (past spaces and quotes) is capitalised."""
+        j = i + 1
+        while j < n and (spaces[j] or puncts[j]):
+            j += 1
+        return j < n and doc[j].text[:1].isupper() and doc[j].text != "I"

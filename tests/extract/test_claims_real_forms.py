@@ -99,3 +99,44 @@ def test_a_pronoun_deep_in_a_sentence_does_not_make_it_an_elaboration(nlp):
 ])
 def test_long_trailing_lines_and_look_alikes_stay_claims(nlp, text):
     assert claims_and_reasons(nlp, text)[0] == [text]
+
+
+@pytest.mark.parametrize("text", [
+    "Most of the spend in production goes to inference, right?",
+    "Open models are closing the gap every quarter, aren't they?",
+    "The pilot ended with one question on the form: \"Would you pay for this tool?\"",
+    "The real bottleneck for small labs is this: who pays for the evaluation runs?",
+])
+def test_questions_that_assert_are_claims(nlp, text):
+    claims, reasons = claims_and_reasons(nlp, text)
+    assert claims == [text] and "question" not in reasons
+
+
+@pytest.mark.parametrize("text", [
+    "What do you think about distilling the big model?",
+    "So, could you walk us through how you deploy it?",
+    "\"Why not just rent more GPUs?\"",
+    "Question: does the adapter survive a base model upgrade?",
+])
+def test_real_questions_are_not_claims(nlp, text):
+    claims, reasons = claims_and_reasons(nlp, text)
+    assert claims == [] and reasons == ["question"]
+
+
+def test_a_trailing_ellipsis_before_a_capital_ends_the_sentence(nlp):
+    text = "Our rented GPUs sat idle for most of the last three weeks... What would you have done with them?"
+    claims, reasons = claims_and_reasons(nlp, text)
+    assert claims == ["Our rented GPUs sat idle for most of the last three weeks..."] and reasons == ["question"]
+    kept, _ = claims_and_reasons(nlp, "We tried quantizing... and the accuracy held up on every benchmark.")
+    assert kept == ["We tried quantizing... and the accuracy held up on every benchmark."]
+
+
+@pytest.mark.parametrize("text", [
+    "It's been a lot of fun.",
+    "We can dig into that later in the show.",
+    "I'm super excited to talk with you about agents.",
+    "Let's dive into the second paper now.",
+])
+def test_podcast_asides_are_banter(nlp, text):
+    claims, reasons = claims_and_reasons(nlp, text)
+    assert claims == [] and reasons[0] in ("banter", "post-opener")
