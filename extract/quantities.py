@@ -325,6 +325,8 @@ class QuantityParser:
                 break
             cand = ps[look]
             row = self._is("unit", cand) or (self._is("currency", cand) if not cand.text in ("$", "€", "£") else None)
+            if row and row.get("digits_only") and not flags.get("digits"):
+                row = None  # "10-shot" counts examples, "zero-shot" and "one-shot" name a technique
             if row and not (len(cand) == 1 and (step > 0 or self._decade(ps, first, look))):
                 factor = row.get("factor", 1.0)
                 unit = row["unit"]
@@ -361,7 +363,7 @@ class QuantityParser:
             if not flags.get("scaled") and first > 0 and self._is("list_opener", ps[first - 1]):
                 return None
             if j < end and ps[j].text == "-" and ps[j].glued:
-                return None  # a compound adjective ("10-shot prompts", "128-gig versions") whose noun is no unit
+                return None  # a compound adjective ("128-gig versions", "3-layer nets") whose noun is no unit
             for look in range(j, min(j + 4, end)):
                 cand = ps[look]
                 if (cand.is_alpha and cand.is_lower and cand.lower_.endswith("s") and len(cand) > 3

@@ -119,7 +119,7 @@ def test_more_real_forms(nlp, text, expected):
 @pytest.mark.parametrize("text", [
     "Llama 3.1 405B answered every question in the test.",
     "Teams collected 100s of examples before the launch.",
-    "A 10-shot prompt outperforms the tuned baseline here.",
+    "A zero-shot prompt outperforms the tuned baseline here.",
     "The context window holds 32k and rarely fills.",
 ])
 def test_names_plurals_and_bare_numbers_are_not_quantities(nlp, text):
@@ -155,3 +155,8 @@ def test_number_formats_are_bit_widths(nlp, text, expected):
 @pytest.mark.parametrize("text", ["Revenue rose in Q4 as the H100 supply eased.", "The int7 type is not a real format."])
 def test_other_glued_names_are_not_bit_widths(nlp, text):
     assert not any(q[3] == "bits" for q in quantities(nlp, text))
+
+
+def test_a_k_shot_prompt_counts_its_examples(nlp):
+    assert quantities(nlp, "A 10-shot prompt outperforms the tuned baseline here.") == [("10-shot", 10.0, None, "examples")]
+    assert quantities(nlp, "One-shot prompting rarely holds up on contracts.") == []
