@@ -14,7 +14,7 @@ import logging
 import re
 import zlib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from functools import lru_cache
 
 import numpy as np
@@ -36,6 +36,7 @@ MIN_BANDS = 2
 _MASK = (1 << 32) - 1
 _SEEDS = [zlib.crc32(f"insightkb-point-{i}".encode()) for i in range(BANDS * ROWS)]
 _SEED_ARRAY = np.array(_SEEDS, dtype=np.uint64)
+_BAND_TAGS = np.arange(BANDS, dtype=np.uint64) << np.uint64(56)
 _WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)?")
 _STOP = frozenset(
     """a about above after again against all am an and any are as at be because been before being
@@ -60,6 +61,7 @@ def _stem(word: str) -> str:
 _LABEL = re.compile(r"^\s*(?:(?:[A-Z0-9][\w'’&.-]*|and|of|the|for|on|in|with|&|-|–|—|\|)\s+){0,7}[A-Z0-9][\w'’&.-]*:\s+")
 
 
+@lru_cache(maxsize=16_384)  # a claim's terms again when it is a later claim's candidate
 def point_terms(text: str) -> frozenset[str]:
     """A claim's content words, lower-cased and crudely stemmed (what "the same point" compares);
     a leading "Newsletter Name:" label is left out."""
@@ -76,15 +78,25 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
 
 def band_keys(terms: Iterable[str]) -> list[int]:
     """The LSH band keys of a term set (signed 63-bit, so SQLite stores them as integers)."""
-    hashes = np.fromiter((zlib.crc32(t.encode()) for t in terms), dtype=np.uint64)
-    if not hashes.size:
-        return []
-    sig = (((hashes[:, None] ^ _SEED_ARRAY[None, :]) * np.uint64(2654435761)) & np.uint64(_MASK)).min(axis=0).tolist()
-    keys = []
-    for band in range(BANDS):
-        row = sig[band * ROWS:(band + 1) * ROWS]
-        keys.append(((band << 56) ^ (row[0] << 24) ^ row[1]) & ((1 << 62) - 1))
-    return keys
+    return band_keys_of([list(terms)])[0]
+
+
+def band_keys_of(term_sets: list[Collection[str]]) -> list[list[int]]:
+    """`band_keys` of each term set, computed together (one array operation for a batch of claims)."""
+    sizes = [len(terms) for terms in term_sets]
+    hashes = np.fromiter((zlib.crc32(t.encode()) for terms in term_sets for t in terms), dtype=np.uint64,
+                         count=sum(sizes))
+    out: list[list[int]] = [[] for _ in term_sets]
+    filled = [i for i, n in enumerate(sizes) if n]
+    if not filled:
+        return out
+    mixed = ((hashes[:, None] ^ _SEED_ARRAY[None, :]) * np.uint64(2654435761)) & np.uint64(_MASK)
+    starts = np.cumsum([0] + sizes[:-1])[filled]
+    sig = np.minimum.reduceat(mixed, starts, axis=0)  # one MinHash signature per non-empty set
+    keys = (_BAND_TAGS ^ (sig[:, 0::ROWS] << np.uint64(24)) ^ sig[:, 1::ROWS]) & np.uint64((1 << 62) - 1)
+    for i, row in zip(filled, keys.tolist()):
+        out[i] = row
+    return out
 
 
 def _key(*parts: object) -> int:
@@ -105,6 +117,10 @@ class _Facts:
             "SELECT c.id, c.text, d.source_id FROM claims c JOIN documents d ON d.id = c.document_id"
             " WHERE c.id IN (SELECT value FROM json_each(?))", [ids])}
         self.topics = _topics_of(db, claim_ids)
+        #: claims with cluster rows to replace (a claim clustered before, its text may have changed)
+        self.clustered = {cid for (cid,) in db.execute(
+            f"SELECT claim_id FROM claim_clusters WHERE {among} UNION SELECT claim_id FROM claim_cluster_keys"
+            f" WHERE {among}", [ids, ids])}
         self.facts: dict[int, list[tuple[object, ...]]] = {}
         for cid, value, unit in db.execute(
                 f"SELECT claim_id, value, unit FROM quantities WHERE {among} AND value IS NOT NULL", [ids]):
@@ -150,15 +166,18 @@ def assign_clusters(db: sqlite_utils.Database, claim_ids: Iterable[int]) -> int:
     if not claim_ids:
         return 0
     known = _Facts(db, claim_ids)
+    terms = {cid: point_terms(text) for cid, (text, _source) in known.rows.items()}
+    lexical_keys = dict(zip(terms, band_keys_of(list(terms.values()))))
     for claim_id in claim_ids:
         row = known.rows.get(claim_id)
         if row is None:
             continue
         text, source_id = row
-        db.execute("DELETE FROM claim_clusters WHERE claim_id = ?", [claim_id])
-        db.execute("DELETE FROM claim_cluster_keys WHERE claim_id = ?", [claim_id])
-        mine = point_terms(text)
-        lexical = band_keys(mine)
+        if claim_id in known.clustered:
+            db.execute("DELETE FROM claim_clusters WHERE claim_id = ?", [claim_id])
+            db.execute("DELETE FROM claim_cluster_keys WHERE claim_id = ?", [claim_id])
+        mine = terms[claim_id]
+        lexical = lexical_keys[claim_id]
         keyed = known.fact_keys(claim_id)
         keys = lexical + keyed
         best_id, best_sim = None, 0.0
@@ -203,6 +222,7 @@ def assign_clusters(db: sqlite_utils.Database, claim_ids: Iterable[int]) -> int:
         db.conn.executemany(
             "INSERT OR IGNORE INTO claim_cluster_keys (key, claim_id) VALUES (?, ?)", [(k, claim_id) for k in keys]
         )
+        known.clustered.add(claim_id)  # listed twice: the second time replaces these rows
     return joined
 
 
