@@ -39,6 +39,14 @@ def claims_and_reasons(nlp, text: str) -> tuple[list[str], list[str]]:
     ("That sounds really fascinating.", "banter"),
     ("So tell us a little bit about your background.", "banter"),
     ("It was great to catch up with you about all this.", "banter"),
+    ("It's been a lot of fun.", "banter"),
+    ("We can dig into that later in the show.", "banter"),
+    ("I'm super excited to talk with you about agents.", "banter"),
+    ("Let's dive into the second paper now.", "post-opener"),
+    ("What do you think about distilling the big model?", "question"),
+    ("So, could you walk us through how you deploy it?", "question"),
+    ("\"Why not just rent more GPUs?\"", "question"),
+    ("Question: does the adapter survive a base model upgrade?", "question"),
 ])
 def test_furniture_is_not_a_claim(nlp, text, reason):
     claims, reasons = claims_and_reasons(nlp, text)
@@ -54,6 +62,11 @@ def test_furniture_is_not_a_claim(nlp, text, reason):
     "Ollama 0.9 is now available with faster loading through llama.cpp.",
     "Subscription revenue for the lab grew 40% while API prices fell.",
     "The data we collect from users is the only moat that lasts.",
+    # questions that assert: a tag question, a quoted question, one framed after a colon
+    "Most of the spend in production goes to inference, right?",
+    "Open models are closing the gap every quarter, aren't they?",
+    "The pilot ended with one question on the form: \"Would you pay for this tool?\"",
+    "The real bottleneck for small labs is this: who pays for the evaluation runs?",
 ])
 def test_claims_near_the_furniture_stay_claims(nlp, text):
     claims, _reasons = claims_and_reasons(nlp, text)
@@ -101,42 +114,9 @@ def test_long_trailing_lines_and_look_alikes_stay_claims(nlp, text):
     assert claims_and_reasons(nlp, text)[0] == [text]
 
 
-@pytest.mark.parametrize("text", [
-    "Most of the spend in production goes to inference, right?",
-    "Open models are closing the gap every quarter, aren't they?",
-    "The pilot ended with one question on the form: \"Would you pay for this tool?\"",
-    "The real bottleneck for small labs is this: who pays for the evaluation runs?",
-])
-def test_questions_that_assert_are_claims(nlp, text):
-    claims, reasons = claims_and_reasons(nlp, text)
-    assert claims == [text] and "question" not in reasons
-
-
-@pytest.mark.parametrize("text", [
-    "What do you think about distilling the big model?",
-    "So, could you walk us through how you deploy it?",
-    "\"Why not just rent more GPUs?\"",
-    "Question: does the adapter survive a base model upgrade?",
-])
-def test_real_questions_are_not_claims(nlp, text):
-    claims, reasons = claims_and_reasons(nlp, text)
-    assert claims == [] and reasons == ["question"]
-
-
 def test_a_trailing_ellipsis_before_a_capital_ends_the_sentence(nlp):
     text = "Our rented GPUs sat idle for most of the last three weeks... What would you have done with them?"
     claims, reasons = claims_and_reasons(nlp, text)
     assert claims == ["Our rented GPUs sat idle for most of the last three weeks..."] and reasons == ["question"]
     kept, _ = claims_and_reasons(nlp, "We tried quantizing... and the accuracy held up on every benchmark.")
     assert kept == ["We tried quantizing... and the accuracy held up on every benchmark."]
-
-
-@pytest.mark.parametrize("text", [
-    "It's been a lot of fun.",
-    "We can dig into that later in the show.",
-    "I'm super excited to talk with you about agents.",
-    "Let's dive into the second paper now.",
-])
-def test_podcast_asides_are_banter(nlp, text):
-    claims, reasons = claims_and_reasons(nlp, text)
-    assert claims == [] and reasons[0] in ("banter", "post-opener")
