@@ -74,6 +74,7 @@ def _unit_aliases() -> dict[str, tuple[str, float]]:
     return {row["alias"]: (row["unit"], float(row["factor"])) for row in read_jsonl("units.jsonl")}
 
 
+@lru_cache(maxsize=1)
 def _per_aliases() -> dict[str, str]:
     """Unit names after a "/": a time keeps its own unit ("usd/hr" -> "usd/hour"), other aliases apply."""
     rows = read_jsonl("units.jsonl")

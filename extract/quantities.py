@@ -176,12 +176,12 @@ class QuantityParser:
         plain = float(ps[nxt].text.replace(",", ""))
         if last["value_max"] is not None or not plain or not last["unit"] or last["start_char"] != ps[nxt].start_char:
             return None
-        values = [float(ps[n].text.replace(",", "")) for n in numbers] + [plain]
-        if all(b - a == 1 for a, b in zip(values, values[1:])):
+        values = [float(ps[n].text.replace(",", "")) for n in numbers]
+        if all(b - a == 1 for a, b in zip(values + [plain], values[1:] + [plain])):
             return None  # counting out loud ("1, 2, 3, 4 lines"), not sizes
         factor = last["value"] / plain
-        listed = [self._make(text, ps, n, n + 1, _scaled(float(ps[n].text.replace(",", "")), factor) or 0.0, None,
-                             last["unit"], last["kind"]) for n in numbers]
+        listed = [self._make(text, ps, n, n + 1, _scaled(value, factor) or 0.0, None, last["unit"], last["kind"])
+                  for n, value in zip(numbers, values)]
         return listed + [last], stop
 
     def _number(self, ps: list[Piece], i: int) -> tuple[float, int, dict[str, Any]] | None:

@@ -47,12 +47,9 @@ def save_claims(
         )
     }
     seen: set[int] = set()
+    written: list[Claim] = []  # claims whose child rows are (re)written, in document order
+    fresh: list[Claim] = []  # claims the document did not have
     with atomic(db):
-        if not known:  # a first extraction: every claim is new, written a few statements at a time
-            _insert_new(db, document_id, claims, version)
-            saved.inserted = len(claims)
-            _write_children(db, claims)
-            return saved
         for claim in claims:
             row = known.get((claim.start_char, claim.end_char))
             if row and row["editor_locked"]:
@@ -60,27 +57,23 @@ def save_claims(
                 seen.add(row["id"])
                 continue
             if row:
-                claim_id = row["id"]
+                claim.id = row["id"]
                 db.execute(
                     "UPDATE claims SET text = ?, confidence = ?, speaker = ?, extractor_version = ?,"
                     " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
-                    [claim.text, claim.confidence, claim.speaker, version, claim_id],
+                    [claim.text, claim.confidence, claim.speaker, version, claim.id],
                 )
-                db.execute("DELETE FROM claim_topics WHERE claim_id = ? AND origin = 'extractor'", [claim_id])
-                db.execute("DELETE FROM quantities WHERE claim_id = ?", [claim_id])
-                db.execute("DELETE FROM entities WHERE claim_id = ?", [claim_id])
+                db.execute("DELETE FROM claim_topics WHERE claim_id = ? AND origin = 'extractor'", [claim.id])
+                db.execute("DELETE FROM quantities WHERE claim_id = ?", [claim.id])
+                db.execute("DELETE FROM entities WHERE claim_id = ?", [claim.id])
                 saved.updated += 1
+                seen.add(claim.id)
             else:
-                claim_id = db.execute(
-                    "INSERT INTO claims (document_id, start_char, end_char, text, confidence, speaker,"
-                    " extractor_version) VALUES (?,?,?,?,?,?,?)",
-                    [document_id, claim.start_char, claim.end_char, claim.text, claim.confidence,
-                     claim.speaker, version],
-                ).lastrowid
-                saved.inserted += 1
-            seen.add(claim_id)
-            claim.id = claim_id
-            _write_children(db, [claim])
+                fresh.append(claim)
+            written.append(claim)
+        _insert_new(db, document_id, fresh, version)
+        saved.inserted = len(fresh)
+        _write_children(db, written)
         for key, row in known.items():
             if row["id"] in seen or row["editor_locked"]:
                 continue
