@@ -366,10 +366,19 @@ class QuantityParser:
                 return None  # a compound adjective ("128-gig versions", "3-layer nets") whose noun is no unit
             for look in range(j, min(j + 4, end)):
                 cand = ps[look]
-                if (cand.is_alpha and cand.is_lower and cand.lower_.endswith("s") and len(cand) > 3
-                        and not cand.is_stop and not cand.glued):
+                if cand.is_alpha and cand.is_lower and not cand.glued and (self._is("count_noun", cand) or (
+                        cand.lower_.endswith("s") and len(cand) > 3 and not cand.is_stop)):
                     return self._make(text, ps, first, look + 1, value, value_max, cand.lower_, "count"), look + 1
                 if not (cand.is_alpha or cand.text == "-") or cand.is_stop:
+                    break
+        elif not (first > 0 and self._is("list_opener", ps[first - 1])):
+            # a number in words counts only people and agents ("seven people", "five to seven engineers"):
+            # "three reasons", "two ways" are list counts in prose
+            for look in range(j, min(j + 3, end)):
+                cand = ps[look]
+                if self._is("count_noun", cand) and not cand.glued:
+                    return self._make(text, ps, first, look + 1, value, value_max, cand.lower_, "count"), look + 1
+                if not cand.is_alpha or cand.is_stop:
                     break
         return None  # a bare number ("50k", "70 billion"): without its unit it says nothing measurable
 
