@@ -5,6 +5,7 @@
     python tools/labelkit.py convert RAW.jsonl --check      # validate raw labels, write nothing
     python tools/labelkit.py convert RAW.jsonl --labeler A  # raw labels -> extract/labels/{split}.jsonl
     python tools/labelkit.py convert RAW.jsonl --into extract/labels/blind-DATE.jsonl  # a blind file
+    python tools/labelkit.py retag RAW.jsonl --topics open-weights,gpu-supply --labeler AA  # a second pass
 
 A labeller reads the shown paragraphs and writes one raw JSON line per paragraph:
     {"id": "b71c80527861", "units": [
@@ -206,6 +207,45 @@ def convert(args: argparse.Namespace) -> None:
         sys.exit(1)
 
 
+def retag(args: argparse.Namespace) -> None:
+    """Replace the tags of `--topics` on listed units with a second pass's answers.
+
+    A raw retag line names one unit by its sentences: {"id": ..., "s": [1], "topics": {...}};
+    its topics outside `--topics` are ignored, and the unit's other topics are kept."""
+    corpus = load_corpus()
+    chosen = set(args.topics.split(","))
+    unknown = chosen - topic_slugs()
+    if unknown:
+        sys.exit(f"unknown topics: {sorted(unknown)}")
+    answers: dict[tuple[str, tuple[int, ...]], dict[str, str]] = {}
+    for raw_path in args.raw:
+        for line in Path(raw_path).read_text().splitlines():
+            if line.strip():
+                raw = json.loads(line)
+                answers[(raw["id"], tuple(raw["s"]))] = {k: v for k, v in raw["topics"].items() if k in chosen}
+    changed = used = 0
+    for split in ("train", "dev", "test"):
+        path = LABELS / f"{split}.jsonl"
+        if not path.exists():
+            continue
+        rows = [json.loads(line) for line in path.read_text().splitlines()]
+        for row in rows:
+            spans = sentences(corpus[row["id"]]["text"])
+            for unit in row["units"]:
+                key = (row["id"], tuple(i for i, (a, b) in enumerate(spans) if a < unit["end"] and b > unit["start"]))
+                if key not in answers or not unit.get("claim"):
+                    continue
+                used += 1
+                before = dict(unit.get("topics") or {})
+                kept = {k: v for k, v in before.items() if k not in chosen}
+                unit["topics"] = {**kept, **answers[key]}
+                if unit["topics"] != before:
+                    changed += 1
+                    unit["retagged"] = args.labeler
+        path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    print(f"{used} of {len(answers)} retagged units found, {changed} changed")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -225,6 +265,11 @@ def main() -> None:
     converter.add_argument("--check", action="store_true", help="validate only; write nothing")
     converter.add_argument("--into", help="write these labels to one file (a blind file) instead of the splits")
     converter.set_defaults(run=convert)
+    retagger = commands.add_parser("retag", help="replace some topics' tags of listed units with a second pass")
+    retagger.add_argument("raw", nargs="+")
+    retagger.add_argument("--topics", required=True, help="comma-separated slugs the pass judged")
+    retagger.add_argument("--labeler", default="?")
+    retagger.set_defaults(run=retag)
     args = parser.parse_args()
     args.run(args)
 
