@@ -225,8 +225,9 @@ class QuantityParser:
         p = ps[i]
         if i > 0 and p.glued and ps[i - 1].is_alpha and not self._is("currency", ps[i - 1]):
             return True  # "int8", "H100", "v2"
-        if i > 1 and ps[i - 1].text in ("-", ".") and ps[i - 1].glued and p.glued and ps[i - 2].is_alpha:
-            return True  # "GPT-4", "Llama-3"
+        if i > 1 and ps[i - 1].text in ("-", ".") and ps[i - 1].glued and p.glued and ps[i - 2].is_alpha \
+                and not (i > 2 and self._is("scale", ps[i - 2]) and _NUMBER.match(ps[i - 3].text)):
+            return True  # "GPT-4", "Llama-3"; not the upper end of "$200M-800M"
         if p.text.count(".") > 1:
             return True  # "3.1.2"
         nxt = ps[i + 1] if i + 1 < len(ps) else None
@@ -341,7 +342,7 @@ class QuantityParser:
                     stop += 1
                 unit, stop = self._per(ps, stop, unit, money=kind == "money")  # "a hundred bucks an hour"
                 return self._make(text, ps, first, stop, value, value_max, unit, kind), stop
-            if not (cand.is_alpha or cand.text == "-") or cand.is_stop:
+            if not (cand.is_alpha or cand.text == "-") or (cand.is_stop and not self._is("intensifier", cand)):
                 break
             look += 1
         # a model size said in words: "a 405 billion model" (a million and up, before a model noun)
@@ -369,7 +370,7 @@ class QuantityParser:
                 if cand.is_alpha and cand.is_lower and not cand.glued and (self._is("count_noun", cand) or (
                         cand.lower_.endswith("s") and len(cand) > 3 and not cand.is_stop)):
                     return self._make(text, ps, first, look + 1, value, value_max, cand.lower_, "count"), look + 1
-                if not (cand.is_alpha or cand.text == "-") or cand.is_stop:
+                if not (cand.is_alpha or cand.text == "-") or (cand.is_stop and not self._is("intensifier", cand)):
                     break
         elif not (first > 0 and self._is("list_opener", ps[first - 1])):
             # a number in words counts only people and agents ("seven people", "five to seven engineers"):

@@ -62,6 +62,12 @@ def quantities(nlp, text: str) -> list[tuple]:
     ("The index reached 100 million+ monthly users within a year.", ("100 million+ monthly users", 1e8, None, "users")),
     ("Prices fell by two orders of magnitude in three years.", ("two orders of magnitude", 100.0, None, "x")),
     ("Distilled students are 10-30x smaller than their teachers.", ("10-30x", 10.0, 30.0, "x")),
+    # counts of people in digits or words, ranges with a glued scale on both ends, intensifiers
+    ("The whole post-training effort was about 25 people.", ("25 people", 25.0, None, "people")),
+    ("Our eval team is nine to eleven people on a good week.", ("nine to eleven people", 9.0, 11.0, "people")),
+    ("They ran rejection sampling for three iterations.", ("three iterations", 3.0, None, "iterations")),
+    ("The buildout will cost $200M-800M over the decade.", ("$200M-800M", 2e8, 8e8, "USD")),
+    ("You are better off with 2,000 very clean labels.", ("2,000 very clean labels", 2000.0, None, "examples")),
 ])
 def test_real_forms(nlp, text, expected):
     assert expected in quantities(nlp, text)
@@ -69,6 +75,8 @@ def test_real_forms(nlp, text, expected):
 
 @pytest.mark.parametrize("text", [
     "There are three reasons this approach wins over prompting.",
+    "Two ways to win remain: price and speed.",
+    "The first two engineers quit in March.",
     "Five labs have already published their own versions.",
     "The 5 stories below explain what changed this week.",
     "In 2024 the team rewrote the pipeline from scratch.",
