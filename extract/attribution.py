@@ -7,7 +7,8 @@ sentences that name something, plus the model-name ruler) inside the claim.
 """
 from __future__ import annotations
 
-from bisect import bisect_left
+import re
+from bisect import bisect_left, bisect_right
 from typing import Any
 
 from spacy.language import Language
@@ -19,6 +20,8 @@ from extract.cues import CUES, cues_of
 from extract.lexicon import read_jsonl
 
 NUMERIC_LABELS = {"CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY", "DATE", "TIME"}
+# a transcript turn printed in running text: "Jane Doe (00:12:31): ..." opening a paragraph or a sentence
+_TURN_HEADER = re.compile(r"(?:^|\n|(?<=[.!?\"”] ))[ \t]*([A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3}) \((?:\d{1,2}:)?\d{1,2}:\d{2}\):\s")
 
 
 @Language.factory("insightkb_attribution", default_config={"lexicon": "attribution.jsonl"})
@@ -36,6 +39,7 @@ class Attribution:
                 for row in read_jsonl(lexicon) if row.get("kind") == "word_set"}
         self.not_speakers = sets["not_speakers"]
         self.quantifiers = sets["speaker_quantifiers"]
+        self.not_turn_names = sets["not_turn_names"]
 
     def __call__(self, doc: Doc) -> Doc:
         claims = claims_of(doc)
@@ -48,6 +52,7 @@ class Attribution:
         self.roles = roles
         ents = [e for e in doc.ents if e.label_ not in NUMERIC_LABELS]
         ent_starts = [e.start for e in ents]
+        turns = turn_headers(doc.text) if "):" in doc.text else []
         for claim in claims:
             first = bisect_left(ent_starts, claim["start"])
             claim["entities"] = []
@@ -57,7 +62,8 @@ class Attribution:
                 if e.end <= claim["end"]:
                     claim["entities"].append(
                         {"text": e.text, "label": e.label_, "start_char": e.start_char, "end_char": e.end_char})
-            claim["speaker"] = self.speaker(doc, claim, speech)
+            claim["speaker"] = self.speaker(doc, claim, speech) or turn_speaker(doc.text, turns, claim["start_char"],
+                                                                                      self.not_turn_names)
         doc.user_data.pop(PARSES, None)
         doc.user_data.pop(SPEAKER_PARSES, None)
         doc.user_data.pop(CUES, None)  # used up; not worth sending back from worker processes
@@ -93,6 +99,20 @@ class Attribution:
             t.is_title and not t.is_sent_start for t in words if t.head is head and t.dep_ == "compound"
         ) or (head.is_title and head.text.lower() not in self.not_speakers and head.is_sent_start
               and len(words) > 1 and words[1].is_title)
+
+
+def turn_headers(text: str) -> list[tuple[int, str]]:
+    """(offset, name) of every timestamped turn header ("Jane Doe (00:12:31): ") in the text."""
+    return [(m.start(1), m.group(1)) for m in _TURN_HEADER.finditer(text)]
+
+
+def turn_speaker(text: str, turns: list[tuple[int, str]], at: int, not_names: frozenset[str]) -> str | None:
+    """The speaker of the turn a claim starting at `at` belongs to: the last header before it in
+    the same paragraph (a blank line ends a turn), unless it is a heading word ("Update (12:30):")."""
+    i = bisect_right(turns, (at, "\uffff")) - 1
+    if i < 0 or "\n\n" in text[turns[i][0]:at] or turns[i][1].lower() in not_names:
+        return None
+    return turns[i][1]
 
 
 def _according_to(tok: Token) -> Token | None:

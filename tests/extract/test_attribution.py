@@ -35,3 +35,20 @@ def test_named_speakers(nlp, text, speaker):
 def test_sentences_that_name_nobody(nlp, text):
     claims = predict(nlp, text)
     assert claims and claims[0]["speaker"] is None
+
+
+def test_a_timestamped_turn_header_names_the_speaker_of_its_turn(nlp):
+    text = ("Priya Raman (00:41:07): Small models already win on latency for support bots. "
+            "They cost far less to serve as well. Tom Beck (00:42:15): Frontier prices fall every quarter."
+            "\n\nThe vendors expect the gap to close within a year.")
+    tom, after = text.index("Tom Beck"), text.index("The vendors")
+    expected = [("Priya Raman" if c["start_char"] < tom else "Tom Beck" if c["start_char"] < after else None)
+                for c in predict(nlp, text)]
+    assert len(expected) >= 3 and [c["speaker"] for c in predict(nlp, text)] == expected
+
+
+@pytest.mark.parametrize("text", ["Key Takeaway: small models already win on latency for support bots.",
+                                  "Update (12:30): small models already win on latency for support bots."])
+def test_headings_without_a_turn_name_nobody(nlp, text):
+    claims = predict(nlp, text)
+    assert claims and claims[0]["speaker"] is None
