@@ -255,6 +255,7 @@ class Settings:
     policies: tuple[str, ...] = ("abstain", "all")
     topic_mode: str = "pairwise"  # one head over (claim, topic) pairs, or "per-topic" one-vs-rest
     claim_filter: bool = True  # may learn a cut below which a rule claim is left out
+    threshold_slack: float = 0.01  # topic threshold: nearest 0.5 within this much of the best out-of-fold F1
 
 
 def _fit_raw(examples: list[Example], topics: list[str], settings: Settings,
@@ -289,6 +290,14 @@ def _fit_raw(examples: list[Example], topics: list[str], settings: Settings,
                         claim_b=np.asarray([claim_b], dtype=np.float32),
                         meta={"topic_mode": settings.topic_mode,
                               "topic_words": {k: sorted(v) for k, v in words.items()}})
+
+
+def pick_threshold(curve: dict[float, float], slack: float) -> float:
+    """The threshold nearest 0.5 among those within `slack` of the best out-of-fold F1 of `curve`
+    (threshold -> F1). The curve is flat near its top, and a low threshold picked by noise floods
+    real text with tags."""
+    top = max(curve.values())
+    return min((t for t, f in curve.items() if f >= top - slack), key=lambda t: (round(abs(t - 0.5), 6), t))
 
 
 def _folds(examples: list[Example], k: int, seed: int) -> list[list[int]]:
@@ -429,13 +438,13 @@ def fit(examples: list[Example], topics: list[str], *, settings: Settings | None
     # 2. threshold and stance policy on calibrated out-of-fold decisions
     a, b = calibration["topic"]
     p_topic = 1 / (1 + np.exp(-(a * z_topic + b)))
-    best_t, best_f = 0.5, -1.0
+    curve: dict[float, float] = {}
     for t in (0.05, 0.08, 0.1, 0.12, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7):
         pred = p_topic >= t
         tp = float((pred & (y_topic == 1)).sum())
-        f = 2 * tp / (pred.sum() + y_topic.sum()) if tp else 0.0
-        if f > best_f + 1e-9 or (abs(f - best_f) <= 1e-9 and abs(t - 0.5) < abs(best_t - 0.5)):
-            best_t, best_f = float(round(t, 2)), f  # ties go to the threshold nearest 0.5
+        curve[t] = 2 * tp / (pred.sum() + y_topic.sum()) if tp else 0.0
+    best_t = pick_threshold(curve, settings.threshold_slack)
+    best_f = curve[best_t]
     # a learned cut on the rules' claims, when it raises claim F1 on held-out folds
     ca, cb = calibration["claim"]
     p_claim = 1 / (1 + np.exp(-(ca * z_claim + cb)))
@@ -448,6 +457,7 @@ def fit(examples: list[Example], topics: list[str], *, settings: Settings | None
         if f > best_claim_f + 0.002:  # a cut must earn its keep
             best_cut, best_claim_f = cut, f
     report: dict[str, Any] = {"examples": len(examples), "folds": len(folds), "threshold": best_t,
+                              "threshold_curve": {str(t): round(f, 4) for t, f in curve.items()},
                               "oof_topic_f1": round(best_f, 4), "claim_threshold": best_cut,
                               "oof_claim_f1": round(best_claim_f, 4), "policies": {}}
     policy = settings.policies[0]

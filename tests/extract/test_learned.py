@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from extract.evaluate import normalise_quantity
 from extract.learned import LearnedModel, ModelError
-from extract.training import ece
+from extract.training import ece, pick_threshold
 from extract_helpers import GOLD, add_documents
 from insightkb.cli import cli
 from learned_fixture import editor_texts, write_fixture
@@ -290,3 +290,11 @@ def test_a_joined_sentence_is_attributed_with_the_claim_that_covers_it():
         _score_unit(result, doc, unit, [joined], [])
     # the first two units are covered by the joined claim; the third only touched by one character
     assert (result.speakers.tp, result.speakers.fn, result.speakers.fp) == (2, 1, 0)
+
+
+def test_topic_threshold_leans_to_the_middle_of_a_flat_top():
+    curve = {0.1: 0.341, 0.15: 0.357, 0.2: 0.352, 0.25: 0.340, 0.5: 0.22}
+    assert pick_threshold(curve, 0.0) == 0.15
+    assert pick_threshold(curve, 0.01) == 0.2
+    assert pick_threshold(curve, 0.02) == 0.25
+    assert pick_threshold({0.3: 0.5, 0.7: 0.5}, 0.0) == 0.3  # equal distance from 0.5: the lower one
