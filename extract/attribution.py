@@ -52,7 +52,8 @@ class Attribution:
         self.roles = roles
         ents = [e for e in doc.ents if e.label_ not in NUMERIC_LABELS]
         ent_starts = [e.start for e in ents]
-        turns = turn_headers(doc.text) if "):" in doc.text else []
+        text = doc.text  # built from the tokens on every access: read once
+        turns = turn_headers(text) if "):" in text else []
         for claim in claims:
             first = bisect_left(ent_starts, claim["start"])
             claim["entities"] = []
@@ -62,8 +63,8 @@ class Attribution:
                 if e.end <= claim["end"]:
                     claim["entities"].append(
                         {"text": e.text, "label": e.label_, "start_char": e.start_char, "end_char": e.end_char})
-            claim["speaker"] = self.speaker(doc, claim, speech) or turn_speaker(doc.text, turns, claim["start_char"],
-                                                                                      self.not_turn_names)
+            claim["speaker"] = self.speaker(doc, claim, speech) or (
+                turn_speaker(text, turns, claim["start_char"], self.not_turn_names) if turns else None)
         doc.user_data.pop(PARSES, None)
         doc.user_data.pop(SPEAKER_PARSES, None)
         doc.user_data.pop(CUES, None)  # used up; not worth sending back from worker processes
