@@ -11,7 +11,9 @@ import re
 from bisect import bisect_left, bisect_right
 from typing import Any
 
+from spacy.attrs import ORTH
 from spacy.language import Language
+from spacy.strings import get_string_id
 from spacy.tokens import Doc, Span, Token
 
 from extract.claims import claims_of
@@ -21,6 +23,7 @@ from extract.lexicon import read_jsonl
 
 NUMERIC_LABELS = {"CARDINAL", "ORDINAL", "PERCENT", "MONEY", "QUANTITY", "DATE", "TIME"}
 # a transcript turn printed in running text: "Jane Doe (00:12:31): ..." opening a paragraph or a sentence
+_PAREN_COLON, _PAREN, _COLON = (get_string_id(t) for t in ("):", ")", ":"))
 _TURN_HEADER = re.compile(r"(?:^|\n|(?<=[.!?\"”] ))[ \t]*([A-Z][\w.'’-]*(?: [A-Z][\w.'’-]*){0,3}) \((?:\d{1,2}:)?\d{1,2}:\d{2}\):\s")
 
 
@@ -52,8 +55,10 @@ class Attribution:
         self.roles = roles
         ents = [e for e in doc.ents if e.label_ not in NUMERIC_LABELS]
         ent_starts = [e.start for e in ents]
-        text = doc.text  # built from the tokens on every access: read once
-        turns = turn_headers(text) if "):" in text else []
+        # doc.text is rebuilt from the tokens on every access: built once, and only when a token
+        # sequence of a turn header ("):" or ")" ":") is there
+        text = doc.text if _may_have_turns(doc) else ""
+        turns = turn_headers(text) if text else []
         for claim in claims:
             first = bisect_left(ent_starts, claim["start"])
             claim["entities"] = []
@@ -100,6 +105,13 @@ class Attribution:
             t.is_title and not t.is_sent_start for t in words if t.head is head and t.dep_ == "compound"
         ) or (head.is_title and head.text.lower() not in self.not_speakers and head.is_sent_start
               and len(words) > 1 and words[1].is_title)
+
+
+def _may_have_turns(doc: Doc) -> bool:
+    """Whether the tokens hold the close of a timestamped header: "):" (one token or two)."""
+    orths = doc.to_array(ORTH)
+    return bool(len(orths)) and bool((orths == _PAREN_COLON).any() or (
+        (orths[:-1] == _PAREN) & (orths[1:] == _COLON)).any())
 
 
 def turn_headers(text: str) -> list[tuple[int, str]]:

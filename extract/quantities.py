@@ -342,7 +342,7 @@ class QuantityParser:
                     stop += 1
                 unit, stop = self._per(ps, stop, unit, money=kind == "money")  # "a hundred bucks an hour"
                 return self._make(text, ps, first, stop, value, value_max, unit, kind), stop
-            if not (cand.is_alpha or cand.text == "-") or (cand.is_stop and not self._is("intensifier", cand)):
+            if self._ends_modifiers(cand):
                 break
             look += 1
         # a model size said in words: "a 405 billion model" (a million and up, before a model noun)
@@ -370,7 +370,7 @@ class QuantityParser:
                 if cand.is_alpha and cand.is_lower and not cand.glued and (self._is("count_noun", cand) or (
                         cand.lower_.endswith("s") and len(cand) > 3 and not cand.is_stop)):
                     return self._make(text, ps, first, look + 1, value, value_max, cand.lower_, "count"), look + 1
-                if not (cand.is_alpha or cand.text == "-") or (cand.is_stop and not self._is("intensifier", cand)):
+                if self._ends_modifiers(cand):
                     break
         elif not (first > 0 and self._is("list_opener", ps[first - 1])):
             # a number in words counts only people and agents ("seven people", "five to seven engineers"):
@@ -382,6 +382,12 @@ class QuantityParser:
                 if not cand.is_alpha or cand.is_stop:
                     break
         return None  # a bare number ("50k", "70 billion"): without its unit it says nothing measurable
+
+    def _ends_modifiers(self, piece: Piece) -> bool:
+        """Whether a piece ends the run of modifier words between a number and its noun
+        ("2,000 very clean labels", "a 128-gig card"): anything but a word or hyphen, or a stop word
+        other than an intensifier."""
+        return not (piece.is_alpha or piece.text == "-") or (piece.is_stop and not self._is("intensifier", piece))
 
     @staticmethod
     def _decade(ps: list[Piece], first: int, look: int) -> bool:
