@@ -230,6 +230,8 @@ class QuantityParser:
             return True  # "GPT-4", "Llama-3"; not the upper end of "$200M-800M"
         if p.text.count(".") > 1:
             return True  # "3.1.2"
+        if self._accelerator(doc, p) is not None:
+            return True  # "RTX 4090", "two 3090s": a card's name
         nxt = ps[i + 1] if i + 1 < len(ps) else None
         if nxt is not None and nxt.glued and nxt.lower_ == "x" and i + 2 < len(ps) and ps[i + 2].glued \
                 and _DIGITS.match(ps[i + 2].text):
@@ -282,6 +284,8 @@ class QuantityParser:
             return self._make(text, ps, first, ref_end, value, None, "x", "ratio"), j
         if flags.get("weak") and not flags.get("scaled"):
             return None
+        if first > 1 and ps[first - 1].lower_ == "of" and self._is("ratio_lead", ps[first - 2]) and not currency:
+            return self._make(text, ps, first - 2, j, value, None, "x", "ratio"), j  # "a factor of two"
         # orders of magnitude: "two orders of magnitude" -> 100 x (a `magnitude` row of the lexicon)
         magnitude = self._is("magnitude", ps[j]) if j < end else None
         if magnitude and j + len(magnitude["then"]) < end and value <= magnitude["max_count"] \
@@ -320,14 +324,24 @@ class QuantityParser:
             unit, stop = self._per(ps, j, currency, money=True)
             return self._make(text, ps, first, stop, value, value_max, unit, "money"), stop
         # unit: up to three modifier words ("high-quality", "hand-labelled") before a known unit
-        look = j
-        for step in range(0, 4):
-            if look >= end:
-                break
+        look, step = j, 0
+        while step < 4 and look < end:
             cand = ps[look]
+            plural = self._accelerator(doc, cand)
+            if plural is not None:  # "416 A100 GPUs", "eight H100s"
+                after = _after_token(ps, look)
+                if plural:
+                    row = self.words["accelerator"][doc[cand.token].lower_[:-1]]
+                    return self._make(text, ps, first, after, value, value_max, row["unit"], row["quantity_kind"]), after
+                look, step = after, step + 1
+                continue
             row = self._is("unit", cand) or (self._is("currency", cand) if not cand.text in ("$", "€", "£") else None)
             if row and row.get("digits_only") and not flags.get("digits"):
                 row = None  # "10-shot" counts examples, "zero-shot" and "one-shot" name a technique
+            if row and row.get("scaled_only") and not flags.get("scaled"):
+                row = None  # "8k context" counts tokens, "3 context windows" does not
+            if row and row.get("one_is_idiom") and value == 1 and not flags.get("digits"):
+                return None  # "for one example", "one great example": a phrase, not a count
             if row and not (len(cand) == 1 and (step > 0 or self._decade(ps, first, look))):
                 factor = row.get("factor", 1.0)
                 unit = row["unit"]
@@ -344,7 +358,7 @@ class QuantityParser:
                 return self._make(text, ps, first, stop, value, value_max, unit, kind), stop
             if self._ends_modifiers(cand):
                 break
-            look += 1
+            look, step = look + 1, step + 1
         # a model size said in words: "a 405 billion model" (a million and up, before a model noun)
         model_noun = self._is("model_noun", ps[j]) if j < end and flags.get("scaled") else None
         if model_noun and flags.get("scale", 1.0) >= model_noun["min_scale"] and not currency:
@@ -365,13 +379,18 @@ class QuantityParser:
                 return None
             if j < end and ps[j].text == "-" and ps[j].glued:
                 return None  # a compound adjective ("128-gig versions", "3-layer nets") whose noun is no unit
-            for look in range(j, min(j + 4, end)):
+            look, step = j, 0
+            while step < 4 and look < end:
                 cand = ps[look]
+                if self._accelerator(doc, cand) is False:
+                    look, step = _after_token(ps, look), step + 1  # "8 A100 nodes"
+                    continue
                 if cand.is_alpha and cand.is_lower and not cand.glued and (self._is("count_noun", cand) or (
                         cand.lower_.endswith("s") and len(cand) > 3 and not cand.is_stop)):
                     return self._make(text, ps, first, look + 1, value, value_max, cand.lower_, "count"), look + 1
                 if self._ends_modifiers(cand):
                     break
+                look, step = look + 1, step + 1
         elif not (first > 0 and self._is("list_opener", ps[first - 1])):
             # a number in words counts only people and agents ("seven people", "five to seven engineers"):
             # "three reasons", "two ways" are list counts in prose
@@ -382,6 +401,17 @@ class QuantityParser:
                 if not cand.is_alpha or cand.is_stop:
                     break
         return None  # a bare number ("50k", "70 billion"): without its unit it says nothing measurable
+
+    def _accelerator(self, doc: Doc, piece: Piece) -> bool | None:
+        """Whether the piece's token names an accelerator ("A100", "4090"): True when plural ("H100s"),
+        False when singular, None when it names none."""
+        names = self.words.get("accelerator")
+        if not names:
+            return None
+        low = doc[piece.token].lower_
+        if low in names:
+            return False
+        return True if low.endswith("s") and low[:-1] in names else None
 
     def _ends_modifiers(self, piece: Piece) -> bool:
         """Whether a piece ends the run of modifier words between a number and its noun
@@ -437,6 +467,14 @@ class QuantityParser:
             "text": text[0][start_char - text[1]:end_char - text[1]], "value": value, "value_max": value_max, "unit": unit,
             "kind": kind, "start_char": start_char, "end_char": end_char,
         }
+
+
+def _after_token(ps: list[Piece], i: int) -> int:
+    """The index of the first piece after the token piece i belongs to."""
+    k = i
+    while k < len(ps) and ps[k].token == ps[i].token:
+        k += 1
+    return k
 
 
 def _scaled(value: float | None, factor: float) -> float | None:

@@ -168,3 +168,31 @@ def test_other_glued_names_are_not_bit_widths(nlp, text):
 def test_a_k_shot_prompt_counts_its_examples(nlp):
     assert quantities(nlp, "A 10-shot prompt outperforms the tuned baseline here.") == [("10-shot", 10.0, None, "examples")]
     assert quantities(nlp, "One-shot prompting rarely holds up on contracts.") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("The lab rented 512 H100 GPUs for the pretraining run.", [("512 H100 GPUs", 512.0, None, "GPUs")]),
+    ("Our sweep ran on 64 A100s for three weeks.", [("64 A100s", 64.0, None, "GPUs"), ("three weeks", 3.0, None, "weeks")]),
+    ("A hobbyist can fine-tune it on two 4090s at home.", [("two 4090s", 2.0, None, "GPUs")]),
+    ("They moved the job to 16 Nvidia L40S cards last spring.", [("16 Nvidia L40S cards", 16.0, None, "cards")]),
+])
+def test_an_accelerator_name_between_a_count_and_its_noun(nlp, text, expected):
+    assert quantities(nlp, text) == expected
+
+
+def test_an_accelerator_name_alone_is_no_number(nlp):
+    assert quantities(nlp, "The RTX 4090 sold out in a day at most shops.") == []
+
+
+def test_a_scaled_count_before_context_counts_tokens(nlp):
+    assert quantities(nlp, "The new release supports a 128k context out of the box.") == [("128k context", 128000.0, None, "tokens")]
+    assert ("3 context", 3.0, None, "tokens") not in quantities(nlp, "We kept 3 context windows open at once.")
+
+
+def test_a_factor_of_n_is_a_ratio(nlp):
+    assert quantities(nlp, "Batching cut our bill by a factor of three overnight.") == [("factor of three", 3.0, None, "x")]
+
+
+def test_one_example_is_a_phrase_not_a_count(nlp):
+    assert quantities(nlp, "For one example, look at how the eval drifted.") == []
+    assert quantities(nlp, "We only had 1 example per class to start.") == [("1 example", 1.0, None, "examples")]
