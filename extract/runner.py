@@ -167,26 +167,28 @@ def extract_pending(
 
     def store_finished() -> None:
         # One transaction for the finished documents, a savepoint each: a crash loses no more
-        # than these (they are not marked extracted, so the next run does them again).
+        # than these (they are not marked extracted, so the next run does them again). Their
+        # claims join points together, in document order (one read of what clustering needs).
         with write_batch(db):
-            for doc_id in finished:
-                store_one(doc_id)
+            stored = {doc_id: store_one(doc_id) for doc_id in finished}
+            _cluster(db, stored, report)
         if bar:
             bar.update(len(finished))
         finished.clear()
 
-    def store_one(doc_id: int) -> None:
+    def store_one(doc_id: int) -> list[int]:
         parts = sorted(collected.pop(doc_id, {}).values(), key=lambda part: part[0])
         result = screened.pop(doc_id)
         try:
             with atomic(db):
-                _store(db, by_id.pop(doc_id), parts, result, version, failures.pop(doc_id, None), report)
+                return _store(db, by_id.pop(doc_id), parts, result, version, failures.pop(doc_id, None), report)
         except Exception as exc:  # a bad document never stops the batch
             log.exception("document %s failed", doc_id)
             reason = f"{type(exc).__name__}: {exc}"[:500]
             mark_extracted(db, doc_id, version, "error", reason)
             report.errors += 1
             report.reasons[doc_id] = reason
+            return []
 
     if executor is not None:
         analysed = _analysed_on(executor, pieces(), batch_size, {"topics": topics, "model": kb_model(db)}, version)
@@ -334,13 +336,14 @@ def _pending_count(db: sqlite_utils.Database, version: str, reextract: bool) -> 
 
 def _store(db: sqlite_utils.Database, document: Document, parts: list[tuple[int, list[dict[str, Any]], list[list[Any]]]],
            result: Screened,
-           version: str, failure: str | None, report: ExtractReport) -> None:
+           version: str, failure: str | None, report: ExtractReport) -> list[int]:
+    """Store one document's claims and non-claims and mark it extracted; returns its claim ids."""
     assert document.id is not None
     if failure:
         mark_extracted(db, document.id, version, "error", failure[:500])
         report.errors += 1
         report.reasons[document.id] = failure
-        return
+        return []
     claims: list[Claim] = []
     non_claims: list[NonClaim] = []
     for offset, found_claims, rejected in parts:
@@ -350,7 +353,6 @@ def _store(db: sqlite_utils.Database, document: Document, parts: list[tuple[int,
             non_claims.append(NonClaim(start_char=offset + start, end_char=offset + end,
                                        text=_one_line(result.text[offset + start:offset + end]), reason=why))
     saved = save_claims(db, document.id, claims, version)
-    assign_clusters(db, [c.id for c in claims if c.id is not None])
     save_non_claims(db, document.id, non_claims, version)
     reason = "; ".join(result.notes) or None
     mark_extracted(db, document.id, version, "ok", reason)
@@ -359,6 +361,25 @@ def _store(db: sqlite_utils.Database, document: Document, parts: list[tuple[int,
     report.kept_by_editor += saved.kept_by_editor
     if reason:
         report.reasons[document.id] = reason
+    return [c.id for c in claims if c.id is not None]
+
+
+def _cluster(db: sqlite_utils.Database, stored: dict[int, list[int]], report: ExtractReport) -> None:
+    """Put the stored documents' claims into points, all at once; if that fails, document by
+    document, so one bad document leaves only its own claims without a point."""
+    try:
+        with atomic(db):
+            assign_clusters(db, [cid for ids in stored.values() for cid in ids])
+        return
+    except Exception:
+        log.exception("clustering %d documents together failed; clustering them one by one", len(stored))
+    for doc_id, ids in stored.items():
+        try:
+            with atomic(db):
+                assign_clusters(db, ids)
+        except Exception as exc:
+            log.exception("document %s: its claims could not join points", doc_id)
+            report.reasons[doc_id] = f"not clustered: {type(exc).__name__}: {exc}"[:500]
 
 
 def to_claim(document: Document, clean_text: str, offset: int, found: dict[str, Any]) -> Claim:

@@ -92,3 +92,37 @@ def test_two_processes_store_the_same_claims(tmp_path, nlp):
             " FROM claims c LEFT JOIN claim_topics t ON t.claim_id = c.id GROUP BY c.id ORDER BY c.start_char")))
         db.conn.close()
     assert rows[0] == rows[1] and rows[0]
+
+
+def test_every_stored_claim_joins_a_point(db, nlp):
+    add_seeds(db)
+    extract_pending(db, nlp=nlp)
+    unclustered = db.execute("SELECT count(*) FROM claims WHERE id NOT IN (SELECT claim_id FROM claim_clusters)").fetchone()[0]
+    assert db["claims"].count > 30 and unclustered == 0
+
+
+def test_a_document_whose_claims_cannot_cluster_leaves_the_others_clustered(db, nlp, monkeypatch):
+    """Clustering runs once for a batch of documents; when it fails, document by document, and
+    only the failing document's claims stay without a point (all are stored and marked extracted)."""
+    import extract.runner as runner
+
+    add_seeds(db)
+    real = runner.assign_clusters
+    poisoned = db.execute("SELECT id FROM documents ORDER BY id LIMIT 1").fetchone()[0]
+
+    def failing(database, claim_ids):
+        ids = list(claim_ids)
+        owners = {r[0] for r in database.execute(
+            "SELECT document_id FROM claims WHERE id IN (SELECT value FROM json_each(?))", [json.dumps(ids)])}
+        if poisoned in owners:
+            raise RuntimeError("cluster index unavailable")
+        return real(database, ids)
+
+    monkeypatch.setattr(runner, "assign_clusters", failing)
+    report = extract_pending(db, nlp=nlp)
+    assert report.documents == 4 and report.errors == 0
+    assert "not clustered" in report.reasons[poisoned]
+    rows = db.execute("SELECT c.document_id, count(k.claim_id), count(*) FROM claims c"
+                      " LEFT JOIN claim_clusters k ON k.claim_id = c.id GROUP BY c.document_id").fetchall()
+    assert {doc: (clustered, total) for doc, clustered, total in rows}[poisoned][0] == 0
+    assert all(clustered == total > 0 for doc, clustered, total in rows if doc != poisoned)
