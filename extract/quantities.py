@@ -394,12 +394,14 @@ class QuantityParser:
         elif not (first > 0 and self._is("list_opener", ps[first - 1])):
             # a number in words counts only people and agents ("seven people", "five to seven engineers"):
             # "three reasons", "two ways" are list counts in prose
-            for look in range(j, min(j + 3, end)):
+            for look in range(j, min(j + 5, end)):
                 cand = ps[look]
                 if self._is("count_noun", cand) and not cand.glued:
                     return self._make(text, ps, first, look + 1, value, value_max, cand.lower_, "count"), look + 1
-                if not cand.is_alpha or cand.is_stop:
-                    break
+                hyphened = cand.text == "-" or (look + 1 < end and ps[look + 1].text == "-" and ps[look + 1].glued) \
+                    or (cand.glued and ps[look - 1].text == "-")
+                if not hyphened and (not cand.is_alpha or cand.is_stop):
+                    break  # modifiers may be hyphenated: "nine full-time employees"
         return None  # a bare number ("50k", "70 billion"): without its unit it says nothing measurable
 
     def _accelerator(self, doc: Doc, piece: Piece) -> bool | None:

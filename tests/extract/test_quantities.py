@@ -196,3 +196,9 @@ def test_a_factor_of_n_is_a_ratio(nlp):
 def test_one_example_is_a_phrase_not_a_count(nlp):
     assert quantities(nlp, "For one example, look at how the eval drifted.") == []
     assert quantities(nlp, "We only had 1 example per class to start.") == [("1 example", 1.0, None, "examples")]
+
+
+def test_a_number_in_words_before_hyphenated_modifiers_and_people(nlp):
+    assert quantities(nlp, "The launch took nine full-time engineers a whole quarter.") == [
+        ("nine full-time engineers", 9.0, None, "engineers")]
+    assert quantities(nlp, "Here are three well-worn reasons to wait.") == []
