@@ -142,6 +142,16 @@ class EvalResult:
     errors: list[str] = field(default_factory=list)
 
     documents: int = 0
+    #: each document's `counts()`, in order: what a paired bootstrap resamples (extract.compare)
+    document_counts: list[list[int]] = field(default_factory=list, repr=False)
+
+    def scores(self) -> list[Score]:
+        """Every Score in a fixed order: claims, topics, the three stances, quantities, speakers."""
+        return [self.claims, self.topics, *(self.stance[label] for label in STANCES), self.quantities, self.speakers]
+
+    def counts(self) -> list[int]:
+        """tp, fp, fn of every Score of `scores()`, flattened."""
+        return [n for s in self.scores() for n in (s.tp, s.fp, s.fn)]
 
     @property
     def stance_macro_f1(self) -> float:
@@ -288,12 +298,14 @@ def evaluate(nlp: Language, gold: list[dict[str, Any]]) -> EvalResult:
     result = EvalResult()
     for doc in gold:
         result.documents += 1
+        before = result.counts()
         claims, rejected = analyse(nlp, doc["text"])
         if doc.get("speaker"):  # a transcript paragraph: its speaker is the passage's, as ingest gives it
             claims = [c if c.get("speaker") else {**c, "speaker": doc["speaker"]} for c in claims]
         for unit in doc["units"]:
             result.units += 1
             _score_unit(result, doc, unit, claims, rejected)
+        result.document_counts.append([a - b for a, b in zip(result.counts(), before)])
     return result
 
 

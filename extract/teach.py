@@ -1,5 +1,6 @@
 """`insightkb train`: fit the learned heads on the labelled corpus plus every editor decision in
-the KB, score old and new on held-out splits, and promote the new model only when it is not worse.
+the KB, score old and new on held-out splits, and promote the new model only when it is not worse
+(worse: lower in at least 95% of paired bootstrap resamples of a split's documents, extract.compare).
 
 Labels are the stand-off files extract/labels/{train,dev,test}.jsonl (text read from the corpus);
 the KB's promoted model lives beside the KB (`KB.model.npz`, the previous one kept as
@@ -22,6 +23,7 @@ from kb.curation import editor_decisions
 
 from extract.evaluate import EvalResult, analyse, evaluate, load_labels
 from extract.learned import STANCES, LearnedModel
+from extract.compare import Difference, paired_bootstrap, significantly_worse
 from extract.nlp import RULES_ONLY, build_nlp, shipped_model
 from extract.runner import extractor_setup, kb_model, kb_model_path
 from extract.training import (Example, Settings, ece, editor_examples, fit, labelled_examples, topic_example_docs,
@@ -58,6 +60,8 @@ class TrainReport:
     oof: dict[str, Any] = field(default_factory=dict)
     trained_on: dict[str, Any] = field(default_factory=dict)
     promoted: bool = False
+    #: split -> figure -> new - old with its 90% interval (paired bootstrap over the split's documents)
+    differences: dict[str, dict[str, str]] = field(default_factory=dict)
     decision: str = ""
     path: Path | None = None
     new_hash: str = ""
@@ -73,12 +77,15 @@ class TrainReport:
             lines.append(f"{r.split:<8}{r.model:<22}{r.result.units:>6}{f['claims']:>8.3f}{f['topics']:>8.3f}"
                          f"{f['stance']:>8.3f}{f['stance_2']:>8.3f}{f['quantities']:>7.3f}{f['speakers']:>7.3f}"
                          f"{'' if cal is None else format(cal, '.3f'):>7}")
+        for split, figures in self.differences.items():
+            lines.append(f"new - current on {split}: " + "; ".join(f"{k} {v}" for k, v in figures.items()))
         return "\n".join(lines)
 
     def as_dict(self) -> dict[str, Any]:
         return {"rows": [{"split": r.split, "model": r.model, "units": r.result.units, **r.figures(),
                           "calibration": r.calibration} for r in self.rows],
                 "oof": self.oof, "trained_on": self.trained_on, "promoted": self.promoted,
+                "differences": self.differences,
                 "decision": self.decision, "path": str(self.path) if self.path else None,
                 "new_hash": self.new_hash, "old": self.old_name}
 
@@ -134,10 +141,14 @@ def _score(records: list[dict[str, Any]], model: LearnedModel | str, docs: list[
     return row
 
 
-def not_worse(new: Row, old: Row) -> list[str]:
-    """The compared figures on which `new` is worse than `old` (empty: not worse)."""
+def not_worse(new: Row, old: Row, differences: dict[str, Difference] | None = None) -> list[str]:
+    """The compared figures on which `new` is worse than `old` (empty: not worse): lower in at
+    least 95% of paired resamples of the split's documents, so that a difference the luck of
+    the draw could make does not decide."""
+    differences = differences or paired_bootstrap(old.result, new.result, COMPARED)
     n, o = new.result.headline(), old.result.headline()
-    return [f"{k} {n[k]:.3f} < {o[k]:.3f}" for k in COMPARED if n[k] < o[k] - TOLERANCE]
+    return [f"{k} {n[k]:.3f} < {o[k]:.3f} ({differences[k]})"
+            for k in significantly_worse(differences, tolerance=TOLERANCE)]
 
 
 def train(db: sqlite_utils.Database, *, labels: Path = LABELS_DIR, splits: tuple[str, ...] = ("dev", "test"),
@@ -187,7 +198,9 @@ def train(db: sqlite_utils.Database, *, labels: Path = LABELS_DIR, splits: tuple
         rows.append(_score(records, new, docs, split, "new"))
         report.rows += rows
         baseline = rows[-2]
-        worse += [f"{split}: {w}" for w in not_worse(rows[-1], baseline)]
+        differences = paired_bootstrap(baseline.result, rows[-1].result, COMPARED)
+        report.differences[split] = {k: str(d) for k, d in differences.items()}
+        worse += [f"{split}: {w}" for w in not_worse(rows[-1], baseline, differences)]
         scores[split] = {**rows[-1].figures(), **rows[-1].calibration, "units": rows[-1].result.units,
                          "labels": _sha(path)}
     new.meta["scores"] = scores
@@ -204,7 +217,7 @@ def train(db: sqlite_utils.Database, *, labels: Path = LABELS_DIR, splits: tuple
         new.save(target)
         report.promoted, report.path = True, target
         report.decision = ("promoted (forced) despite: " + "; ".join(worse)) if worse else \
-            ("promoted: not worse on " + ", ".join(COMPARED) + " on " + ", ".join(scores) if scores else
+            ("promoted: not significantly worse on " + ", ".join(COMPARED) + " on " + ", ".join(scores) if scores else
              "promoted (forced): no split scored")
     report.new_hash = new.hash
     return report

@@ -43,7 +43,9 @@ def train_command(app: AppContext, splits: str, labels: Path | None, train_files
                   as_json: bool) -> None:
     """Fit the learned claim, topic and stance heads on the labelled corpus plus every editor
     decision in the KB, score the current and the new model on the held-out splits, and
-    promote the new one only when it is not worse on claims, topics and stance.
+    promote the new one only when it is not worse on claims, topics and stance (worse: lower
+    in at least 95% of paired bootstrap resamples of a split's documents; the report shows each
+    difference with its 90% interval).
 
     The promoted model's hash joins the extractor version: run `insightkb extract --reextract`
     to re-read old documents with it. Use `--splits dev` while developing; the test split is

@@ -298,3 +298,40 @@ def test_topic_threshold_leans_to_the_middle_of_a_flat_top():
     assert pick_threshold(curve, 0.01) == 0.2
     assert pick_threshold(curve, 0.02) == 0.25
     assert pick_threshold({0.3: 0.5, 0.7: 0.5}, 0.0) == 0.3  # equal distance from 0.5: the lower one
+
+
+# -- "worse" means worse beyond the luck of the draw -----------------------------------------------
+
+def _result(per_document: list[tuple[int, int, int]]) -> "EvalResult":
+    """An EvalResult whose topic counts per document are the given (tp, fp, fn)."""
+    from extract.evaluate import EvalResult
+
+    result = EvalResult()
+    for tp, fp, fn in per_document:
+        counts = [0] * 21
+        counts[3:6] = [tp, fp, fn]
+        result.document_counts.append(counts)
+        result.topics.tp += tp
+        result.topics.fp += fp
+        result.topics.fn += fn
+    return result
+
+
+def test_a_small_drop_on_few_documents_is_not_significant_a_large_one_is():
+    from extract.compare import paired_bootstrap, significantly_worse
+
+    old = _result([(1, 1, 1)] * 6 + [(2, 0, 0)] * 6)
+    slightly = _result([(1, 1, 1)] * 6 + [(2, 0, 0)] * 5 + [(1, 1, 1)])
+    much = _result([(0, 2, 2)] * 6 + [(1, 1, 1)] * 6)
+    small = paired_bootstrap(old, slightly, ("topics",))["topics"]
+    large = paired_bootstrap(old, much, ("topics",))["topics"]
+    assert small.observed < 0 and large.observed < small.observed
+    assert large.low <= large.observed <= large.high
+    assert significantly_worse({"topics": small}) == [] and significantly_worse({"topics": large}) == ["topics"]
+
+
+def test_bootstrap_refuses_results_on_different_documents():
+    from extract.compare import paired_bootstrap
+
+    with pytest.raises(ValueError, match="same documents"):
+        paired_bootstrap(_result([(1, 0, 0)] * 3), _result([(1, 0, 0)] * 4))
