@@ -21,9 +21,9 @@ import sqlite_utils
 from kb.claims import topics as kb_topics
 from kb.curation import editor_decisions
 
+from extract.compare import Difference, paired_bootstrap, significantly_worse
 from extract.evaluate import EvalResult, analyse, evaluate, load_labels
 from extract.learned import STANCES, LearnedModel
-from extract.compare import Difference, paired_bootstrap, significantly_worse
 from extract.nlp import RULES_ONLY, build_nlp, shipped_model
 from extract.runner import extractor_setup, kb_model, kb_model_path
 from extract.training import (Example, Settings, ece, editor_examples, fit, labelled_examples, topic_example_docs,
@@ -141,11 +141,10 @@ def _score(records: list[dict[str, Any]], model: LearnedModel | str, docs: list[
     return row
 
 
-def not_worse(new: Row, old: Row, differences: dict[str, Difference] | None = None) -> list[str]:
+def not_worse(new: Row, old: Row, differences: dict[str, Difference]) -> list[str]:
     """The compared figures on which `new` is worse than `old` (empty: not worse): lower in at
-    least 95% of paired resamples of the split's documents, so that a difference the luck of
-    the draw could make does not decide."""
-    differences = differences or paired_bootstrap(old.result, new.result, COMPARED)
+    least 95% of the paired resamples in `differences` (`paired_bootstrap` of the two rows), so
+    that a difference the luck of the draw could make does not decide."""
     n, o = new.result.headline(), old.result.headline()
     return [f"{k} {n[k]:.3f} < {o[k]:.3f} ({differences[k]})"
             for k in significantly_worse(differences, tolerance=TOLERANCE)]
