@@ -209,7 +209,9 @@ class QuantityParser:
         if j + 1 < end and ps[j].text in ("+", "-") and ps[j].glued and self._is("scale", ps[j + 1]) \
                 and len(ps[j + 1]) > 1:
             j += 1  # "600+ billion", "two-billion"
-        while j < end and self._is("scale", ps[j]) and (len(ps[j]) > 1 or ps[j].glued or ps[j].text.isupper()):
+        while j < end and self._is("scale", ps[j]) and (len(ps[j]) > 1 or ps[j].glued or ps[j].text.isupper()) \
+                and not (len(ps[j]) == 1 and j + 1 < end and ps[j + 1].glued and ps[j + 1].text[0].isdigit()):
+            # (a letter glued to digits names something: "B200", "T4")
             scale = self._is("scale", ps[j])["value"]
             value *= scale
             flags["scaled"] = True
@@ -303,7 +305,7 @@ class QuantityParser:
                 upper, j2, more = nxt
                 if more.get("scaled") and not flags.get("scaled") and value * more["scale"] <= upper:
                     value *= more["scale"]
-                    flags["scaled"] = True
+                    flags.update(scaled=True, scale=more["scale"])
                 if upper > value:
                     value_max, j = upper, j2
         if j < end and self._is("currency", ps[j]) and not currency and (flags.get("digits") or flags.get("scaled")):
@@ -312,6 +314,11 @@ class QuantityParser:
             j += 1
         if j < end and self._is("unit", ps[j]) and self._is("unit", ps[j])["unit"] == "%":
             return self._make(text, ps, first, j + 1, value, value_max, "%", "percent"), j + 1
+        if j < end and ps[j].lower_ == "x" and ps[j].glued:
+            gpus = self._times_accelerator(doc, ps, j)
+            if gpus is not None:  # "8x H100", "4x Nvidia A100": a count of cards
+                row, stop = gpus
+                return self._make(text, ps, first, stop, value, value_max, row["unit"], row["quantity_kind"]), stop
         if j < end and self._is("ratio", ps[j]):
             j += 1
             ref_end = self._reference(ps, j)
@@ -348,6 +355,10 @@ class QuantityParser:
                 kind = row.get("quantity_kind", "money" if row["kind"] == "currency" else "count")
                 value, value_max = _scaled(value, factor), _scaled(value_max, factor)
                 stop = look + 1
+                then = row.get("then", {})
+                at = stop + 1 if then and stop + 1 < end and ps[stop].text == "-" else stop
+                if then and at < end and ps[at].lower_ in then:
+                    unit, stop = then[ps[at].lower_], at + 1  # "GPU hours", "GPU-hours"
                 if kind == "duration" and stop < end and self._is("comparative", ps[stop]):
                     comp = self._is("comparative", ps[stop])
                     value = comp["sign"] * value
@@ -394,7 +405,8 @@ class QuantityParser:
         elif not (first > 0 and self._is("list_opener", ps[first - 1])):
             # a number in words counts only people and agents ("seven people", "five to seven engineers"):
             # "three reasons", "two ways" are list counts in prose
-            for look in range(j, min(j + 5, end)):
+            # "one" before a plural is a pronoun: "one thing people forget", "the one people ask about"
+            for look in range(j, min(j + 5, end) if value != 1 or value_max else j):
                 cand = ps[look]
                 if self._is("count_noun", cand) and not cand.glued:
                     return self._make(text, ps, first, look + 1, value, value_max, cand.lower_, "count"), look + 1
@@ -402,7 +414,26 @@ class QuantityParser:
                     or (cand.glued and ps[look - 1].text == "-")
                 if not hyphened and (not cand.is_alpha or cand.is_stop):
                     break  # modifiers may be hyphenated: "nine full-time employees"
+        if flags.get("scaled") and self._after_money_verb(ps, first):
+            return self._make(text, ps, first, j, value, value_max, "USD", "money"), j  # "spent 150k on"
         return None  # a bare number ("50k", "70 billion"): without its unit it says nothing measurable
+
+    def _after_money_verb(self, ps: list[Piece], first: int) -> bool:
+        """Whether a verb of paying comes just before the number ("spent 150k", "paid around 90K")."""
+        k = first - 1
+        while k >= 0 and first - k <= 3 and (self._is("approx", ps[k]) or ps[k].lower_ in ("of", "upwards", "like")):
+            k -= 1
+        return k >= 0 and self._is("money_verb", ps[k]) is not None
+
+    def _times_accelerator(self, doc: Doc, ps: list[Piece], j: int) -> tuple[dict[str, Any], int] | None:
+        """The accelerator row and end index when "x" at j is followed by a card's name ("8x H100")."""
+        k = j + 1
+        if k < len(ps) and self._is("vendor", ps[k]):
+            k += 1
+        if k < len(ps) and not ps[k].glued and self._accelerator(doc, ps[k]) is not None:
+            name = doc[ps[k].token].lower_
+            return self.words["accelerator"].get(name) or self.words["accelerator"][name[:-1]], _after_token(ps, k)
+        return None
 
     def _accelerator(self, doc: Doc, piece: Piece) -> bool | None:
         """Whether the piece's token names an accelerator ("A100", "4090"): True when plural ("H100s"),

@@ -202,3 +202,68 @@ def test_a_number_in_words_before_hyphenated_modifiers_and_people(nlp):
     assert quantities(nlp, "The launch took nine full-time engineers a whole quarter.") == [
         ("nine full-time engineers", 9.0, None, "engineers")]
     assert quantities(nlp, "Here are three well-worn reasons to wait.") == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("The cluster grew to 20,000 B200s by spring.", [("20,000 B200s", 20000.0, None, "GPUs")]),
+    ("Serving it took 5,000 to 10,000 T4s at peak.", [("5,000 to 10,000 T4s", 5000.0, 10000.0, "GPUs")]),
+    ("You can try it on a T4 GPU from the free tier.", []),
+])
+def test_an_accelerator_name_is_not_a_scale_letter(nlp, text, expected):
+    assert quantities(nlp, text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Each node in that pod carries 8x Nvidia H100 boards.", [("8x Nvidia H100", 8.0, None, "GPUs")]),
+    ("We rented a 4x A100 box for the week.", [("4x A100", 4.0, None, "GPUs")]),
+])
+def test_n_times_an_accelerator_counts_gpus(nlp, text, expected):
+    assert quantities(nlp, text) == expected
+
+
+def test_gpu_hours_are_their_own_unit(nlp):
+    assert quantities(nlp, "The final run used 2.1M GPU hours end to end.") == [("2.1M GPU hours", 2100000.0, None, "GPU-hours")]
+    assert quantities(nlp, "Our lab owns 300 GPUs in two racks.") == [("300 GPUs", 300.0, None, "GPUs")]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Most hobbyists stay in the 7 billion range for now.", [("7 billion", 7e9, None, "parameters")]),
+    ("Teams like the 7-8 billion range for local use.", [("7-8 billion", 7e9, 8e9, "parameters")]),
+    ("Both the 8 and 70 billion variants shipped today.", [("8", 8e9, None, "parameters"), ("70 billion", 7e10, None, "parameters")]),
+])
+def test_a_bare_model_size_before_a_size_word(nlp, text, expected):
+    assert quantities(nlp, text) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("We spent 150k on the cluster last year.", [("150k", 150000.0, None, "USD")]),
+    ("She was paid around 90K for the contract.", [("90K", 90000.0, None, "USD")]),
+    ("That box is worth 30k at list price.", [("30k", 30000.0, None, "USD")]),
+])
+def test_a_bare_amount_after_a_money_verb_is_money(nlp, text, expected):
+    assert quantities(nlp, text) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "The repo passed 150k stars in a month.",
+    "We processed 150k last week without trouble.",
+    "They spent 2 weeks on the eval harness.",
+])
+def test_a_bare_amount_without_a_money_verb_is_not_money(nlp, text):
+    assert not any(q[3] == "USD" for q in quantities(nlp, text))
+
+
+def test_a_price_per_million_tokens_stays_an_amount(nlp):
+    # labellers record "$X per million tokens" as X USD (8 of 10 in train), as they do prices per month
+    assert quantities(nlp, "It costs $2.50 per million tokens either way.") == [("$2.50", 2.5, None, "USD")]
+
+
+def test_one_as_a_pronoun_counts_nothing(nlp):
+    assert quantities(nlp, "One thing people forget is eval drift.") == []
+    assert quantities(nlp, "The most important one people ask about is cost.") == []
+    assert quantities(nlp, "We added two engineers in May.") == [("two engineers", 2.0, None, "engineers")]
+
+
+def test_power_is_in_gigawatts(nlp):
+    assert quantities(nlp, "They plan 5 gigawatt data centers in Texas.") == [("5 gigawatt", 5.0, None, "GW")]
+    assert quantities(nlp, "The site draws 300MW at peak load.") == [("300MW", 0.3, None, "GW")]
