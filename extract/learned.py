@@ -186,6 +186,19 @@ class LearnedModel:
         return float(_sigmoid(a * _logit(raw) + b))
 
     @property
+    def prior_strength(self) -> float:
+        """Pseudo-claims of the training prior in a document's topic mix (0: no document shift)."""
+        return float(self.meta.get("prior_strength", 0.0))
+
+    def document_topic_probabilities(self, rows: np.ndarray) -> np.ndarray:
+        """The topic probabilities of one document's claims (rows: claims x topics) moved to the
+        document's own topic mix (see `shift_to_document`), when the model has priors."""
+        priors = self.meta.get("topic_priors")
+        if not priors or not self.prior_strength or not len(rows):
+            return rows
+        return shift_to_document(rows, np.asarray(priors, dtype=np.float64), self.prior_strength)
+
+    @property
     def threshold(self) -> float:
         return float(self.meta.get("threshold", 0.5))
 
@@ -203,6 +216,24 @@ class LearnedModel:
     def rule_stance_probability(self, stance: str) -> float:
         """How often the rules' non-neutral stance was right on held-out folds."""
         return float(self.meta.get("rule_stance_precision", {}).get(stance, 0.7))
+
+
+def shift_to_document(rows: np.ndarray, priors: np.ndarray, strength: float, rounds: int = 5) -> np.ndarray:
+    """Topic probabilities re-weighted for the document's own share of each topic (EM under label
+    shift, Saerens et al. 2002): the heads' probabilities assume the training text's mix, where one
+    claim in six bears on any topic; a post about GPU supply bears on it throughout. The document's
+    share starts at the prior and is re-estimated from the shifted probabilities, smoothed by
+    `strength` pseudo-claims at the prior, so one weak mention moves little and many move much."""
+    p0 = np.clip(rows, 1e-6, 1 - 1e-6)
+    pi = np.clip(priors, 1e-6, 1 - 1e-6)
+    share = pi.copy()
+    p = p0
+    for _ in range(rounds):
+        up = p0 * (share / pi)
+        down = (1 - p0) * ((1 - share) / (1 - pi))
+        p = up / (up + down)
+        share = (strength * pi + p.sum(axis=0)) / (strength + len(p))
+    return p
 
 
 class PairwiseTopics:
@@ -303,8 +334,10 @@ class LearnedHeads:
         view = ClaimView(doc)
         kept = []
         cut = float(model.meta.get("claim_threshold", 0.0))
-        for claim in claims:
-            decide(model, view, claim)
+        topics = model.document_topic_probabilities(
+            np.asarray([model.topic_probabilities(view, claim) for claim in claims]))
+        for claim, p_topics in zip(claims, topics):
+            decide(model, view, claim, p_topics)
             if cut and claim["claim_probability"] < cut:
                 doc.user_data.setdefault(REJECTED, []).append(
                     [claim["start_char"], claim["end_char"], "learned: not a claim"])
@@ -314,10 +347,12 @@ class LearnedHeads:
         return doc
 
 
-def decide(model: LearnedModel, view: ClaimView, claim: dict[str, Any]) -> None:
-    """Set the claim's topics, stances and calibrated probabilities from the model and the rules."""
+def decide(model: LearnedModel, view: ClaimView, claim: dict[str, Any], p_topics: np.ndarray | None = None) -> None:
+    """Set the claim's topics, stances and calibrated probabilities from the model and the rules
+    (`p_topics`: the claim's topic probabilities already shifted to its document, if they are)."""
     p_claim = model.claim_probability(claim_features(view, claim))
-    p_topics = model.topic_probabilities(view, claim)
+    if p_topics is None:
+        p_topics = model.topic_probabilities(view, claim)
     rules: dict[str, dict[str, Any]] = claim["topics"]
     polarity = view.polarity(claim["start"], claim["end"])
     out: dict[str, dict[str, Any]] = {}

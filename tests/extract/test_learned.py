@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from extract.evaluate import normalise_quantity
-from extract.learned import LearnedModel, ModelError
+from extract.learned import LearnedModel, ModelError, shift_to_document
 from extract.training import ece, pick_threshold
 from extract_helpers import GOLD, add_documents
 from insightkb.cli import cli
@@ -111,6 +111,27 @@ def test_shown_probabilities_are_recalibrated_on_emitted_tags_only_when_trained_
                           meta={"calibration": {"topic_tag": [1.0, -1.0], "stance_tag": [0.5, 0.0]}})
     assert humble.shown_probability("topic_tag", 0.7) < 0.7  # kept tags were right less often than claimed
     assert humble.shown_probability("stance_tag", 0.9) == pytest.approx(0.75, abs=0.01)
+
+
+def test_a_documents_own_topic_mix_moves_its_topic_probabilities():
+    priors = np.array([0.02, 0.02])
+    rows = np.array([[0.15, 0.01], [0.18, 0.01], [0.20, 0.02], [0.12, 0.01]])  # four mentions of topic 0
+    shifted = shift_to_document(rows, priors, 6.0)
+    assert (shifted[:, 0] > rows[:, 0] + 0.05).all()  # a document about topic 0: each mention counts more
+    assert (shifted[:, 1] <= rows[:, 1] + 1e-9).all()  # topic 1 is not this document's: no lift
+    alone = shift_to_document(rows[:1], priors, 6.0)
+    assert rows[0, 0] < alone[0, 0] < shifted[0, 0]  # one mention alone moves less than four together
+    assert np.allclose(shift_to_document(rows, priors, 1e9), rows, atol=1e-4)  # an unshakeable prior: unchanged
+
+
+def test_a_model_without_priors_leaves_document_probabilities_alone():
+    rows = np.array([[0.15, 0.3]])
+    model = LearnedModel(vocab=["bias"], topics=["a", "b"], topic_W=np.zeros((1, 1)), topic_b=np.zeros(1),
+                         stance_W=np.zeros((1, 3)), stance_b=np.zeros(3), claim_W=np.zeros(1), claim_b=np.zeros(1),
+                         meta={})
+    assert model.document_topic_probabilities(rows) is rows
+    model.meta.update({"topic_priors": [0.02, 0.02], "prior_strength": 6.0})
+    assert (model.document_topic_probabilities(rows) > rows).all()
 
 
 def test_ece_is_zero_when_calibrated_and_large_when_not():
