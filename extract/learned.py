@@ -21,10 +21,12 @@ includes.
 """
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import logging
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,7 +53,7 @@ def _sigmoid(z: np.ndarray | float) -> Any:
     return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
 
-def _logit(p: float) -> float:
+def logit(p: float) -> float:
     p = min(max(p, 1e-6), 1 - 1e-6)
     return math.log(p / (1 - p))
 
@@ -183,7 +185,7 @@ class LearnedModel:
         """The calibrated probability that a claim's whole reading is right, from the product of
         its heads' probabilities."""
         a, b = self.meta.get("calibration", {}).get("reading", [1.0, 0.0])
-        return float(_sigmoid(a * _logit(raw) + b))
+        return float(_sigmoid(a * logit(raw) + b))
 
     @property
     def prior_strength(self) -> float:
@@ -211,7 +213,7 @@ class LearnedModel:
         on the tags the model emits: the head's own calibration is fitted on every (claim, topic)
         pair, most of them far below the threshold, and runs high on the ones it keeps."""
         a, b = self.meta.get("calibration", {}).get(key, [1.0, 0.0])
-        return float(_sigmoid(a * _logit(p) + b))
+        return float(_sigmoid(a * logit(p) + b))
 
     def rule_stance_probability(self, stance: str) -> float:
         """How often the rules' non-neutral stance was right on held-out folds."""
@@ -334,8 +336,10 @@ class LearnedHeads:
         view = ClaimView(doc)
         kept = []
         cut = float(model.meta.get("claim_threshold", 0.0))
-        topics = model.document_topic_probabilities(
-            np.asarray([model.topic_probabilities(view, claim) for claim in claims]))
+        topics = np.asarray([model.topic_probabilities(view, claim) for claim in claims])
+        if model.prior_strength:
+            for rows in _paragraphs(doc.text, claims):
+                topics[rows] = model.document_topic_probabilities(topics[rows])
         for claim, p_topics in zip(claims, topics):
             decide(model, view, claim, p_topics)
             if cut and claim["claim_probability"] < cut:
@@ -345,6 +349,19 @@ class LearnedHeads:
             kept.append(claim)
         claims[:] = kept
         return doc
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+
+
+def _paragraphs(text: str, claims: list[dict[str, Any]]) -> list[list[int]]:
+    """The claims' indices grouped by the paragraph (text between blank lines) they start in: a
+    paragraph is one passage's topic mix, where a newsletter issue covers many."""
+    breaks = [m.end() for m in _PARAGRAPH_BREAK.finditer(text)]
+    groups: dict[int, list[int]] = {}
+    for i, claim in enumerate(claims):
+        groups.setdefault(bisect.bisect_right(breaks, claim["start_char"]), []).append(i)
+    return list(groups.values())
 
 
 def decide(model: LearnedModel, view: ClaimView, claim: dict[str, Any], p_topics: np.ndarray | None = None) -> None:

@@ -9,6 +9,7 @@ re-reads every document with it.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import random
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import sqlite_utils
 
 from kb.claims import topics as kb_topics
@@ -23,11 +25,11 @@ from kb.curation import editor_decisions
 
 from extract.compare import Difference, paired_bootstrap, significantly_worse
 from extract.evaluate import EvalResult, analyse, evaluate, load_labels
-from extract.learned import STANCES, LearnedModel
+from extract.learned import STANCES, LearnedModel, logit
 from extract.nlp import RULES_ONLY, build_nlp, shipped_model
 from extract.runner import extractor_setup, kb_model, kb_model_path
-from extract.training import (Example, Settings, ece, editor_examples, fit, labelled_examples, topic_example_docs,
-                               topic_words)
+from extract.training import (Example, Settings, ece, editor_examples, fit, labelled_examples, platt,
+                               topic_example_docs, topic_words)
 
 log = logging.getLogger(__name__)
 LABELS_DIR = Path(__file__).resolve().parent / "labels"
@@ -108,14 +110,11 @@ def calibration_report(nlp: Any, docs: list[dict[str, Any]]) -> dict[str, float]
     for doc in docs:
         claims, _rejected = analyse(nlp, doc["text"])
         for c in claims:
-            units = [(u, min(c["end_char"], u["end"]) - max(c["start_char"], u["start"])) for u in doc["units"]]
-            units = [(u, o) for u, o in units if o > 0]
-            if not units:
+            gold = _gold_topics(c, doc)
+            if gold is None:
                 continue
-            unit = max(units, key=lambda pair: pair[1])[0]
-            gold = (unit.get("topics") or {}) if unit.get("claim") else {}
             pred = {slug: t["stance"] for slug, t in c["topics"].items()}
-            conf.append((c["confidence"], int(bool(unit.get("claim")) and pred == gold)))
+            conf.append((c["confidence"], int(_is_claim(c, doc) and pred == gold)))
             for slug, t in c["topics"].items():
                 if t.get("probability") is None:
                     continue
@@ -150,14 +149,94 @@ def not_worse(new: Row, old: Row, differences: dict[str, Difference]) -> list[st
             for k in significantly_worse(differences, tolerance=TOLERANCE)]
 
 
+SHIFT_STRENGTHS = (0.0, 3.0, 6.0, 12.0)
+SHIFT_THRESHOLDS = (0.2, 0.25, 0.3, 0.4, 0.5)
+
+
+def fit_document_shift(current: LearnedModel, examples: list[Example], dev_docs: list[dict[str, Any]],
+                       records: list[dict[str, Any]], provenance: dict[str, Any]) -> tuple[LearnedModel, dict[str, Any]]:
+    """The current heads with a re-fitted decision rule: topic priors (the mean topic probability
+    over the train labels' claims), and the document-shift strength and topic threshold with the
+    best topic F1 on `dev_docs` among those whose claims, topics and stance are not significantly
+    worse there than the current model's (the dev split mixes text as it comes with text picked
+    for its topics). The probability shown on a kept tag is recalibrated on dev for the chosen
+    rule. Returns the new model and what was chosen."""
+    rows = [current.topic_probabilities(ex.view, ex.claim) for ex in examples if ex.origin == "labels"]
+    if not rows:
+        raise TrainError("no labelled claims to estimate the topic priors from")
+    model = copy.deepcopy(current)
+    model.meta.pop("hash", None)
+    model.meta["topic_priors"] = [round(float(v), 6) for v in np.mean(rows, axis=0)]
+    nlp = build_nlp(topics=records, model=current)
+    heads = nlp.get_pipe("insightkb_learned")
+    baseline = evaluate(nlp, dev_docs)
+    curve: dict[str, float] = {}
+    best: tuple[float, float, float] = (baseline.topics.f1, 0.0, current.threshold)
+    for strength in SHIFT_STRENGTHS:
+        for threshold in SHIFT_THRESHOLDS:
+            model.meta.update({"prior_strength": strength, "threshold": threshold})
+            heads.use(model)
+            result = evaluate(nlp, dev_docs)
+            curve[f"{strength:g}/{threshold:g}"] = round(result.topics.f1, 4)
+            if result.topics.f1 > best[0] + 1e-9 and not significantly_worse(
+                    paired_bootstrap(baseline, result, COMPARED), tolerance=TOLERANCE):
+                best = (result.topics.f1, strength, threshold)
+    model.meta.update({"prior_strength": best[1], "threshold": best[2]})
+    calibration = dict(model.meta.get("calibration", {}))
+    model.meta["calibration"] = {**calibration, "topic_tag": [1.0, 0.0]}
+    heads.use(model)
+    kept = emitted_topic_pairs(nlp, dev_docs)
+    calibration["topic_tag"] = platt(np.asarray([logit(p) for p, _y in kept]), np.asarray([y for _p, y in kept]))
+    model.meta["calibration"] = calibration
+    model.meta["document_shift"] = {**provenance, "claims": len(rows), "chosen_on": "dev", "dev_topic_f1": curve,
+                                    "dev_topic_f1_current": round(baseline.topics.f1, 4)}
+    return model, {"shift_strength": best[1], "threshold": best[2], "dev_topic_f1": round(best[0], 4)}
+
+
+def emitted_topic_pairs(nlp: Any, docs: list[dict[str, Any]]) -> list[tuple[float, int]]:
+    """(shown probability, whether the unit is labelled with the topic) of every topic tag `nlp` emits."""
+    pairs: list[tuple[float, int]] = []
+    for doc in docs:
+        claims, _rejected = analyse(nlp, doc["text"])
+        for c in claims:
+            gold = _gold_topics(c, doc)
+            if gold is None:
+                continue
+            pairs += [(t["probability"], int(slug in gold)) for slug, t in c["topics"].items()
+                      if t.get("probability") is not None]
+    return pairs
+
+
+def _unit_of(claim: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The labelled unit a claim overlaps most, or None."""
+    units = [(u, min(claim["end_char"], u["end"]) - max(claim["start_char"], u["start"])) for u in doc["units"]]
+    units = [(u, o) for u, o in units if o > 0]
+    return max(units, key=lambda pair: pair[1])[0] if units else None
+
+
+def _gold_topics(claim: dict[str, Any], doc: dict[str, Any]) -> dict[str, str] | None:
+    """The labelled topics of the unit a claim overlaps most (none for a non-claim unit); None when it overlaps none."""
+    unit = _unit_of(claim, doc)
+    if unit is None:
+        return None
+    return (unit.get("topics") or {}) if unit.get("claim") else {}
+
+
+def _is_claim(claim: dict[str, Any], doc: dict[str, Any]) -> bool:
+    unit = _unit_of(claim, doc)
+    return bool(unit and unit.get("claim"))
+
+
 def train(db: sqlite_utils.Database, *, labels: Path = LABELS_DIR, splits: tuple[str, ...] = ("dev", "test"),
           train_files: list[Path] | None = None, corpus: Path | None = None, output: Path | None = None,
           force: bool = False, editor_weight: float = 2.0, settings: Settings | None = None,
-          also: list[Path] | None = None, also_weight: float = 0.3, progress: bool = False) -> TrainReport:
+          also: list[Path] | None = None, also_weight: float = 0.3, progress: bool = False,
+          keep_heads: bool = False) -> TrainReport:
     """Fit a new model on the train labels plus the KB's editor decisions (and `also` labelled
     files at `also_weight`), score it and the current one on `splits`, and promote it (write
     `output`, default beside the KB) when it is not worse on claims, topics and stance on every
-    split (or `force`)."""
+    split (or `force`). With `keep_heads`, the current heads stay and only their document shift
+    (topic priors, shift strength, threshold) is fitted (`fit_document_shift`)."""
     records, _version = extractor_setup(db)
     rules = build_nlp(topics=records, model=RULES_ONLY)
     files = train_files or [split_file(labels, "train")]
@@ -167,6 +246,8 @@ def train(db: sqlite_utils.Database, *, labels: Path = LABELS_DIR, splits: tuple
             raise TrainError(f"no labelled training file {path}")
         train_docs += load_labels(path, corpus)
     examples = labelled_examples(rules, train_docs, progress=progress)
+    if keep_heads:
+        return _refit_shift(db, records, examples, files, labels, splits, corpus, output, force)
     also_docs = [doc for path in also or [] for doc in load_labels(path, corpus)]
     examples += labelled_examples(rules, also_docs, weight=also_weight)
     decisions = editor_decisions(db)
@@ -181,7 +262,29 @@ def train(db: sqlite_utils.Database, *, labels: Path = LABELS_DIR, splits: tuple
                   "also": {p.name: _sha(p) for p in also or []}, "also_weight": also_weight if also else None}
     new, oof = fit(examples, topics, settings=settings, provenance=provenance, topic_words=topic_words(rules, taxonomy))
     report = TrainReport(oof=oof, trained_on=new.meta["trained_on"])
-    old = kb_model(db) or shipped_model()
+    return _score_and_promote(db, records, new, kb_model(db) or shipped_model(), report, labels, splits, corpus,
+                              output, force)
+
+
+def _refit_shift(db: sqlite_utils.Database, records: list[dict[str, Any]], examples: list[Example],
+                 files: list[Path], labels: Path, splits: tuple[str, ...], corpus: Path | None,
+                 output: Path | None, force: bool) -> TrainReport:
+    current = kb_model(db) or shipped_model()
+    if current is None:
+        raise TrainError("--keep-heads needs a current model to keep the heads of")
+    dev = split_file(labels, "dev")
+    if not dev.exists():
+        raise TrainError(f"--keep-heads chooses the document shift on the dev split: no labels at {dev}")
+    new, chosen = fit_document_shift(current, examples, load_labels(dev, corpus), records,
+                                     {"labels": {p.name: _sha(p) for p in files}, "dev": _sha(dev)})
+    report = TrainReport(oof=chosen, trained_on=new.meta.get("trained_on", {}))
+    return _score_and_promote(db, records, new, current, report, labels, splits, corpus, output, force)
+
+
+def _score_and_promote(db: sqlite_utils.Database, records: list[dict[str, Any]], new: LearnedModel,
+                       old: LearnedModel | None, report: TrainReport, labels: Path, splits: tuple[str, ...],
+                       corpus: Path | None, output: Path | None, force: bool) -> TrainReport:
+    """Score `new` and `old` on `splits` and promote `new` unless it is significantly worse (or `force`)."""
     report.old_name = f"old {old.hash[:8]}" if old else "old: rules only"
     worse: list[str] = []
     scores: dict[str, Any] = {}

@@ -26,7 +26,7 @@ from spacy.language import Language
 
 from extract.claims import claims_of
 from extract.features import ClaimView, Features, claim_features, pair_features, stance_features, topic_features
-from extract.learned import STANCES, LearnedModel, decide, shift_to_document
+from extract.learned import STANCES, LearnedModel, decide
 from extract.screen import screen
 
 log = logging.getLogger(__name__)
@@ -256,10 +256,6 @@ class Settings:
     topic_mode: str = "pairwise"  # one head over (claim, topic) pairs, or "per-topic" one-vs-rest
     claim_filter: bool = True  # may learn a cut below which a rule claim is left out
     threshold_slack: float = 0.01  # topic threshold: nearest 0.5 within this much of the best out-of-fold F1
-    # topic probabilities move to each document's own topic mix, with this many pseudo-claims at the
-    # training prior (0: off). 6 was chosen with heads 12f5ff2c on dev and the topic-dense file of
-    # 2026-12-03 (topics 0.305 / 0.396 at 0.2 without; 0.290 / 0.519 at 6 and 0.25)
-    prior_strength: float = 6.0
 
 
 def _fit_raw(examples: list[Example], topics: list[str], settings: Settings,
@@ -314,7 +310,7 @@ def _folds(examples: list[Example], k: int, seed: int) -> list[list[int]]:
     return [f for f in out if f]
 
 
-def _platt(z: np.ndarray, y: np.ndarray) -> list[float]:
+def platt(z: np.ndarray, y: np.ndarray) -> list[float]:
     """[a, b] of sigmoid(a z + b) fitted by logistic regression on held-out logits."""
     from sklearn.linear_model import LogisticRegression
 
@@ -433,27 +429,15 @@ def fit(examples: list[Example], topics: list[str], *, settings: Settings | None
     y_claim = np.asarray([int(ex.is_claim) for ex in examples])[primary]
     y_topic = np.asarray([[int(ex.is_claim and s in ex.gold_topics) for s in topics] for ex in examples])[primary]
     calibration = {
-        "claim": _platt(z_claim, y_claim),
-        "topic": _platt(z_topic.ravel(), y_topic.ravel()),
+        "claim": platt(z_claim, y_claim),
+        "topic": platt(z_topic.ravel(), y_topic.ravel()),
         "stance_temperature": _temperature(np.asarray(stance_logits).reshape(-1, 3), np.asarray(stance_y, dtype=int)),
         "reading": [1.0, 0.0],
     }
     rule_precision = {s: (sum(v) + 1) / (len(v) + 2) for s, v in rule_right.items() if s != "neutral"}
-    # 2. threshold and stance policy on calibrated out-of-fold decisions, each labelled document's
-    # probabilities moved to its own topic mix as the extractor will move them
+    # 2. threshold and stance policy on calibrated out-of-fold decisions
     a, b = calibration["topic"]
     p_topic = 1 / (1 + np.exp(-(a * z_topic + b)))
-    priors = p_topic.mean(axis=0) if len(p_topic) else np.zeros(len(topics))
-    primary_rows = np.flatnonzero(primary)
-    if settings.prior_strength and len(p_topic):
-        by_doc: dict[str, list[int]] = {}
-        for r, i in enumerate(primary_rows):
-            by_doc.setdefault(examples[i].unit_doc or examples[i].group, []).append(r)
-        shifted = p_topic.copy()
-        for rows in by_doc.values():
-            shifted[rows] = shift_to_document(p_topic[rows], priors, settings.prior_strength)
-        p_topic = shifted
-    row_of = {int(i): r for r, i in enumerate(primary_rows)}
     curve: dict[float, float] = {}
     for t in (0.05, 0.08, 0.1, 0.12, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7):
         pred = p_topic >= t
@@ -489,12 +473,12 @@ def fit(examples: list[Example], topics: list[str], *, settings: Settings | None
             shown: dict[str, tuple[list[float], list[int]]] = {"topic_tag": ([], []), "stance_tag": ([], [])}
             for held, model in fold_models:
                 model.meta.update({"calibration": calibration, "threshold": best_t, "stance_policy": candidate,
-                                   "rule_stance_precision": rule_precision})  # (no priors: p_topic is shifted)
+                                   "rule_stance_precision": rule_precision})
                 for i in held:
                     if not primary[i]:
                         continue
                     claim = copy.deepcopy(examples[i].claim)
-                    decide(model, examples[i].view, claim, p_topic[row_of[i]])
+                    decide(model, examples[i].view, claim)
                     decided[i] = claim
                     raws.append(claim["confidence"])
                     ys.append(_reading_right(examples[i], claim))
@@ -505,13 +489,13 @@ def fit(examples: list[Example], topics: list[str], *, settings: Settings | None
             if scores["stance"] > best_stance + 1e-9:
                 best_stance, policy, reading_raw, reading_y = scores["stance"], candidate, raws, ys
                 best_shown = shown
-        calibration["reading"] = _platt(np.asarray([math.log(max(r, 1e-6) / max(1 - r, 1e-6)) for r in reading_raw]),
+        calibration["reading"] = platt(np.asarray([math.log(max(r, 1e-6) / max(1 - r, 1e-6)) for r in reading_raw]),
                                         np.asarray(reading_y))
         ra, rb = calibration["reading"]
         calibrated = [1 / (1 + math.exp(-(ra * math.log(max(r, 1e-6) / max(1 - r, 1e-6)) + rb))) for r in reading_raw]
         report["oof_ece_reading"] = round(ece(calibrated, reading_y), 4)
         for key, (probs, right) in best_shown.items():  # the probabilities shown on emitted tags
-            calibration[key] = _platt(np.asarray([_logit(p) for p in probs]), np.asarray(right))
+            calibration[key] = platt(np.asarray([_logit(p) for p in probs]), np.asarray(right))
             a, b = calibration[key]
             report[f"oof_ece_{key}"] = round(ece([1 / (1 + math.exp(-(a * _logit(p) + b))) for p in probs], right), 4)
         ca, cb = calibration["claim"]
@@ -525,7 +509,6 @@ def fit(examples: list[Example], topics: list[str], *, settings: Settings | None
               "documents": len({ex.group for ex in examples})}
     model.meta.update({
         "calibration": calibration, "threshold": best_t, "stance_policy": policy, "claim_threshold": best_cut,
-        "topic_priors": [round(float(v), 6) for v in priors], "prior_strength": settings.prior_strength,
         "rule_stance_precision": rule_precision,
         "trained_on": {**(provenance or {}), **counts},
         "settings": {k: v for k, v in settings.__dict__.items() if k != "policies"},

@@ -34,13 +34,16 @@ def _splits(value: str) -> tuple[str, ...]:
               help="Where a promoted model goes (default: beside the KB, KB.model.npz).")
 @click.option("--force", is_flag=True, help="Promote even when the new model scores worse.")
 @click.option("--curve", is_flag=True, help="Only a learning curve: scores at 25/50/100% of the train labels.")
+@click.option("--keep-heads", is_flag=True,
+              help="Keep the current model's heads; fit only its document shift (topic priors on the train "
+                   "labels, shift strength and topic threshold on the dev split).")
 @click.option("--editor-weight", type=click.FloatRange(min=0), default=2.0, show_default=True,
               help="Weight of one editor decision against one labelled unit.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_app
 def train_command(app: AppContext, splits: str, labels: Path | None, train_files: tuple[Path, ...],
                   also: tuple[Path, ...], also_weight: float, corpus: Path | None, output: Path | None, force: bool, curve: bool, editor_weight: float,
-                  as_json: bool) -> None:
+                  keep_heads: bool, as_json: bool) -> None:
     """Fit the learned claim, topic and stance heads on the labelled corpus plus every editor
     decision in the KB, score the current and the new model on the held-out splits, and
     promote the new one only when it is not worse on claims, topics and stance (worse: lower
@@ -49,7 +52,8 @@ def train_command(app: AppContext, splits: str, labels: Path | None, train_files
 
     The promoted model's hash joins the extractor version: run `insightkb extract --reextract`
     to re-read old documents with it. Use `--splits dev` while developing; the test split is
-    for the final score.
+    for the final score. `--keep-heads` keeps the current heads and fits only how their topic
+    probabilities move to each document's own topic mix (chosen on dev: judge it on test).
 
     \b
     Example:
@@ -58,6 +62,7 @@ def train_command(app: AppContext, splits: str, labels: Path | None, train_files
         insightkb train --curve --splits test --also tests/fixtures/gold/seeds.jsonl
         insightkb train --train-file tests/fixtures/gold/seeds.jsonl --splits dev --force
         insightkb train --splits dev --also tests/fixtures/gold/seeds.jsonl --output extract/models/learned.npz
+        insightkb train --keep-heads --splits test --output extract/models/learned.npz
     """
     from extract.evaluate import GoldError
     from extract.teach import LABELS_DIR, TrainError, learning_curve, train
@@ -70,7 +75,7 @@ def train_command(app: AppContext, splits: str, labels: Path | None, train_files
         else:
             report = train(app.db, labels=labels or LABELS_DIR, splits=chosen, train_files=list(train_files) or None,
                            corpus=corpus, output=output, force=force, editor_weight=editor_weight,
-                           also=list(also), also_weight=also_weight, progress=True)
+                           also=list(also), also_weight=also_weight, progress=True, keep_heads=keep_heads)
     except (TrainError, GoldError) as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
@@ -83,7 +88,11 @@ def train_command(app: AppContext, splits: str, labels: Path | None, train_files
             click.echo(f"calibration on {row.split}, {row.model}: ECE confidence {cal['ece_confidence']:.3f} "
                        f"(mean {cal['mean_confidence']:.2f}, right {cal['accuracy_confidence']:.2f}, "
                        f"n={cal['n_confidence']}), topic {cal.get('ece_topic', 0):.3f}, stance {cal.get('ece_stance', 0):.3f}")
-    if report.oof:
+    if report.oof and "shift_strength" in report.oof:
+        o = report.oof
+        click.echo(f"kept the current heads; document shift chosen on dev: strength {o['shift_strength']:g}, "
+                   f"threshold {o['threshold']:g} (dev topics {o['dev_topic_f1']:.3f})")
+    elif report.oof:
         o = report.oof
         click.echo(f"trained on {report.trained_on.get('examples')} claims from {report.trained_on.get('documents')} "
                    f"documents ({report.trained_on.get('editor_examples')} editor decisions); held-out folds: "

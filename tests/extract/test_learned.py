@@ -172,6 +172,25 @@ def test_train_promotes_a_better_model_then_refuses_a_worse_one(kb_path, fixture
     assert model_path.read_bytes() == before
 
 
+def test_keep_heads_fits_only_the_document_shift(kb_path, fixture, tmp_path):
+    assert _train(kb_path, fixture).exit_code == 0
+    current = LearnedModel.load(kb_path.with_name("kb.model.npz"))
+    out = _train(kb_path, fixture, "--keep-heads", "--output", str(tmp_path / "shifted.npz"), "--force")
+    assert out.exit_code == 0, out.output + out.stderr
+    report = json.loads(out.stdout)
+    assert report["promoted"] and report["oof"]["shift_strength"] in (0.0, 3.0, 6.0, 12.0)
+    shifted = LearnedModel.load(tmp_path / "shifted.npz")
+    for name in ("topic_W", "stance_W", "claim_W"):  # the heads are the current ones
+        assert np.array_equal(getattr(shifted, name), getattr(current, name))
+    priors = shifted.meta["topic_priors"]
+    assert len(priors) == len(current.topics) and all(0 <= p < 1 for p in priors) and max(priors) > 0
+    assert len(shifted.meta["document_shift"]["dev_topic_f1"]) == 20
+    assert shifted.hash != current.hash  # a new decision rule is a new model version
+    assert "chosen on dev" in _run(kb_path, "train", "--labels", str(fixture["labels"]), "--corpus",
+                                   str(fixture["corpus"]), "--splits", "dev", "--keep-heads",
+                                   "--output", str(tmp_path / "again.npz")).stdout
+
+
 def test_reextract_picks_up_a_promoted_model(kb_path, db, fixture):
     from extract.runner import extractor_setup
 
