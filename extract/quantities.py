@@ -338,7 +338,8 @@ class QuantityParser:
             if plural is not None:  # "416 A100 GPUs", "eight H100s"
                 after = _after_token(ps, look)
                 if plural:
-                    row = self.words["accelerator"][doc[cand.token].lower_[:-1]]
+                    name = doc[cand.token].lower_
+                    row = self.words["accelerator"].get(name) or self.words["accelerator"][name[:-1]]
                     return self._make(text, ps, first, after, value, value_max, row["unit"], row["quantity_kind"]), after
                 look, step = after, step + 1
                 continue
@@ -443,7 +444,8 @@ class QuantityParser:
             return None
         low = doc[piece.token].lower_
         if low in names:
-            return False
+            after = doc[piece.token + 1].text if piece.token + 1 < len(doc) else ""
+            return after in ("'s", "’s")  # "64 H100's": a plural with an apostrophe
         return True if low.endswith("s") and low[:-1] in names else None
 
     def _ends_modifiers(self, piece: Piece) -> bool:

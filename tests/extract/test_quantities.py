@@ -267,3 +267,12 @@ def test_one_as_a_pronoun_counts_nothing(nlp):
 def test_power_is_in_gigawatts(nlp):
     assert quantities(nlp, "They plan 5 gigawatt data centers in Texas.") == [("5 gigawatt", 5.0, None, "GW")]
     assert quantities(nlp, "The site draws 300MW at peak load.") == [("300MW", 0.3, None, "GW")]
+
+
+def test_a_bare_trillion_counts_tokens(nlp):
+    assert quantities(nlp, "The new base model saw ~15T before its cooldown.") == [("~15T", 15e12, None, "tokens")]
+    assert quantities(nlp, "The fund manages $5T in assets.") == [("$5T", 5e12, None, "USD")]
+
+
+def test_an_accelerator_plural_with_an_apostrophe(nlp):
+    assert quantities(nlp, "With 64 H100's you can try a lot of ideas.") == [("64 H100", 64.0, None, "GPUs")]
