@@ -15,7 +15,7 @@ import logging
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import sqlite_utils
@@ -107,20 +107,15 @@ def calibration_report(nlp: Any, docs: list[dict[str, Any]]) -> dict[str, float]
     conf: list[tuple[float, int]] = []
     topic: list[tuple[float, int]] = []
     stance: list[tuple[float, int]] = []
-    for doc in docs:
-        claims, _rejected = analyse(nlp, doc["text"])
-        for c in claims:
-            gold = _gold_topics(c, doc)
-            if gold is None:
+    for c, doc, gold in _claims_with_gold(nlp, docs):
+        pred = {slug: t["stance"] for slug, t in c["topics"].items()}
+        conf.append((c["confidence"], int(_is_claim(c, doc) and pred == gold)))
+        for slug, t in c["topics"].items():
+            if t.get("probability") is None:
                 continue
-            pred = {slug: t["stance"] for slug, t in c["topics"].items()}
-            conf.append((c["confidence"], int(_is_claim(c, doc) and pred == gold)))
-            for slug, t in c["topics"].items():
-                if t.get("probability") is None:
-                    continue
-                topic.append((t["probability"], int(slug in gold)))
-                if slug in gold:
-                    stance.append((t["stance_probability"], int(gold[slug] == t["stance"])))
+            topic.append((t["probability"], int(slug in gold)))
+            if slug in gold:
+                stance.append((t["stance_probability"], int(gold[slug] == t["stance"])))
     out = {}
     for name, pairs in (("confidence", conf), ("topic", topic), ("stance", stance)):
         if pairs:
@@ -195,16 +190,19 @@ def fit_document_shift(current: LearnedModel, examples: list[Example], dev_docs:
 
 def emitted_topic_pairs(nlp: Any, docs: list[dict[str, Any]]) -> list[tuple[float, int]]:
     """(shown probability, whether the unit is labelled with the topic) of every topic tag `nlp` emits."""
-    pairs: list[tuple[float, int]] = []
+    return [(t["probability"], int(slug in gold)) for c, _doc, gold in _claims_with_gold(nlp, docs)
+            for slug, t in c["topics"].items() if t.get("probability") is not None]
+
+
+def _claims_with_gold(nlp: Any, docs: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], dict[str, Any], dict[str, str]]]:
+    """Each claim `nlp` finds in labelled documents that overlaps a unit, with its document and
+    the labelled topics of the unit it overlaps most."""
     for doc in docs:
         claims, _rejected = analyse(nlp, doc["text"])
         for c in claims:
             gold = _gold_topics(c, doc)
-            if gold is None:
-                continue
-            pairs += [(t["probability"], int(slug in gold)) for slug, t in c["topics"].items()
-                      if t.get("probability") is not None]
-    return pairs
+            if gold is not None:
+                yield c, doc, gold
 
 
 def _unit_of(claim: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any] | None:
