@@ -107,9 +107,10 @@ def calibration_report(nlp: Any, docs: list[dict[str, Any]]) -> dict[str, float]
     conf: list[tuple[float, int]] = []
     topic: list[tuple[float, int]] = []
     stance: list[tuple[float, int]] = []
-    for c, doc, gold in _claims_with_gold(nlp, docs):
+    for c, unit in _claims_with_units(nlp, docs):
+        gold = _gold_topics(unit)
         pred = {slug: t["stance"] for slug, t in c["topics"].items()}
-        conf.append((c["confidence"], int(_is_claim(c, doc) and pred == gold)))
+        conf.append((c["confidence"], int(bool(unit.get("claim")) and pred == gold)))
         for slug, t in c["topics"].items():
             if t.get("probability") is None:
                 continue
@@ -190,39 +191,25 @@ def fit_document_shift(current: LearnedModel, examples: list[Example], dev_docs:
 
 def emitted_topic_pairs(nlp: Any, docs: list[dict[str, Any]]) -> list[tuple[float, int]]:
     """(shown probability, whether the unit is labelled with the topic) of every topic tag `nlp` emits."""
-    return [(t["probability"], int(slug in gold)) for c, _doc, gold in _claims_with_gold(nlp, docs)
+    return [(t["probability"], int(slug in _gold_topics(unit))) for c, unit in _claims_with_units(nlp, docs)
             for slug, t in c["topics"].items() if t.get("probability") is not None]
 
 
-def _claims_with_gold(nlp: Any, docs: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], dict[str, Any], dict[str, str]]]:
-    """Each claim `nlp` finds in labelled documents that overlaps a unit, with its document and
-    the labelled topics of the unit it overlaps most."""
+def _claims_with_units(nlp: Any, docs: list[dict[str, Any]]) -> Iterator[tuple[dict[str, Any], dict[str, Any]]]:
+    """Each claim `nlp` finds in labelled documents with the labelled unit it overlaps most
+    (claims overlapping no unit are left out)."""
     for doc in docs:
         claims, _rejected = analyse(nlp, doc["text"])
         for c in claims:
-            gold = _gold_topics(c, doc)
-            if gold is not None:
-                yield c, doc, gold
+            units = [(u, min(c["end_char"], u["end"]) - max(c["start_char"], u["start"])) for u in doc["units"]]
+            units = [(u, o) for u, o in units if o > 0]
+            if units:
+                yield c, max(units, key=lambda pair: pair[1])[0]
 
 
-def _unit_of(claim: dict[str, Any], doc: dict[str, Any]) -> dict[str, Any] | None:
-    """The labelled unit a claim overlaps most, or None."""
-    units = [(u, min(claim["end_char"], u["end"]) - max(claim["start_char"], u["start"])) for u in doc["units"]]
-    units = [(u, o) for u, o in units if o > 0]
-    return max(units, key=lambda pair: pair[1])[0] if units else None
-
-
-def _gold_topics(claim: dict[str, Any], doc: dict[str, Any]) -> dict[str, str] | None:
-    """The labelled topics of the unit a claim overlaps most (none for a non-claim unit); None when it overlaps none."""
-    unit = _unit_of(claim, doc)
-    if unit is None:
-        return None
+def _gold_topics(unit: dict[str, Any]) -> dict[str, str]:
+    """A unit's labelled topics (none for a non-claim unit)."""
     return (unit.get("topics") or {}) if unit.get("claim") else {}
-
-
-def _is_claim(claim: dict[str, Any], doc: dict[str, Any]) -> bool:
-    unit = _unit_of(claim, doc)
-    return bool(unit and unit.get("claim"))
 
 
 def train(db: sqlite_utils.Database, *, labels: Path = LABELS_DIR, splits: tuple[str, ...] = ("dev", "test"),
