@@ -338,8 +338,7 @@ class QuantityParser:
             if plural is not None:  # "416 A100 GPUs", "eight H100s"
                 after = _after_token(ps, look)
                 if plural:
-                    name = doc[cand.token].lower_
-                    row = self.words["accelerator"].get(name) or self.words["accelerator"][name[:-1]]
+                    row = self._accelerator_row(doc, cand)
                     return self._make(text, ps, first, after, value, value_max, row["unit"], row["quantity_kind"]), after
                 look, step = after, step + 1
                 continue
@@ -432,9 +431,14 @@ class QuantityParser:
         if k < len(ps) and self._is("vendor", ps[k]):
             k += 1
         if k < len(ps) and not ps[k].glued and self._accelerator(doc, ps[k]) is not None:
-            name = doc[ps[k].token].lower_
-            return self.words["accelerator"].get(name) or self.words["accelerator"][name[:-1]], _after_token(ps, k)
+            return self._accelerator_row(doc, ps[k]), _after_token(ps, k)
         return None
+
+    def _accelerator_row(self, doc: Doc, piece: Piece) -> dict[str, Any]:
+        """The lexicon row of the accelerator the piece's token names, singular or plural ("H100s")."""
+        name = doc[piece.token].lower_
+        names = self.words["accelerator"]
+        return names.get(name) or names[name[:-1]]
 
     def _accelerator(self, doc: Doc, piece: Piece) -> bool | None:
         """Whether the piece's token names an accelerator ("A100", "4090"): True when plural ("H100s"),
