@@ -26,7 +26,7 @@ from spacy.language import Language
 
 from extract.claims import claims_of
 from extract.features import ClaimView, Features, claim_features, pair_features, stance_features, topic_features
-from extract.learned import STANCES, LearnedModel, decide
+from extract.learned import STANCES, LearnedModel, decide, logit
 from extract.screen import screen
 
 log = logging.getLogger(__name__)
@@ -495,9 +495,9 @@ def fit(examples: list[Example], topics: list[str], *, settings: Settings | None
         calibrated = [1 / (1 + math.exp(-(ra * math.log(max(r, 1e-6) / max(1 - r, 1e-6)) + rb))) for r in reading_raw]
         report["oof_ece_reading"] = round(ece(calibrated, reading_y), 4)
         for key, (probs, right) in best_shown.items():  # the probabilities shown on emitted tags
-            calibration[key] = platt(np.asarray([_logit(p) for p in probs]), np.asarray(right))
+            calibration[key] = platt(np.asarray([logit(p) for p in probs]), np.asarray(right))
             a, b = calibration[key]
-            report[f"oof_ece_{key}"] = round(ece([1 / (1 + math.exp(-(a * _logit(p) + b))) for p in probs], right), 4)
+            report[f"oof_ece_{key}"] = round(ece([1 / (1 + math.exp(-(a * logit(p) + b))) for p in probs], right), 4)
         ca, cb = calibration["claim"]
         report["oof_ece_claim"] = round(ece(1 / (1 + np.exp(-(ca * z_claim + cb))), y_claim), 4)
     report["stance_policy"] = policy
@@ -516,11 +516,6 @@ def fit(examples: list[Example], topics: list[str], *, settings: Settings | None
         "oof": report,
     })
     return model, report
-
-
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return math.log(p / (1 - p))
 
 
 def _collect_shown(shown: dict[str, tuple[list[float], list[int]]], example: Example, claim: dict[str, Any]) -> None:
